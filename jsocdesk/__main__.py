@@ -1,0 +1,3 @@
+from jsocdesk.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Command line entry point.
+
+``jsocdesk`` with no sub-command (or with a session file) starts the desktop app; the
+sub-commands are headless and use only the Qt-free core.  Each sub-command lives in its own
+module under :mod:`jsocdesk.commands` and is imported only when used, so ``--help`` and the
+headless commands start fast and never import Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from jsocdesk import __version__
+
+#: sub-command -> (module under jsocdesk.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "recordset": ("recordset", "print the record sets a session's query compiles to"),
+    "search": ("search", "count and list the records a session's query selects"),
+    "export": ("export", "stage an export of a session's query and print its files"),
+    "fetch": ("fetch", "search, export and download a session's query"),
+    "serve-demo": ("serve_demo", "run the demo JSOC server on 127.0.0.1"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jsocdesk",
+        description="Desktop client for JSOC (SDO/HMI/AIA data). "
+        "Without a sub-command, starts the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"jsocdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod = _load(module)
+        if mod is not None:
+            mod.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _load(module: str) -> Any:
+    try:
+        return importlib.import_module(f"jsocdesk.commands.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"jsocdesk.commands.{module}":
+            return None
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (
+        args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")
+    ):
+        # GUI mode: jsocdesk [--demo] [SESSION.json] [...]
+        gui = _load_gui()
+        if gui is None:
+            print(
+                "jsocdesk: the desktop app is not installed (pip install 'jsocdesk[gui]')",
+                file=sys.stderr,
+            )
+            return 2
+        return int(gui.main(args_list))
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    mod = _load(args._module)
+    if mod is None:
+        print(f"jsocdesk: '{args.command}' is not available in this build", file=sys.stderr)
+        return 2
+    return int(mod.run(args))
+
+
+def _load_gui() -> Any:
+    try:
+        return importlib.import_module("jsocdesk.gui.app")
+    except ModuleNotFoundError:
+        return None
