@@ -1,0 +1,107 @@
+"""``jsocdesk serve-demo``: run the demo JSOC server on 127.0.0.1 until interrupted.
+
+The first line of stdout is the base URL (``http://127.0.0.1:PORT/``), flushed at once, so
+a parent process (the GUI's ``--demo`` mode, tests) can read it and connect.  SIGINT and
+SIGTERM stop the server cleanly; so does end-of-file on stdin with ``--exit-on-stdin-eof``
+(a parent that dies takes its demo server with it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="directory for SUMS/export files"
+    )
+    parser.add_argument(
+        "--export-delay", type=float, default=None, help="seconds an export stays pending"
+    )
+    parser.add_argument(
+        "--segment-bytes", type=int, default=None, help="approximate size of each FITS segment"
+    )
+    parser.add_argument(
+        "--register",
+        action="append",
+        default=[],
+        metavar="EMAIL",
+        help="e-mail address to treat as registered (repeatable)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="fault rule ROUTE:KIND[=VALUE][@AT][xN][~MATCH] (repeatable)",
+    )
+    parser.add_argument(
+        "--exit-on-stdin-eof", action="store_true", help="stop when stdin is closed"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from jsocdesk.demo.config import DEFAULT_REGISTERED, DemoConfig
+    from jsocdesk.demo.faults import Fault
+
+    try:
+        faults = [Fault.parse(s) for s in args.fault]
+    except ValueError as exc:
+        sys.stderr.write(f"jsocdesk serve-demo: {exc}\n")
+        return 2
+    config = DemoConfig(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        registered_emails=set(DEFAULT_REGISTERED) | {a.lower() for a in args.register},
+        faults=faults,
+    )
+    if args.export_delay is not None:
+        config.export_delay = args.export_delay
+    if args.segment_bytes is not None:
+        config.segment_bytes = args.segment_bytes
+    return asyncio.run(_serve(config, args.exit_on_stdin_eof))
+
+
+async def _serve(config: object, watch_stdin: bool) -> int:
+    import tempfile
+
+    from jsocdesk.demo.config import DemoConfig
+    from jsocdesk.demo.server import start_app, stop_app
+
+    assert isinstance(config, DemoConfig)
+    tmp = None
+    data_dir = config.data_dir
+    if data_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="jsocdesk-demo-")
+        data_dir = Path(tmp.name)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    if watch_stdin:
+
+        def _watch() -> None:
+            while sys.stdin.buffer.read(4096):
+                pass
+            loop.call_soon_threadsafe(done.set)
+
+        threading.Thread(target=_watch, name="stdin-watch", daemon=True).start()
+    demo, runner, port = await start_app(config, data_dir)
+    try:
+        sys.stdout.write(f"http://{config.host}:{port}/\n")
+        sys.stdout.flush()
+        await done.wait()
+    finally:
+        await stop_app(demo, runner)
+        if tmp is not None:
+            tmp.cleanup()
+    return 0

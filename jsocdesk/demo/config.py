@@ -1,0 +1,42 @@
+"""Settings of one demo JSOC server instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jsocdesk.demo.faults import Fault
+
+#: Addresses that ``checkAddress.sh`` reports as registered unless configured otherwise.
+DEFAULT_REGISTERED = frozenset(
+    {"demo@example.com", "solar@example.com", "good@example.com", "sunpy@sunpy.org"}
+)
+
+
+@dataclass
+class DemoConfig:
+    """How a :class:`jsocdesk.demo.server.DemoServer` behaves.
+
+    ``data_dir``: where SUMS directories, export directories and generated files live
+    (``None`` = a private temporary directory removed on stop).
+    ``segment_bytes``: approximate size of the data part of each generated FITS segment
+    (tiny by default; benchmarks use hundreds of MB — files are written in chunks).
+    ``export_delay``: seconds an export stays pending (status 2 for the first half, then 1,
+    then 0).  ``size_cap_mb``: exports above this answer status 3.
+    ``expire_after``: seconds after completion when an export answers status 5.
+    """
+
+    data_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    registered_emails: frozenset[str] | set[str] = DEFAULT_REGISTERED
+    export_delay: float = 1.0
+    segment_bytes: int = 8192
+    size_cap_mb: int = 100_000
+    max_pending_per_client: int = 10
+    pending_timeout: float = 3600.0
+    dedup_window: float = 86400.0
+    expire_after: float = 7 * 86400.0
+    faults: list[Fault] = field(default_factory=list)
+    #: Grace period for in-flight requests at shutdown (seconds).
+    shutdown_timeout: float = 1.0
