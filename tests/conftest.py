@@ -11,6 +11,8 @@ import pytest
 # Astropy must never try to download IERS/leap-second tables during tests.
 from astropy.utils import iers
 
+pytest_plugins = ["tests.demo_server"]
+
 iers.conf.auto_download = False
 iers.conf.auto_max_age = None
 
