@@ -1,0 +1,130 @@
+"""A local catalogue of downloaded files: record/segment key → path and size.
+
+The key is the record spec with its segment as JSOC lists it in an export
+(``hmi.v_45s[2014.01.01_00:00:00_TAI][2]{Dopplergram}``), so the same file is recognised
+whatever folder or export it came from and is never fetched twice.  An entry only counts while
+its file is still on disk with the recorded size.  Stored as versioned JSON, written
+atomically; writes are batched (:meth:`Catalog.flush`) so thousands of completions do not
+rewrite the file thousands of times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsocdesk.core.atomic import atomic_write_text
+from jsocdesk.core.errors import DownloadError
+
+FORMAT_VERSION = 1
+FILE_NAME = "catalog.json"
+
+
+class CatalogError(DownloadError):
+    """The catalogue file cannot be read (corrupt, or written by a newer jsocdesk)."""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    key: str
+    path: Path
+    size: int
+    url: str
+    completed: float  # POSIX time
+
+
+class Catalog:
+    """Record/segment keys of completed downloads, persisted in ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._entries: dict[str, CatalogEntry] = {}
+        self._dirty = False
+        self._load()
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> Catalog:
+        return cls(Path(data_dir) / "downloads" / FILE_NAME)
+
+    def _load(self) -> None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        try:
+            data = json.loads(text)
+            version = int(data["format_version"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CatalogError(f"download catalogue {self.path} is corrupt: {exc}") from exc
+        if version > FORMAT_VERSION:
+            raise CatalogError(
+                f"download catalogue {self.path} was written by a newer jsocdesk "
+                f"(format {version} > {FORMAT_VERSION})"
+            )
+        for raw in data.get("entries", []):
+            e = CatalogEntry(
+                key=str(raw["key"]),
+                path=Path(str(raw["path"])),
+                size=int(raw["size"]),
+                url=str(raw.get("url", "")),
+                completed=float(raw.get("completed", 0.0)),
+            )
+            self._entries[e.key] = e
+
+    def lookup(self, key: str) -> CatalogEntry | None:
+        """The entry for ``key`` if its file still exists with the recorded size."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        try:
+            if os.stat(entry.path).st_size == entry.size:
+                return entry
+        except OSError:
+            pass
+        return None
+
+    def record(self, key: str, path: Path, size: int, url: str = "") -> None:
+        self._entries[key] = CatalogEntry(key, Path(path), size, url, time.time())
+        self._dirty = True
+
+    def forget(self, key: str) -> None:
+        if self._entries.pop(key, None) is not None:
+            self._dirty = True
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def flush(self) -> None:
+        """Write pending changes (atomically); no-op when nothing changed."""
+        if not self._dirty:
+            return
+        payload: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "entries": [
+                {
+                    "key": e.key,
+                    "path": str(e.path),
+                    "size": e.size,
+                    "url": e.url,
+                    "completed": e.completed,
+                }
+                for e in self._entries.values()
+            ],
+        }
+        atomic_write_text(self.path, json.dumps(payload, indent=1))
+        self._dirty = False
+
+    def __iter__(self) -> Iterator[CatalogEntry]:
+        return iter(list(self._entries.values()))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<Catalog {self.path} ({len(self)} entries)>"

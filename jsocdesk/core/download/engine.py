@@ -1,0 +1,709 @@
+"""The download engine: parallel, resumable, verified transfers on one httpx client.
+
+How one transfer works (:meth:`DownloadEngine._attempt`):
+
+1. The partial file ``NAME.part`` beside the target holds the bytes received so far; its size on
+   disk (not any remembered counter) is where the transfer resumes.
+2. The request always carries ``Range``; when resuming it starts **one byte early** and the
+   first byte received must equal the last byte already on disk, and ``If-Range`` carries
+   the validator (ETag, else Last-Modified) of the partial file.  A ``200`` answer, a total in
+   ``Content-Range`` different from the one remembered, or a differing overlap byte all mean
+   "the server's file is not the one we started": the partial file is discarded and the
+   transfer starts over.
+3. Bytes are written in small pieces (or, with ``write_mode="thread"``, in larger batches on a
+   worker thread, double-buffered); the loop is yielded to after every chunk so a fast
+   transfer never starves the event loop it shares with Qt.
+4. Complete means: the bytes on disk equal the total announced by ``Content-Range`` /
+   ``Content-Length`` **and** the expected size from the export listing (when known) **and**
+   the checksum (when the listing or the server supplies one).  Only then is the partial file
+   fsynced and renamed to the final name.
+5. Resets, truncated bodies, stalls (no byte for ``stall_timeout`` seconds: httpx's read
+   timeout), HTTP 5xx/429/408 and verification failures are retried with exponential backoff
+   and jitter; a retry that made progress resets the budget, so a flaky link still finishes a
+   large file.  Other HTTP errors, and local file-system errors (disk full, permission denied)
+   fail the item at once with a clear message; no half file ever carries the final name.
+
+Progress is published by one ticker task, at most every ``progress_interval`` seconds: it
+samples speeds, emits ``changed`` for items whose figures moved and ``progressed`` with the
+totals, and saves the queue/catalogue when something changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import errno
+import hashlib
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from jsocdesk import __version__
+from jsocdesk.core.download.catalog import Catalog
+from jsocdesk.core.download.item import DownloadItem, DownloadState
+from jsocdesk.core.download.queue import DownloadQueue
+from jsocdesk.core.download.store import QueueStore
+
+S = DownloadState
+WriteMode = Literal["inline", "thread"]
+OsWrite = Callable[[int, bytes | memoryview], int]
+
+USER_AGENT = f"jsocdesk/{__version__} httpx/{httpx.__version__}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter.
+
+    The n-th consecutive failure without progress waits a random time between half and all of
+    ``min(max_delay, base_delay * factor**(n-1))``; after ``max_attempts`` such failures the
+    item fails.  A server's ``Retry-After`` is honoured as a lower bound.
+    """
+
+    max_attempts: int = 8
+    base_delay: float = 1.0
+    factor: float = 2.0
+    max_delay: float = 60.0
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        cap = min(self.max_delay, self.base_delay * self.factor ** max(0, failures - 1))
+        return cap / 2 + rng.uniform(0, cap / 2)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Tuning knobs; the defaults are what the app uses (see ``docs/downloads.md``)."""
+
+    stall_timeout: float = 30.0
+    connect_timeout: float = 15.0
+    progress_interval: float = 0.25
+    save_interval: float = 1.0
+    bandwidth: float | None = None  # bytes/s over all transfers; None = unlimited
+    write_mode: WriteMode = "inline"
+    thread_batch: int = 1 << 20  # bytes per write in "thread" mode
+    fsync: bool = True
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class _Retry(Exception):
+    """This attempt failed in a way worth retrying."""
+
+    def __init__(self, message: str, *, restart: bool = False, min_delay: float = 0.0) -> None:
+        super().__init__(message)
+        self.restart = restart  # discard the partial file first
+        self.min_delay = min_delay
+
+
+class _Fatal(Exception):
+    """This item cannot succeed without the user doing something."""
+
+
+class TokenBucket:
+    """A shared bandwidth cap: ``await consume(n)`` sleeps so the long-run rate ≤ ``rate``."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        if rate <= 0:
+            raise ValueError("bandwidth must be positive")
+        self.rate = rate
+        self.burst = burst if burst is not None else max(65536.0, rate / 4)
+        self._tokens = self.burst
+        self._stamp = time.monotonic()
+
+    async def consume(self, n: int) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        self._tokens -= n
+        if self._tokens < 0:
+            await asyncio.sleep(-self._tokens / self.rate)
+
+
+class PartWriter:
+    """Writes one ``.part`` file at the OS-call level (``os.write`` is injectable for tests).
+
+    ``inline`` mode writes every chunk at once on the calling thread (chunks are ≤ 64 KiB, a
+    page-cache copy of tens of microseconds); ``thread`` mode collects ``thread_batch`` bytes
+    and writes them on a worker thread while the next batch is received.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        offset: int,
+        *,
+        mode: WriteMode = "inline",
+        batch: int = 1 << 20,
+        os_write: OsWrite = os.write,
+    ) -> None:
+        self.path = path
+        self.mode = mode
+        self.batch = batch
+        self._write = os_write
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            os.ftruncate(self._fd, offset)
+            os.lseek(self._fd, offset, os.SEEK_SET)
+        except OSError:
+            os.close(self._fd)
+            raise
+        self._buffer = bytearray()
+        self._pending: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            n = self._write(self._fd, view)
+            view = view[n:]
+
+    async def write(self, data: bytes) -> None:
+        if self.mode == "inline":
+            self._write_all(data)
+            return
+        self._buffer += data
+        if len(self._buffer) >= self.batch:
+            await self._submit()
+
+    async def _submit(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            await pending
+        if self._buffer:
+            chunk = bytes(self._buffer)
+            self._buffer.clear()
+            loop = asyncio.get_running_loop()
+            self._pending = loop.run_in_executor(None, self._write_all, chunk)
+
+    async def finish(self, fsync: bool) -> None:
+        """Write everything buffered, optionally fsync, and close."""
+        await self._submit()
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            await pending
+        if fsync:
+            await asyncio.to_thread(os.fsync, self._fd)
+        self._close_fd()
+
+    async def abort(self) -> None:
+        """Stop writing: keep what reached the file, wait for an in-flight write, close.
+
+        Safe to call from a cancelled task; a second cancellation during the wait leaves the
+        closing to the in-flight write's completion.
+        """
+        self._buffer.clear()
+        pending, self._pending = self._pending, None
+        if pending is None:
+            self._close_fd()
+            return
+        try:
+            await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            pending.add_done_callback(lambda _f: self._close_fd())
+            raise
+        except OSError:
+            pass
+        self._close_fd()
+
+    def _close_fd(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self._fd)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+
+
+def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    if not value:
+        return None
+    m = _CONTENT_RANGE.match(value.strip())
+    if not m:
+        return None
+    total = None if m[3] == "*" else int(m[3])
+    return int(m[1]), int(m[2]), total
+
+
+def _strong_etag(value: str | None) -> str | None:
+    if value and not value.startswith("W/"):
+        return value
+    return None
+
+
+def _server_checksum(headers: httpx.Headers) -> str | None:
+    """A whole-file checksum announced by the server (``Repr-Digest`` / ``Digest``)."""
+    for name in ("repr-digest", "digest"):
+        raw = headers.get(name)
+        if not raw:
+            continue
+        for part in raw.split(","):
+            algo, _, value = part.strip().partition("=")
+            algo = algo.strip().lower()
+            value = value.strip().strip(":")
+            py = {"sha-256": "sha256", "sha-512": "sha512", "md5": "md5"}.get(algo)
+            if py and value:
+                try:
+                    return f"{py}:{base64.b64decode(value).hex()}"
+                except ValueError:
+                    continue
+    return None
+
+
+def _file_digest(path: Path, algo: str) -> str:
+    h = hashlib.new(algo)
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _last_byte(path: Path, size: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1)
+
+
+def describe_os_error(exc: OSError, path: Path) -> str:
+    """A one-line, user-facing explanation of a local file-system error."""
+    if exc.errno == errno.ENOSPC:
+        return f"disk full while writing {path}"
+    if exc.errno == errno.EDQUOT:
+        return f"disk quota exceeded while writing {path}"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied: {exc.filename or path}"
+    if exc.errno == errno.EROFS:
+        return f"read-only file system: {path}"
+    if exc.errno == errno.EFBIG:
+        return f"file too large for this file system or limit: {path}"
+    return f"cannot write {path}: {exc.strerror or exc}"
+
+
+def _size_text(n: int) -> str:
+    return f"{n:,} bytes"
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+
+class DownloadEngine:
+    """Runs the items of a :class:`DownloadQueue` on one shared :class:`httpx.AsyncClient`.
+
+    Use either :meth:`run_until_idle` (CLI, tests: returns when nothing is queued or active)
+    or :meth:`start` + :meth:`aclose` (the app: runs until closed, picking up new items).
+    Pausing, cancelling, reordering and retrying go through the queue's commands; the engine
+    follows the queue's events.  ``store`` and ``catalog`` are optional persistence.
+    """
+
+    def __init__(
+        self,
+        queue: DownloadQueue,
+        *,
+        http: httpx.AsyncClient | None = None,
+        options: EngineOptions | None = None,
+        store: QueueStore | None = None,
+        catalog: Catalog | None = None,
+        os_write: OsWrite = os.write,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.queue = queue
+        self.options = options or EngineOptions()
+        self.store = store
+        self.catalog = catalog if catalog is not None else queue.catalog
+        self._own_http = http is None
+        self._http = http
+        self._os_write = os_write
+        self._rng = rng or random.Random()
+        self._bucket = TokenBucket(self.options.bandwidth) if self.options.bandwidth else None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wake: asyncio.Event | None = None
+        self._scheduler: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._published: dict[str, tuple[DownloadState, int, float]] = {}
+        self._dirty = False
+        self._last_save = 0.0
+        self._closing = False
+        queue.state_changed.connect(self._on_queue_state_changed)
+        queue.work_available.connect(self._on_queue_work_available)
+        queue.events.inserted.connect(self._on_queue_structure_changed)
+        queue.events.removed.connect(self._on_queue_structure_changed)
+        queue.events.moved.connect(self._on_queue_structure_changed)
+
+    # --- configuration
+    def set_bandwidth(self, bytes_per_second: float | None) -> None:
+        """Change the bandwidth cap at run time (``None`` lifts it)."""
+        self._bucket = TokenBucket(bytes_per_second) if bytes_per_second else None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            limits = self.queue.limits
+            self._http = httpx.AsyncClient(
+                headers={"User-Agent": USER_AGENT},
+                limits=httpx.Limits(
+                    max_connections=limits.total, max_keepalive_connections=limits.total
+                ),
+                follow_redirects=True,
+            )
+        return self._http
+
+    # --- lifecycle
+    def start(self) -> None:
+        """Start scheduling on the running loop; returns at once."""
+        if self._scheduler is not None:
+            return
+        self._closing = False
+        self._wake = asyncio.Event()
+        self._scheduler = asyncio.get_running_loop().create_task(
+            self._schedule(stop_when_idle=False), name="download-scheduler"
+        )
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="download-ticker")
+
+    async def run_until_idle(self) -> None:
+        """Download until no item is queued or active (failed/paused items stay so)."""
+        self._closing = False
+        self._wake = asyncio.Event()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="download-ticker")
+        try:
+            await self._schedule(stop_when_idle=True)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop every transfer (active items go back to queued, partial files kept), save."""
+        self._closing = True
+        for task in (self._scheduler, self._ticker):
+            if task is not None:
+                task.cancel()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in [t for t in (self._scheduler, self._ticker) if t is not None] + tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._scheduler = self._ticker = None
+        self._publish(force=True)
+        self._save(force=True)
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # --- queue events
+    def _on_queue_work_available(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _on_queue_structure_changed(self, *_args: object) -> None:
+        self._dirty = True
+        self._on_queue_work_available()
+
+    def _on_queue_state_changed(self, item: DownloadItem, old: DownloadState) -> None:
+        self._dirty = True
+        task = self._tasks.get(item.id)
+        if item.state in (S.PAUSED, S.CANCELLED) and task is not None:
+            task.cancel()  # the task cleans up (and deletes the .part if cancelled)
+        elif item.state is S.CANCELLED and not self._closing:
+            with contextlib.suppress(OSError):
+                item.part_path.unlink(missing_ok=True)
+            item.bytes_done = 0
+        if self._wake is not None:
+            self._wake.set()
+
+    # --- scheduling
+    async def _schedule(self, *, stop_when_idle: bool) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            while (item := self.queue.next_runnable()) is not None:
+                self._launch(item)
+            if stop_when_idle and not self._tasks and self.queue.idle:
+                return
+            wake_at = self.queue.next_wakeup()
+            timeout = None if wake_at is None else max(0.0, wake_at - time.monotonic()) + 0.001
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _launch(self, item: DownloadItem) -> None:
+        self.queue.set_state(item, S.ACTIVE)
+        task = asyncio.get_running_loop().create_task(
+            self._run_item(item), name=f"download-{item.target.name}"
+        )
+        self._tasks[item.id] = task
+
+        def done(_t: asyncio.Task[None], item_id: str = item.id) -> None:
+            if self._tasks.get(item_id) is _t:
+                del self._tasks[item_id]
+            if self._wake is not None:
+                self._wake.set()
+
+        task.add_done_callback(done)
+
+    # --- progress
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.progress_interval)
+            self._publish()
+            self._save()
+
+    def _publish(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        for index, item in enumerate(self.queue):
+            if item.state is S.ACTIVE:
+                item.sample_speed(now)
+            figures = (item.state, item.bytes_done, round(item.speed))
+            if force or self._published.get(item.id) != figures:
+                self._published[item.id] = figures
+                self.queue.events.changed.emit(index)
+        self.queue.progressed.emit(self.queue.totals())
+
+    def _save(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_save < self.options.save_interval:
+            return
+        self._last_save = now
+        try:
+            if self.store is not None and (self._dirty or force):
+                self.store.save(list(self.queue))
+            self._dirty = False
+            if self.catalog is not None:
+                self.catalog.flush()
+        except OSError:
+            # the queue file is a convenience; failing to write it must not stop transfers
+            self._dirty = True
+
+    # --- one item
+    async def _run_item(self, item: DownloadItem) -> None:
+        opts = self.options
+        try:
+            while True:
+                start_bytes = self._part_size(item)
+                item.attempts += 1
+                try:
+                    await self._attempt(item)
+                except _Retry as exc:
+                    progressed = self._part_size(item) > start_bytes
+                    item.consecutive_failures = 1 if progressed else item.consecutive_failures + 1
+                    if exc.restart:
+                        self._discard_part(item)
+                    if item.consecutive_failures >= opts.retry.max_attempts:
+                        self._fail(item, f"{exc} (gave up after {item.attempts} attempts)")
+                        return
+                    delay = max(
+                        exc.min_delay, opts.retry.delay(item.consecutive_failures, self._rng)
+                    )
+                    item.next_attempt_at = time.monotonic() + delay
+                    self.queue.set_state(item, S.QUEUED, f"retrying: {exc}")
+                    return
+                except _Fatal as exc:
+                    self._fail(item, str(exc))
+                    return
+                else:
+                    return
+        except asyncio.CancelledError:
+            if item.state is S.CANCELLED:
+                self._discard_part(item)
+                item.bytes_done = 0
+            elif item.state is S.ACTIVE:  # engine shutting down: resume next time
+                self.queue.set_state(item, S.QUEUED)
+            raise
+
+    def _fail(self, item: DownloadItem, message: str) -> None:
+        item.consecutive_failures = 0
+        self.queue.set_state(item, S.FAILED, message)
+
+    @staticmethod
+    def _part_size(item: DownloadItem) -> int:
+        try:
+            return item.part_path.stat().st_size
+        except OSError:
+            return 0
+
+    @staticmethod
+    def _discard_part(item: DownloadItem) -> None:
+        with contextlib.suppress(OSError):
+            item.part_path.unlink(missing_ok=True)
+        item.etag = item.last_modified = None
+
+    async def _attempt(self, item: DownloadItem) -> None:
+        target, part = item.target, item.part_path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _Fatal(describe_os_error(exc, target.parent)) from exc
+
+        # finished earlier but the queue file did not record it (killed after the rename)
+        size_hint = item.size_hint
+        if (
+            size_hint is not None
+            and not part.exists()
+            and target.exists()
+            and target.stat().st_size == size_hint
+        ):
+            await self._verify_checksum(item, target, item.checksum)
+            self._complete(item, size_hint)
+            return
+
+        offset = self._part_size(item)
+        if item.size_hint is not None and offset > item.size_hint:
+            self._discard_part(item)
+            offset = 0
+        if offset == 0:
+            item.etag = item.last_modified = None
+        start = offset - 1 if offset > 0 else 0
+        overlap = await asyncio.to_thread(_last_byte, part, offset) if offset > 0 else b""
+        headers = {"Range": f"bytes={start}-", "Accept-Encoding": "identity"}
+        validator = item.etag or item.last_modified
+        if offset > 0 and validator:
+            headers["If-Range"] = validator
+        item.bytes_done = offset
+        timeout = httpx.Timeout(
+            connect=self.options.connect_timeout,
+            read=self.options.stall_timeout,
+            write=self.options.stall_timeout,
+            pool=None,
+        )
+        try:
+            async with self.http.stream("GET", item.url, headers=headers, timeout=timeout) as resp:
+                total, write_from = self._check_response(item, resp, offset, start)
+                if write_from == 0 and offset > 0:
+                    offset, overlap = 0, b""  # server sent the whole file: start over
+                    item.bytes_done = 0
+                item.total = total
+                self._dirty = True
+                await self._receive(item, resp, part, offset, overlap)
+                server_sum = _server_checksum(resp.headers)
+        except httpx.TimeoutException as exc:
+            raise _Retry(f"stalled: no data for {self.options.stall_timeout:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise _Retry(f"connection error: {exc or type(exc).__name__}") from exc
+        size = self._part_size(item)
+        item.bytes_done = size
+        if total is not None and size < total:
+            raise _Retry(f"body ended early at {_size_text(size)} of {_size_text(total)}")
+        if total is not None and size > total:
+            raise _Retry("received more bytes than announced", restart=True)
+        if item.expected_size is not None and size != item.expected_size:
+            raise _Retry(
+                f"size {_size_text(size)} differs from the expected "
+                f"{_size_text(item.expected_size)}",
+                restart=True,
+            )
+        await self._verify_checksum(item, part, item.checksum or server_sum)
+        try:
+            os.replace(part, target)
+        except OSError as exc:
+            raise _Fatal(describe_os_error(exc, target)) from exc
+        self._complete(item, size)
+
+    def _check_response(
+        self, item: DownloadItem, resp: httpx.Response, offset: int, start: int
+    ) -> tuple[int | None, int]:
+        """Validate status and headers; returns (total size or None, first byte offset)."""
+        status = resp.status_code
+        if status in (408, 425, 429) or status >= 500:
+            retry_after = resp.headers.get("retry-after", "")
+            min_delay = float(retry_after) if retry_after.isdigit() else 0.0
+            raise _Retry(f"HTTP {status} {resp.reason_phrase}".strip(), min_delay=min_delay)
+        if status == 416:
+            raise _Retry("server refused the resume range (file changed?)", restart=True)
+        if status not in (200, 206):
+            raise _Fatal(f"HTTP {status} {resp.reason_phrase} for {item.url}".strip())
+        etag = _strong_etag(resp.headers.get("etag"))
+        last_modified = resp.headers.get("last-modified")
+        length = resp.headers.get("content-length")
+        if status == 206:
+            crange = _parse_content_range(resp.headers.get("content-range"))
+            if crange is None or crange[0] != start:
+                raise _Retry("server answered a different range", restart=True)
+            total = crange[2]
+            same = (
+                (item.total is None or total is None or total == item.total)
+                and (not item.etag or not etag or etag == item.etag)
+                and (not item.last_modified or last_modified in (None, item.last_modified))
+            )
+            if offset > 0 and not same:
+                raise _Retry("the file changed on the server; starting over", restart=True)
+            if length is not None and total is not None and int(length) != crange[1] - start + 1:
+                raise _Retry("Content-Length disagrees with Content-Range")
+            if total is not None and item.expected_size is not None and total != item.expected_size:
+                raise _Retry(
+                    f"server file has {_size_text(total)}, the listing said "
+                    f"{_size_text(item.expected_size)}"
+                )
+            first = start
+        else:  # 200: whole file (no range support, or If-Range said the file changed)
+            total = int(length) if length is not None and length.isdigit() else None
+            first = 0
+        item.etag, item.last_modified = etag, last_modified
+        return total, first
+
+    async def _receive(
+        self,
+        item: DownloadItem,
+        resp: httpx.Response,
+        part: Path,
+        offset: int,
+        overlap: bytes,
+    ) -> None:
+        try:
+            writer = PartWriter(
+                part,
+                offset,
+                mode=self.options.write_mode,
+                batch=self.options.thread_batch,
+                os_write=self._os_write,
+            )
+        except OSError as exc:
+            raise _Fatal(describe_os_error(exc, part)) from exc
+        try:
+            async for chunk in resp.aiter_raw():
+                if overlap:
+                    if chunk[:1] != overlap:
+                        raise _Retry("the file changed on the server; starting over", restart=True)
+                    chunk, overlap = chunk[1:], b""
+                    if not chunk:
+                        continue
+                await writer.write(chunk)
+                item.bytes_done += len(chunk)
+                if self._bucket is not None:
+                    await self._bucket.consume(len(chunk))
+                # httpx returns buffered data without yielding: give the loop (and Qt) a turn
+                await asyncio.sleep(0)
+            await writer.finish(self.options.fsync)
+        except OSError as exc:
+            await writer.abort()
+            raise _Fatal(describe_os_error(exc, part)) from exc
+        except BaseException:
+            await writer.abort()
+            raise
+
+    async def _verify_checksum(self, item: DownloadItem, path: Path, checksum: str | None) -> None:
+        if not checksum:
+            return
+        algo, _, expected = checksum.partition(":")
+        try:
+            actual = await asyncio.to_thread(_file_digest, path, algo)
+        except ValueError as exc:
+            raise _Fatal(f"unknown checksum algorithm {algo!r}") from exc
+        if actual.lower() != expected.lower():
+            raise _Retry(f"{algo} checksum mismatch", restart=True)
+
+    def _complete(self, item: DownloadItem, size: int) -> None:
+        item.bytes_done = size
+        item.total = size
+        item.consecutive_failures = 0
+        self.queue.set_state(item, S.DONE)
+        if self.catalog is not None and item.key:
+            self.catalog.record(item.key, item.target, size, item.url)
+        self._dirty = True
+
+    def __repr__(self) -> str:
+        return f"<DownloadEngine {len(self._tasks)} running, {self.queue!r}>"

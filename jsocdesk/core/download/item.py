@@ -1,0 +1,218 @@
+"""One download: its identity, its state machine and its progress figures."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsocdesk.core.download.names import PART_SUFFIX
+from jsocdesk.core.errors import DownloadError
+
+
+class DownloadState(StrEnum):
+    QUEUED = "queued"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+S = DownloadState
+
+#: the legal transitions.  ACTIVE → QUEUED happens when a transfer waits for its next retry
+#: or when the app stops while it runs; FAILED/CANCELLED → QUEUED is a user's retry;
+#: DONE → QUEUED is an explicit re-download.
+TRANSITIONS: dict[DownloadState, frozenset[DownloadState]] = {
+    S.QUEUED: frozenset({S.ACTIVE, S.PAUSED, S.CANCELLED, S.DONE, S.FAILED}),
+    S.ACTIVE: frozenset({S.QUEUED, S.PAUSED, S.DONE, S.FAILED, S.CANCELLED}),
+    S.PAUSED: frozenset({S.QUEUED, S.CANCELLED}),
+    S.FAILED: frozenset({S.QUEUED, S.CANCELLED}),
+    S.CANCELLED: frozenset({S.QUEUED}),
+    S.DONE: frozenset({S.QUEUED}),
+}
+
+FINISHED_STATES = frozenset({S.DONE, S.FAILED, S.CANCELLED})
+
+
+class InvalidTransition(DownloadError):
+    """A state change the download state machine does not allow."""
+
+    def __init__(self, item: DownloadItem, new: DownloadState) -> None:
+        super().__init__(f"cannot go from {item.state.value} to {new.value} ({item.target.name})")
+        self.item = item
+        self.new = new
+
+
+class DownloadItem:
+    """A file to fetch from ``url`` into ``target``.
+
+    ``expected_size`` and ``checksum`` (``"md5:<hex>"`` / ``"sha256:<hex>"``) come from the
+    export listing when known; ``key`` is the catalogue key (record spec + ``{segment}``) that
+    lets a later run recognise the same file.  ``bytes_done`` counts bytes safely in the
+    ``.part`` file (or the final file once done); ``total`` is the size the server announced.
+    ``speed`` is an exponentially smoothed rate in bytes/s (time constant
+    :attr:`SPEED_TAU` seconds), updated by the engine at most every progress interval.
+    ``etag`` / ``last_modified`` are the validators of the partial file, used on resume to
+    check that the server still has the same file.
+    """
+
+    SPEED_TAU = 2.0
+
+    def __init__(
+        self,
+        url: str,
+        target: Path,
+        *,
+        expected_size: int | None = None,
+        checksum: str | None = None,
+        key: str | None = None,
+        item_id: str | None = None,
+    ) -> None:
+        self.id = item_id or uuid.uuid4().hex
+        self.url = url
+        self.target = Path(target)
+        self.expected_size = expected_size
+        self.checksum = checksum
+        self.key = key
+        self.state = DownloadState.QUEUED
+        self.bytes_done = 0
+        self.total: int | None = expected_size
+        self.speed = 0.0
+        self.error: str | None = None
+        self.attempts = 0
+        self.etag: str | None = None
+        self.last_modified: str | None = None
+        self.next_attempt_at: float | None = None  # monotonic time of a scheduled retry
+        self.consecutive_failures = 0  # failed attempts in a row without progress
+        self._speed_ref: tuple[float, int] | None = None
+
+    # --- derived values
+    @property
+    def host(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.hostname or ''}:{parts.port or ''}"
+
+    @property
+    def part_path(self) -> Path:
+        return self.target.with_name(self.target.name + PART_SUFFIX)
+
+    @property
+    def size_hint(self) -> int | None:
+        return self.total if self.total is not None else self.expected_size
+
+    @property
+    def fraction(self) -> float | None:
+        size = self.size_hint
+        if not size:
+            return 1.0 if self.state is S.DONE else None
+        return min(1.0, self.bytes_done / size)
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the smoothed speed; ``None`` when unknown."""
+        size = self.size_hint
+        if self.state is not S.ACTIVE or size is None or self.speed <= 1.0:
+            return None
+        return max(0.0, (size - self.bytes_done) / self.speed)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    # --- state machine
+    def can_transition(self, new: DownloadState) -> bool:
+        return new in TRANSITIONS[self.state]
+
+    def transition(self, new: DownloadState, error: str | None = None) -> None:
+        """Move to ``new``; raises :class:`InvalidTransition` if the machine forbids it."""
+        if new is self.state:
+            if error is not None:
+                self.error = error
+            return
+        if not self.can_transition(new):
+            raise InvalidTransition(self, new)
+        self.state = new
+        self.error = error if new is S.FAILED else (error or None)
+        if new is not S.ACTIVE:
+            self.speed = 0.0
+            self._speed_ref = None
+        if new is not S.QUEUED:
+            self.next_attempt_at = None
+
+    # --- progress
+    def sample_speed(self, now: float | None = None) -> None:
+        """Fold the bytes moved since the previous sample into the smoothed speed."""
+        now = time.monotonic() if now is None else now
+        if self._speed_ref is None:
+            self._speed_ref = (now, self.bytes_done)
+            return
+        t0, b0 = self._speed_ref
+        dt = now - t0
+        if dt <= 0:
+            return
+        rate = max(0, self.bytes_done - b0) / dt
+        alpha = 1.0 - math.exp(-dt / self.SPEED_TAU)
+        self.speed = rate if self.speed == 0.0 else self.speed + alpha * (rate - self.speed)
+        self._speed_ref = (now, self.bytes_done)
+
+    def reset_speed(self) -> None:
+        self.speed = 0.0
+        self._speed_ref = None
+
+    # --- persistence
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "target": str(self.target),
+            "expected_size": self.expected_size,
+            "checksum": self.checksum,
+            "key": self.key,
+            "state": self.state.value,
+            "bytes_done": self.bytes_done,
+            "total": self.total,
+            "error": self.error,
+            "attempts": self.attempts,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DownloadItem:
+        item = cls(
+            str(data["url"]),
+            Path(str(data["target"])),
+            expected_size=_opt_int(data.get("expected_size")),
+            checksum=_opt_str(data.get("checksum")),
+            key=_opt_str(data.get("key")),
+            item_id=str(data["id"]),
+        )
+        item.state = DownloadState(str(data["state"]))
+        item.bytes_done = int(data.get("bytes_done") or 0)
+        item.total = _opt_int(data.get("total"))
+        item.error = _opt_str(data.get("error"))
+        item.attempts = int(data.get("attempts") or 0)
+        item.etag = _opt_str(data.get("etag"))
+        item.last_modified = _opt_str(data.get("last_modified"))
+        return item
+
+    def __repr__(self) -> str:
+        size = self.size_hint
+        return (
+            f"<DownloadItem {self.target.name!r} {self.state.value} "
+            f"{self.bytes_done}/{size if size is not None else '?'} attempts={self.attempts}>"
+        )
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
