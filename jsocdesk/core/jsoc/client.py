@@ -1,0 +1,339 @@
+"""The async conversation with a JSOC server over one injected :class:`httpx.AsyncClient`.
+
+Every call is an HTTP GET (as drms does it).  Idempotent calls are retried with exponential
+backoff and jitter on transport errors and HTTP 5xx; ``exp_request`` (which creates an
+export) is retried only when the connection could not even be opened.  Each call has a
+connect and read timeout (per attempt) and an overall deadline (all attempts).  Failures
+come out typed: :class:`TransportError` (network, timeouts, HTTP errors),
+:class:`ProtocolError` (not JSOC's JSON), :class:`ServerError` (JSOC said ``status != 0``,
+with JSOC's own message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+
+from jsocdesk.core.errors import JsocError, ProtocolError, TransportError
+from jsocdesk.core.jsoc import protocol
+from jsocdesk.core.jsoc.config import USER_AGENT, ServerConfig
+from jsocdesk.core.jsoc.protocol import (
+    EmailCheck,
+    ExportResponse,
+    QueryResult,
+    SeriesEntry,
+)
+from jsocdesk.core.seriesinfo import SeriesInfo
+
+_SERIES_NAME_RE = re.compile(r"^\s*([\w.]+)")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds: ``connect`` and ``read`` per attempt, ``total`` for a call with its retries."""
+
+    connect: float = 10.0
+    read: float = 60.0
+    total: float = 180.0
+
+    def httpx_timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect, read=self.read, write=self.read, pool=self.connect
+        )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``attempts`` in total; the n-th retry waits ``min(cap, base * 2**n)`` ± ``jitter``."""
+
+    attempts: int = 4
+    base: float = 0.5
+    cap: float = 8.0
+    jitter: float = 0.25
+
+    def delay(self, retry: int, rng: random.Random) -> float:
+        d = min(self.cap, self.base * float(2**retry))
+        return max(0.0, d * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
+
+
+def series_name_of(recordset: str) -> str:
+    """The series of a record-set string (the first one of a comma-separated list)."""
+    m = _SERIES_NAME_RE.match(recordset)
+    if not m:
+        raise ProtocolError(f"no series name in record set {recordset!r}")
+    return m.group(1)
+
+
+def make_http_client(config: ServerConfig, timeouts: Timeouts | None = None) -> httpx.AsyncClient:
+    """An :class:`httpx.AsyncClient` suited to ``config`` (TLS verification, UA, timeouts)."""
+    t = timeouts or Timeouts()
+    return httpx.AsyncClient(
+        verify=config.verify_tls,
+        headers={"User-Agent": USER_AGENT},
+        timeout=t.httpx_timeout(),
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        trust_env=not config.is_loopback,
+    )
+
+
+class JsocClient:
+    """Typed async access to the JSOC CGIs of one server.
+
+    ``series_info`` answers are cached per lower-cased series name for ``info_ttl`` seconds;
+    concurrent requests for the same series share one HTTP exchange.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        http: httpx.AsyncClient,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        info_ttl: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.http = http
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.info_ttl = info_ttl
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._info_cache: dict[str, tuple[float, SeriesInfo]] = {}
+        self._info_inflight: dict[str, asyncio.Task[SeriesInfo]] = {}
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:
+        return f"<JsocClient {self.config.name} {self.config.jsoc_info_url}>"
+
+    # --- transport -------------------------------------------------------------------------
+
+    async def _get(
+        self, url: str | None, params: Sequence[tuple[str, str]], *, idempotent: bool = True
+    ) -> bytes:
+        if url is None:
+            raise JsocError(f"server {self.config.name} does not offer this operation")
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                return await self._get_with_retries(url, params, idempotent)
+        except TimeoutError:
+            raise TransportError(
+                f"{_short(url)}: no complete answer within {self.timeouts.total:g} s"
+            ) from None
+
+    async def _get_with_retries(
+        self, url: str, params: Sequence[tuple[str, str]], idempotent: bool
+    ) -> bytes:
+        attempt = 0
+        while True:
+            try:
+                return await self._get_once(url, params)
+            except _Retryable as exc:
+                attempt += 1
+                safe = idempotent or exc.before_send
+                if not safe or attempt >= self.retry.attempts:
+                    raise TransportError(str(exc)) from exc.__cause__
+                await asyncio.sleep(self.retry.delay(attempt - 1, self._rng))
+
+    async def _get_once(self, url: str, params: Sequence[tuple[str, str]]) -> bytes:
+        self.requests_sent += 1
+        try:
+            response = await self.http.get(
+                url, params=list(params), timeout=self.timeouts.httpx_timeout()
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise _Retryable(f"{_short(url)}: cannot connect ({_reason(exc)})", True) from exc
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"{_short(url)}: timed out ({_reason(exc)})", False) from exc
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise _Retryable(f"{_short(url)}: {_reason(exc)}", False) from exc
+        if response.status_code >= 500:
+            raise _Retryable(f"{_short(url)}: HTTP {response.status_code}", False)
+        if response.status_code >= 400:
+            raise TransportError(f"{_short(url)}: HTTP {response.status_code}")
+        return response.content
+
+    async def _get_json(self, url: str | None, params: Sequence[tuple[str, str]], what: str) -> Any:
+        body = await self._get(url, params)
+        return protocol.loads(body, what)
+
+    # --- series ----------------------------------------------------------------------------
+
+    async def series(self, regex: str | None = None) -> list[SeriesEntry]:
+        """Series names (with descriptions) matching ``regex`` (case-insensitive, unanchored)."""
+        if self.config.show_series_wrapper_url is not None:
+            params = (
+                [("dbhost", self.config.wrapper_dbhost or "")] if self.config.wrapper_dbhost else []
+            )
+            if regex:
+                params.append(("filter", regex))
+            params.append(("info", "1"))
+            d = await self._get_json(self.config.show_series_wrapper_url, params, "showextseries")
+        else:
+            params = [("filter", regex)] if regex else []
+            d = await self._get_json(self.config.show_series_url, params, "show_series")
+        return protocol.parse_series_list(d)
+
+    async def series_info(self, name: str) -> SeriesInfo:
+        key = name.strip().lower()
+        cached = self._info_cache.get(key)
+        now = self._clock()
+        if cached is not None and now - cached[0] < self.info_ttl:
+            return cached[1]
+        task = self._info_inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fetch_series_info(name.strip()))
+            self._info_inflight[key] = task
+            task.add_done_callback(self._forget_inflight)
+        return await asyncio.shield(task)
+
+    def _forget_inflight(self, task: asyncio.Task[SeriesInfo]) -> None:
+        for key, t in list(self._info_inflight.items()):
+            if t is task:
+                del self._info_inflight[key]
+
+    async def _fetch_series_info(self, name: str) -> SeriesInfo:
+        d = await self._get_json(
+            self.config.jsoc_info_url, [("op", "series_struct"), ("ds", name)], "series_struct"
+        )
+        info = protocol.parse_series_info(name, d)
+        self._info_cache[name.lower()] = (self._clock(), info)
+        return info
+
+    def forget_series_info(self) -> None:
+        self._info_cache.clear()
+
+    # --- records ---------------------------------------------------------------------------
+
+    async def count(self, recordset: str) -> int:
+        d = await self._get_json(
+            self.config.jsoc_info_url, [("op", "rs_summary"), ("ds", recordset)], "rs_summary"
+        )
+        return protocol.parse_count(d)
+
+    async def query(
+        self,
+        recordset: str,
+        keys: Iterable[str] = (),
+        segments: Iterable[str] = (),
+        links: Iterable[str] = (),
+        *,
+        limit: int | None = None,
+        recinfo: bool = False,
+        series: SeriesInfo | None = None,
+    ) -> QueryResult:
+        """``rs_list``: the requested columns of the records of ``recordset``.
+
+        ``limit`` > 0 returns the first ``limit`` records, < 0 the last ones (JSOC's ``n=``).
+        Keyword columns are typed from ``series`` (fetched with :meth:`series_info` when not
+        given).  Paging beyond ``n=`` is the job of
+        :class:`~jsocdesk.core.results.resultset.ResultSet`.
+        """
+        keys, segments, links = _names(keys), _names(segments), _names(links)
+        if not (keys or segments or links):
+            raise ValueError("at least one key, segment or link must be requested")
+        if series is None and keys:
+            series = await self.series_info(series_name_of(recordset))
+        params = [("op", "rs_list"), ("ds", recordset)]
+        if keys:
+            params.append(("key", ",".join(keys)))
+        if segments:
+            params.append(("seg", ",".join(segments)))
+        if links:
+            params.append(("link", ",".join(links)))
+        if recinfo:
+            params.append(("R", "1"))
+        if limit:
+            params.append(("n", str(int(limit))))
+        body = await self._get(self.config.jsoc_info_url, params)
+        return (
+            await asyncio.to_thread(protocol.parse_rs_list, body, series)
+            if len(body) > _THREAD_PARSE_BYTES
+            else protocol.parse_rs_list(body, series)
+        )
+
+    # --- e-mail and exports ----------------------------------------------------------------
+
+    async def check_email(self, address: str) -> EmailCheck:
+        # WORKAROUND(jsoc-protocol.md §2.6): checkAddress.sh decodes the address twice, so
+        # drms quote_plus()es it before urlencoding; we do the same.
+        d = await self._get_json(
+            self.config.check_address_url,
+            [("address", quote_plus(address)), ("checkonly", "1")],
+            "checkAddress",
+        )
+        return protocol.parse_email_check(d)
+
+    async def submit_export(
+        self,
+        recordset: str,
+        email: str,
+        *,
+        method: str = "url",
+        protocol_name: str = "fits",
+        filenamefmt: str | None = None,
+        process: str | None = None,
+        requester: str | None = None,
+    ) -> ExportResponse:
+        """``jsoc_fetch?op=exp_request``; a failure status comes back in the response."""
+        params = [
+            ("op", "exp_request"),
+            ("format", "json"),
+            ("ds", recordset),
+            ("notify", email),
+            ("method", method.lower()),
+            ("protocol", protocol_name),
+        ]
+        if filenamefmt:
+            params.append(("filenamefmt", filenamefmt))
+        params.append(("process=n", process or "0"))
+        params.append(("requester", requester if requester is not None else email.split("@")[0]))
+        body = await self._get(self.config.jsoc_fetch_url, params, idempotent=False)
+        return protocol.parse_export_response(
+            protocol.loads(body, "exp_request"), self.config.download_base_url
+        )
+
+    async def export_status(self, requestid: str) -> ExportResponse:
+        d = await self._get_json(
+            self.config.jsoc_fetch_url,
+            [("op", "exp_status"), ("requestid", requestid)],
+            "exp_status",
+        )
+        return protocol.parse_export_response(d, self.config.download_base_url)
+
+
+#: Bodies bigger than this are parsed in a worker thread so the event loop stays responsive.
+_THREAD_PARSE_BYTES = 1 << 20
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, before_send: bool) -> None:
+        super().__init__(message)
+        self.before_send = before_send
+
+
+def _names(items: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        out.extend(p for p in re.split(r"[\s,]+", item) if p)
+    return out
+
+
+def _short(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__

@@ -1,0 +1,629 @@
+"""JSOC JSON answers → typed values (see ``jsoc-protocol.md`` §2–§3).
+
+Every parser here takes the decoded JSON (or, for ``rs_list``, the raw body) and returns
+frozen dataclasses; anything that is not the shape JSOC uses raises
+:class:`~jsocdesk.core.errors.ProtocolError`, and every ``status != 0`` from the info CGIs
+raises :class:`~jsocdesk.core.errors.ServerError` carrying JSOC's own message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+from urllib.parse import urljoin
+
+import numpy as np
+import numpy.typing as npt
+
+from jsocdesk.core.errors import ProtocolError, ServerError
+from jsocdesk.core.jsoc.columns import BytesArray, Column, ColumnKind, to_column
+from jsocdesk.core.seriesinfo import (
+    KeywordInfo,
+    LinkInfo,
+    PrimeKeyInfo,
+    SegmentInfo,
+    SeriesInfo,
+)
+
+# --- export status -------------------------------------------------------------------------
+
+
+class StatusCategory(StrEnum):
+    OK = "ok"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+class ExportStatus(IntEnum):
+    """JSOC export status codes (``jsoc-protocol.md`` §3.1)."""
+
+    OK = 0
+    PROCESSING = 1
+    QUEUED = 2
+    TOO_LARGE = 3
+    FAILED = 4
+    DELETED = 5
+    NOT_FOUND = 6
+    PENDING_LIMIT = 7
+    TEST_QUEUED = 12
+    NEEDS_OPERATOR = 25
+
+    @property
+    def category(self) -> StatusCategory:
+        if self is ExportStatus.OK:
+            return StatusCategory.OK
+        # 12 is the server's test-mode "queued" (handled like 2 by jsoc_fetch); drms would
+        # call it a failure, but the server keeps processing it, so we keep waiting.
+        if self in _PENDING:
+            return StatusCategory.PENDING
+        return StatusCategory.FAILED
+
+    @property
+    def is_pending(self) -> bool:
+        return self.category is StatusCategory.PENDING
+
+    @property
+    def is_ok(self) -> bool:
+        return self is ExportStatus.OK
+
+    @property
+    def is_failed(self) -> bool:
+        return self.category is StatusCategory.FAILED
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_PENDING = frozenset(
+    {
+        ExportStatus.PROCESSING,
+        ExportStatus.QUEUED,
+        ExportStatus.NOT_FOUND,
+        ExportStatus.TEST_QUEUED,
+    }
+)
+
+_DESCRIPTIONS = {
+    ExportStatus.OK: "done, files ready",
+    ExportStatus.PROCESSING: "being processed",
+    ExportStatus.QUEUED: "queued",
+    ExportStatus.TOO_LARGE: "too large",
+    ExportStatus.FAILED: "failed",
+    ExportStatus.DELETED: "expired and deleted",
+    ExportStatus.NOT_FOUND: "not found yet",
+    ExportStatus.PENDING_LIMIT: "too many pending requests",
+    ExportStatus.TEST_QUEUED: "queued (test mode)",
+    ExportStatus.NEEDS_OPERATOR: "needs operator help (data offline)",
+}
+
+
+def export_status(value: Any) -> ExportStatus:
+    """JSOC sends the status as a number or as a string (``"0"`` in index.json)."""
+    try:
+        return ExportStatus(int(value))
+    except (TypeError, ValueError):
+        raise ProtocolError(f"unknown export status {value!r}") from None
+
+
+# --- generic helpers ----------------------------------------------------------------------
+
+
+def error_message(d: Mapping[str, Any], default: str = "JSOC request failed") -> str:
+    for key in ("error", "errmsg", "errMsg", "msg"):
+        v = d.get(key)
+        if isinstance(v, str) and v.strip():
+            return v.strip()
+    return default
+
+
+def expect_object(d: Any, what: str) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise ProtocolError(f"{what}: expected a JSON object, got {type(d).__name__}")
+    return d
+
+
+def check_status(d: Mapping[str, Any], what: str) -> None:
+    """Raise :class:`ServerError` for JSOC's ``{"status": non-zero, "error": ...}``."""
+    if "status" not in d:
+        raise ProtocolError(f"{what}: answer has no 'status'")
+    try:
+        status = int(d["status"])
+    except (TypeError, ValueError):
+        raise ProtocolError(f"{what}: bad status {d['status']!r}") from None
+    if status != 0:
+        raise ServerError(error_message(d), status)
+
+
+def loads(body: bytes, what: str) -> Any:
+    """Decode a JSON body (UTF-8, falling back to JSOC's latin1)."""
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        pass
+    except ValueError as exc:
+        raise ProtocolError(f"{what}: malformed JSON ({exc})") from None
+    try:
+        return json.loads(body.decode("latin1"))
+    except ValueError as exc:
+        raise ProtocolError(f"{what}: malformed JSON ({exc})") from None
+
+
+def _str(d: Mapping[str, Any], key: str, default: str = "") -> str:
+    v = d.get(key)
+    return default if v is None else str(v)
+
+
+def _int(d: Mapping[str, Any], key: str, default: int = 0) -> int:
+    v = d.get(key)
+    if v is None or v == "":
+        return default
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        raise ProtocolError(f"field {key!r} is not a number: {v!r}") from None
+
+
+def _float(d: Mapping[str, Any], key: str, default: float = 0.0) -> float:
+    v = d.get(key)
+    if v is None or v == "":
+        return default
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ProtocolError(f"field {key!r} is not a number: {v!r}") from None
+
+
+# --- series list --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesEntry:
+    name: str
+    note: str = ""
+
+
+def parse_series_list(d: Any) -> list[SeriesEntry]:
+    """``showextseries`` (``seriesList``/``errMsg``) or ``show_series`` (``names``/``status``)."""
+    d = expect_object(d, "series list")
+    if "seriesList" in d:
+        err = d.get("errMsg")
+        if err:
+            raise ServerError(str(err), 1)
+        items = d["seriesList"]
+        if not isinstance(items, list):
+            raise ProtocolError("series list: 'seriesList' is not a list")
+        out: list[SeriesEntry] = []
+        for it in items:
+            if isinstance(it, str):
+                out.append(SeriesEntry(it))
+            elif isinstance(it, dict) and len(it) == 1:
+                (name, info), *_ = it.items()
+                note = info.get("description", "") if isinstance(info, dict) else ""
+                out.append(SeriesEntry(str(name), str(note or "")))
+            else:
+                raise ProtocolError(f"series list: bad entry {it!r}")
+        return out
+    if "names" in d:
+        check_status(d, "show_series")
+        names = d["names"]
+        if not isinstance(names, list):
+            raise ProtocolError("series list: 'names' is not a list")
+        try:
+            return [SeriesEntry(str(it["name"]), str(it.get("note") or "")) for it in names]
+        except (TypeError, KeyError):
+            raise ProtocolError("series list: bad 'names' entry") from None
+    check_status(d, "series list")
+    raise ProtocolError("series list: neither 'seriesList' nor 'names' in the answer")
+
+
+# --- series info -------------------------------------------------------------------------
+
+
+def parse_series_info(name: str, d: Any) -> SeriesInfo:
+    """``jsoc_info?op=series_struct`` → :class:`SeriesInfo`."""
+    d = expect_object(d, "series_struct")
+    check_status(d, "series_struct")
+    for key in ("keywords", "segments", "links"):
+        if not isinstance(d.get(key), list):
+            raise ProtocolError(f"series_struct: '{key}' missing or not a list")
+    try:
+        keywords = tuple(
+            KeywordInfo(
+                name=str(k["name"]),
+                type=_str(k, "type", "string"),
+                recscope=_str(k, "recscope", "variable"),
+                defval=_str(k, "defval"),
+                units=_str(k, "units"),
+                note=_str(k, "note"),
+                linkinfo=k.get("linkinfo"),
+            )
+            for k in d["keywords"]
+        )
+        segments = tuple(
+            SegmentInfo(
+                name=str(s["name"]),
+                type=_str(s, "type", "int"),
+                units=s.get("units"),
+                protocol=_str(s, "protocol", "fits"),
+                dims=s.get("dims"),
+                note=_str(s, "note"),
+            )
+            for s in d["segments"]
+        )
+        links = tuple(
+            LinkInfo(
+                name=str(lk["name"]),
+                target=_str(lk, "target"),
+                kind=_str(lk, "kind", "DYNAMIC"),
+                note=_str(lk, "note"),
+            )
+            for lk in d["links"]
+        )
+        primekeys = tuple(str(p) for p in (d.get("primekeys") or []) if p is not None)
+        pkinfo = tuple(
+            PrimeKeyInfo(
+                name=str(p["name"]),
+                slotted=bool(int(p.get("slotted", 0) or 0)),
+                step=None if p.get("step") is None else str(p["step"]),
+            )
+            for p in (d.get("primekeysinfo") or [])
+        )
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"series_struct: malformed entry ({exc!r})") from None
+    extra = {
+        k: v
+        for k, v in d.items()
+        if k not in ("keywords", "segments", "links", "primekeys", "primekeysinfo", "note")
+    }
+    canonical = _canonical_name(name, d)
+    return SeriesInfo(
+        name=canonical,
+        note=_str(d, "note"),
+        primekeys=primekeys,
+        primekeysinfo=pkinfo,
+        keywords=keywords,
+        segments=segments,
+        links=links,
+        extra=extra,
+    )
+
+
+def _canonical_name(requested: str, d: Mapping[str, Any]) -> str:
+    interval = d.get("Interval")
+    if isinstance(interval, dict):
+        spec = interval.get("FirstRecord")
+        if isinstance(spec, str) and spec.lower().startswith(requested.lower() + "["):
+            return spec[: len(requested)]
+    return requested
+
+
+# --- e-mail check -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmailCheck:
+    status: int
+    message: str
+
+    @property
+    def registered(self) -> bool:
+        return self.status == 2
+
+
+def parse_email_check(d: Any) -> EmailCheck:
+    d = expect_object(d, "checkAddress")
+    if "status" not in d:
+        raise ProtocolError("checkAddress: answer has no 'status'")
+    return EmailCheck(_int(d, "status"), _str(d, "msg"))
+
+
+# --- exports ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    record: str
+    filename: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ExportResponse:
+    """One ``exp_request`` / ``exp_status`` answer."""
+
+    status: ExportStatus
+    requestid: str = ""
+    method: str = ""
+    protocol: str = ""
+    wait: float = 0.0
+    rcount: int = 0
+    count: int = 0
+    size_mb: float = 0.0
+    dir: str = ""
+    tarfile: str = ""
+    tar_url: str = ""
+    error: str = ""
+    files: tuple[ExportFile, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def urls(self) -> list[str]:
+        """What to download: the tar for ``*-tar`` methods, else one URL per file."""
+        if self.tar_url:
+            return [self.tar_url]
+        return [f.url for f in self.files]
+
+
+def parse_export_response(d: Any, download_base: str) -> ExportResponse:
+    d = expect_object(d, "jsoc_fetch")
+    if "status" not in d:
+        raise ProtocolError("jsoc_fetch: answer has no 'status'")
+    status = export_status(d["status"])
+    requestid = _str(d, "requestid") or _str(d, "reqid")
+    directory = _str(d, "dir")
+    tarfile = _str(d, "tarfile")
+    files: list[ExportFile] = []
+    data = d.get("data")
+    if status is ExportStatus.OK and data is not None:
+        if not isinstance(data, list):
+            raise ProtocolError("jsoc_fetch: 'data' is not a list")
+        for row in data:
+            if not isinstance(row, dict) or "filename" not in row:
+                raise ProtocolError(f"jsoc_fetch: bad data row {row!r}")
+            fname = str(row["filename"])
+            if fname == "NoDataFile":
+                continue
+            files.append(
+                ExportFile(_str(row, "record"), fname, _file_url(download_base, directory, fname))
+            )
+    return ExportResponse(
+        status=status,
+        requestid="" if requestid in ("", "VOID") else requestid,
+        method=_str(d, "method"),
+        protocol=_str(d, "protocol"),
+        wait=_float(d, "wait"),
+        rcount=_int(d, "rcount"),
+        count=_int(d, "count"),
+        size_mb=_float(d, "size"),
+        dir=directory,
+        tarfile=tarfile,
+        tar_url=urljoin(download_base, tarfile.lstrip("/")) if tarfile else "",
+        error=_str(d, "error") if status is not ExportStatus.OK else "",
+        files=tuple(files),
+        raw=dict(d),
+    )
+
+
+def _file_url(base: str, directory: str, filename: str) -> str:
+    if filename.startswith("/") or not directory:
+        return urljoin(base, filename.lstrip("/"))
+    return urljoin(base, directory.strip("/") + "/" + filename)
+
+
+# --- rs_list ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    names: tuple[str, ...]
+    online: tuple[bool, ...]
+
+
+@dataclass(eq=False)
+class QueryResult:
+    """A columnar ``rs_list`` answer: requested keywords, segments and links, in order."""
+
+    count: int
+    keywords: dict[str, Column]
+    segments: dict[str, Column]
+    links: dict[str, Column]
+    recinfo: RecordInfo | None = None
+
+    @property
+    def columns(self) -> dict[str, Column]:
+        """Keywords, then segments, then links (names may repeat across kinds: first wins)."""
+        out: dict[str, Column] = {}
+        for group in (self.keywords, self.segments, self.links):
+            for k, v in group.items():
+                out.setdefault(k, v)
+        return out
+
+    def __len__(self) -> int:
+        for group in (self.keywords, self.segments, self.links):
+            for col in group.values():
+                return len(col)
+        return 0 if self.recinfo is None else len(self.recinfo.names)
+
+    def __repr__(self) -> str:
+        return f"<QueryResult count={self.count} columns={list(self.columns)}>"
+
+
+#: Pseudo-keys JSOC prints as numbers (``jsoc-protocol.md`` §2.4).
+NUMERIC_PSEUDO_KEYS = frozenset({"*recnum*", "*sunum*", "*size*"})
+
+
+def kind_of(info: KeywordInfo | None, name: str) -> ColumnKind:
+    if info is None:
+        return ColumnKind.INTEGER if name.lower() in NUMERIC_PSEUDO_KEYS else ColumnKind.TEXT
+    if info.is_time:
+        return ColumnKind.TIME
+    if info.is_integer and info.type != "char":
+        return ColumnKind.INTEGER
+    if info.is_real:
+        return ColumnKind.REAL
+    return ColumnKind.TEXT
+
+
+def parse_rs_list(body: bytes, series: SeriesInfo | None) -> QueryResult:
+    """Parse an ``rs_list`` body; keyword columns are typed from ``series``."""
+    skeleton, arrays = scan_string_arrays(body)
+    d = expect_object(skeleton, "rs_list")
+    check_status(d, "rs_list")
+
+    def strings(v: Any, where: str) -> BytesArray:
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(arrays):
+            return arrays[v]
+        if isinstance(v, list):
+            try:
+                return np.array([str(x).encode() for x in v], dtype=np.bytes_)
+            except (TypeError, ValueError):
+                pass
+        raise ProtocolError(f"rs_list: '{where}' values are not a list of strings")
+
+    def group(key: str) -> list[tuple[str, BytesArray]]:
+        items = d.get(key, [])
+        if not isinstance(items, list):
+            raise ProtocolError(f"rs_list: '{key}' is not a list")
+        out = []
+        for it in items:
+            if not isinstance(it, dict) or "name" not in it:
+                raise ProtocolError(f"rs_list: bad '{key}' entry")
+            out.append((str(it["name"]), strings(it.get("values", []), key)))
+        return out
+
+    count = _int(d, "count")
+    keywords: dict[str, Column] = {}
+    for name, raw in group("keywords"):
+        info = series.keyword(name) if series is not None else None
+        keywords[name] = to_column(name, kind_of(info, name), raw)
+    segments = {n: to_column(n, ColumnKind.TEXT, raw) for n, raw in group("segments")}
+    links = {n: to_column(n, ColumnKind.TEXT, raw) for n, raw in group("links")}
+    lengths = {len(c) for g in (keywords, segments, links) for c in g.values()}
+    if len(lengths) > 1:
+        raise ProtocolError(f"rs_list: columns of different lengths {sorted(lengths)}")
+    recinfo = None
+    if "recinfo" in d:
+        ri = d["recinfo"]
+        if not isinstance(ri, list):
+            raise ProtocolError("rs_list: 'recinfo' is not a list")
+        try:
+            recinfo = RecordInfo(
+                tuple(str(r["name"]) for r in ri), tuple(bool(int(r.get("online", 0))) for r in ri)
+            )
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise ProtocolError("rs_list: bad 'recinfo' entry") from None
+    return QueryResult(count, keywords, segments, links, recinfo)
+
+
+def parse_count(d: Any) -> int:
+    d = expect_object(d, "rs_summary")
+    check_status(d, "rs_summary")
+    if "count" not in d:
+        raise ProtocolError("rs_summary: answer has no 'count'")
+    return _int(d, "count")
+
+
+# --- fast scanning of big string arrays ---------------------------------------------------
+
+_ARRAY_RE = re.compile(rb'"(?:values|dims|cparms|bzeros|bscales)"\s*:\s*\[\s*')
+_CLOSE_RE = re.compile(rb'"\s*\]')
+_CHUNK = 1 << 16
+
+
+def scan_string_arrays(body: bytes) -> tuple[Any, list[BytesArray]]:
+    """JSON-decode ``body`` with its big per-record string arrays lifted out as numpy arrays.
+
+    Each ``"values": ["a", "b", ...]`` (and the segment ``dims``/``cparms``/... arrays) is
+    replaced in the decoded document by an integer index into the returned list of ``S<n>``
+    arrays, so a million values never become a million Python strings.  Documents with
+    backslash escapes (where quote counting is not safe) go through :func:`json.loads`
+    unchanged and keep plain lists.
+    """
+    if b"\\" in body:
+        return loads(body, "rs_list"), []
+    buf = np.frombuffer(body, dtype=np.uint8)
+    arrays: list[BytesArray] = []
+    pieces: list[bytes] = []
+    pos = 0
+    search_from = 0
+    while True:
+        m = _ARRAY_RE.search(body, search_from)
+        if m is None:
+            break
+        first = m.end()
+        if first >= len(body):
+            raise ProtocolError("rs_list: truncated JSON")
+        lead = body[first]
+        if lead == ord("]"):
+            arr: BytesArray = np.zeros(0, dtype="S1")
+            close = first
+        elif lead == ord('"'):
+            close = _closing_bracket(body, first)
+            arr = _split_strings(body, buf, first, close)
+        else:
+            search_from = first
+            continue
+        arrays.append(arr)
+        bracket = body.rindex(b"[", m.start(), first)
+        pieces.append(body[pos:bracket])
+        pieces.append(str(len(arrays) - 1).encode())
+        pos = close + 1
+        search_from = pos
+    pieces.append(body[pos:])
+    return loads(b"".join(pieces), "rs_list"), arrays
+
+
+def _closing_bracket(body: bytes, first: int) -> int:
+    """Index of the ``]`` that closes a string array whose first quote is at ``first``."""
+    k = first
+    while True:
+        m = _CLOSE_RE.search(body, k + 1)
+        if m is None:
+            raise ProtocolError("rs_list: unterminated array")
+        q = m.start()
+        if body.count(b'"', first, q + 1) % 2 == 0:
+            return m.end() - 1
+        k = q
+
+
+def _split_strings(body: bytes, buf: npt.NDArray[np.uint8], first: int, close: int) -> BytesArray:
+    seg = buf[first:close]
+    quotes = np.flatnonzero(seg == ord('"'))
+    if quotes.size % 2:
+        raise ProtocolError("rs_list: unbalanced quotes")
+    opens = quotes[0::2]
+    closes = quotes[1::2]
+    # what lies between two strings must be a comma, optionally followed by spaces
+    if opens.size > 1:
+        gap_start = closes[:-1] + 1
+        gaps = opens[1:] - gap_start
+        if not bool((seg[gap_start] == ord(",")).all()):
+            raise ProtocolError("rs_list: malformed string array")
+        if int(gaps.max()) > 1:
+            g = int(gaps.max())
+            for off in range(1, g):
+                idx = gap_start + off
+                inside = off < gaps
+                if not bool(np.isin(seg[idx[inside]], _WHITESPACE).all()):
+                    raise ProtocolError("rs_list: malformed string array")
+    tail = seg[int(closes[-1]) + 1 :] if closes.size else seg
+    if tail.size and not bool(np.isin(tail, _WHITESPACE).all()):
+        raise ProtocolError("rs_list: malformed string array")
+    starts = opens + 1 + first
+    lengths = closes - opens - 1
+    n = starts.size
+    width = max(int(lengths.max()) if n else 1, 1)
+    if n > 1 and bool((lengths == width).all()):
+        stride = int(starts[1] - starts[0])
+        if bool((np.diff(starts) == stride).all()):
+            view = np.lib.stride_tricks.as_strided(
+                buf[int(starts[0]) :], shape=(n, width), strides=(stride, 1), writeable=False
+            )
+            return np.ascontiguousarray(view).view(f"S{width}").ravel()
+    out = np.zeros((n, width), dtype=np.uint8)
+    cols = np.arange(width)
+    last = buf.size - 1
+    for a in range(0, n, _CHUNK):
+        b = min(a + _CHUNK, n)
+        idx = starts[a:b, None] + cols
+        keep = cols < lengths[a:b, None]
+        out[a:b] = np.where(keep, buf[np.minimum(idx, last)], 0)
+    return out.view(f"S{width}").ravel()
+
+
+_WHITESPACE = np.array([ord(c) for c in " \t\r\n"], dtype=np.uint8)
