@@ -39,3 +39,36 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# --- frozen one-folder bundle (packaging/, issue 9) ------------------------------------------
+# `make dist` builds the wheel and dist/jsocdesk/ in a private venv pinned by
+# packaging/requirements-dist.txt; `make dist-check` runs the frozen binary (tests/dist/).
+DIST_VENV := build/dist-venv
+DIST_STAMP := $(DIST_VENV)/.installed-$(shell cat packaging/requirements-dist.txt | cksum | cut -d' ' -f1)
+DIST_EXE := dist/jsocdesk/jsocdesk
+
+.PHONY: dist dist-check
+
+$(DIST_STAMP): packaging/requirements-dist.txt
+	rm -rf $(DIST_VENV)
+	$(PY) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(DIST_VENV)/bin/python -m pip install -q -r packaging/requirements-dist.txt
+	touch $(DIST_STAMP)
+
+$(DIST_EXE): $(DIST_STAMP) $(wildcard $(shell git ls-files jsocdesk packaging resources pyproject.toml 2>/dev/null))
+	rm -rf dist/jsocdesk dist/jsocdesk-*.whl build/lib build/bdist.*
+	$(DIST_VENV)/bin/python -m build --wheel --outdir dist .
+	$(DIST_VENV)/bin/python -m pip install -q --no-deps --force-reinstall dist/jsocdesk-*.whl
+	$(DIST_VENV)/bin/python -m pip check
+	cd $(DIST_VENV) && bin/pyinstaller --noconfirm --log-level WARN \
+		--distpath $(CURDIR)/dist --workpath $(CURDIR)/build/pyinstaller \
+		$(CURDIR)/packaging/jsocdesk.spec
+	@du -sh dist/jsocdesk
+
+dist:
+	rm -f $(DIST_EXE)
+	$(MAKE) $(DIST_EXE)
+
+dist-check: $(STAMP) $(DIST_EXE)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -s -m slow tests/dist
