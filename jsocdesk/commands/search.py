@@ -1,0 +1,156 @@
+"""``jsocdesk search SESSION.json``: count and list the records a session's query selects.
+
+For every record set the query compiles to, prints ``<record set>: <N> records`` and a
+table of the first ``--limit`` rows.  ``--server URL`` talks to a JSOC-like server at URL,
+``--demo`` starts the embedded demo server in-process for the duration of the command;
+without either, the real JSOC.  Errors: one line on stderr, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+#: Columns shown when ``--keys`` is not given (sunpy's JSOC table), if the series has them.
+DEFAULT_KEYS = ("T_REC", "TELESCOP", "INSTRUME", "WAVELNTH", "CAR_ROT")
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", type=Path, help="session file (.json)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--server", metavar="URL", help="base URL of a JSOC-like server")
+    where.add_argument(
+        "--demo", action="store_true", help="start the embedded demo server and use it"
+    )
+    parser.add_argument("--merge", action="store_true", help="merge OR branches on the same series")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_server_arguments(parser)
+    parser.add_argument("--keys", default="", help="comma-separated keywords to show")
+    parser.add_argument(
+        "--limit", type=int, default=10, help="rows to print per record set (0 = none)"
+    )
+
+
+def say(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def fail(command: str, message: str) -> int:
+    first = " ".join(str(message).split())
+    sys.stderr.write(f"jsocdesk {command}: {first}\n")
+    return 2
+
+
+def load_query(path: Path) -> Any:
+    """The query tree of a session file (via the session store when available)."""
+    from jsocdesk.core.errors import SessionCorrupt
+    from jsocdesk.core.query.tree import node_from_dict
+
+    try:
+        from jsocdesk.core.session import store  # type: ignore[attr-defined]
+    except ImportError:
+        store = None
+    if store is not None and hasattr(store, "load_session"):
+        session = store.load_session(path)
+        return session.query
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SessionCorrupt(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise SessionCorrupt(f"{path} is not JSON ({exc})") from None
+    if not isinstance(data, dict) or "query" not in data:
+        raise SessionCorrupt(f"{path} is not a jsocdesk session (no 'query')")
+    return node_from_dict(data["query"])
+
+
+@contextlib.contextmanager
+def server_url(args: argparse.Namespace) -> Iterator[str | None]:
+    """The base URL to use; ``--demo`` runs the demo server for the duration."""
+    if getattr(args, "demo", False):
+        from jsocdesk.demo.config import DemoConfig
+        from jsocdesk.demo.server import DemoServer
+
+        with DemoServer(DemoConfig()) as demo:
+            yield demo.base_url
+    else:
+        yield args.server
+
+
+@contextlib.asynccontextmanager
+async def open_client(url: str | None) -> AsyncIterator[Any]:
+    from jsocdesk.core.jsoc.client import JsocClient, make_http_client
+    from jsocdesk.core.jsoc.config import ServerConfig
+
+    config = ServerConfig.from_spec(url)
+    async with make_http_client(config) as http:
+        yield JsocClient(config, http)
+
+
+def format_table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = [
+        " ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+        " ".join("-" * w for w in widths),
+    ]
+    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def default_keys(info: Any) -> list[str]:
+    """Prime keys then sunpy's usual columns, those the series has (``*recnum*`` if none)."""
+    if info is None:
+        return ["*recnum*"]
+    names = dict.fromkeys([*info.primekeys, *DEFAULT_KEYS])
+    return [k for k in names if info.keyword(k) is not None] or ["*recnum*"]
+
+
+async def _search(args: argparse.Namespace, url: str | None) -> int:
+    from jsocdesk.core.jsoc.plan import compile_for_server
+    from jsocdesk.core.results.resultset import ResultSet
+
+    query = load_query(args.session)
+    wanted = [k for k in (p.strip() for p in args.keys.split(",")) if k]
+    total = 0
+    async with open_client(url) as client:
+        compiled, infos = await compile_for_server(client, query, merge=args.merge)
+        for block in compiled:
+            info = infos.get(block.series.lower())
+            keys = wanted or default_keys(info)
+            rs = ResultSet(
+                client, block.record_set, keys, page_size=max(args.limit, 1), series=info
+            )
+            count = await rs.fetch_count()
+            total += count
+            say(f"{block.record_set}: {count} records")
+            if args.limit > 0 and count > 0:
+                await rs.fetch_next(min(args.limit, count))
+                rows = [rs.row_texts(i) for i in range(min(args.limit, rs.loaded))]
+                say(format_table(rs.column_names, rows))
+                if count > len(rows):
+                    say(f"... {count - len(rows)} more")
+            say()
+    if len(compiled) > 1:
+        say(f"total: {total} records in {len(compiled)} record sets")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from jsocdesk.core.errors import JsocdeskError
+
+    try:
+        with server_url(args) as url:
+            return asyncio.run(_search(args, url))
+    except JsocdeskError as exc:
+        return fail("search", str(exc))
+    except KeyboardInterrupt:
+        return fail("search", "interrupted")
