@@ -355,6 +355,11 @@ class DownloadEngine:
             )
         return self._http
 
+    @property
+    def running(self) -> bool:
+        """True while at least one transfer task is alive."""
+        return bool(self._tasks)
+
     # --- lifecycle
     def start(self) -> None:
         """Start scheduling on the running loop; returns at once."""
@@ -489,7 +494,8 @@ class DownloadEngine:
                 try:
                     await self._attempt(item)
                 except _Retry as exc:
-                    progressed = self._part_size(item) > start_bytes
+                    # progress only counts if the bytes are kept for the next attempt
+                    progressed = not exc.restart and self._part_size(item) > start_bytes
                     item.consecutive_failures = 1 if progressed else item.consecutive_failures + 1
                     if exc.restart:
                         self._discard_part(item)
