@@ -35,7 +35,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -s tests/bench -p no:randomly -o testpaths=tests/bench -o norecursedirs=
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -s tests/bench -p no:randomly -o testpaths=tests/bench -o "norecursedirs=.* *.egg-info"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
