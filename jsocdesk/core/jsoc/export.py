@@ -597,7 +597,7 @@ class ExportQueue:
         """Wait for ``job`` to end; returns its URLs or raises its failure."""
         task = self._tasks.get(id(job))
         if task is not None:
-            await asyncio.shield(task)
+            await asyncio.wait([task])
         job.raise_for_failure()
         return job.urls
 
