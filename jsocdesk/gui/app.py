@@ -1,0 +1,143 @@
+"""``jsocdesk`` (no sub-command): the desktop app on a qasync event loop.
+
+Start-up is ordered for a fast first paint: only :mod:`argparse` is imported at module level;
+Qt, qasync and the window are imported inside :func:`main`, the window is shown first, and the
+slow parts (starting the demo server, connecting, listing series) run afterwards as tasks on
+the loop.
+
+* ``jsocdesk --demo`` starts the embedded demo JSOC server as a child process on an ephemeral
+  port, connects to it and stops it when the app exits;
+* ``jsocdesk --server URL`` talks to another server; otherwise the server chosen in the
+  settings (JSOC by default);
+* ``jsocdesk SESSION.json`` opens a saved session;
+* ``jsocdesk --smoke-test`` opens the window, counts the seed query's records against the
+  server and exits 0 (counted) or 1 (failed) — a check for packaged builds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jsocdesk.gui.context import AppContext
+    from jsocdesk.gui.main_window import MainWindow
+
+#: the seed's first query: hmi.v_45s, 2014-01-01 00:00–01:00 UTC (81 records)
+SMOKE_RECORDSET = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
+SMOKE_TIMEOUT_S = 60.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jsocdesk", description="jsocdesk desktop app")
+    p.add_argument("session", nargs="?", help="session file to open")
+    p.add_argument("--demo", action="store_true", help="start and use the demo JSOC server")
+    p.add_argument("--server", metavar="URL", help="base URL of the JSOC server to use")
+    p.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="open the window, count a query against the server, exit 0 on success",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+
+    # PySide6 before qasync: qasync binds to whichever Qt module is already imported.
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "jsocdesk"])
+    app.setApplicationName("jsocdesk")
+    app.setOrganizationName("jsocdesk")
+    assert isinstance(app, QApplication)
+
+    from jsocdesk.gui.context import AppContext
+
+    ctx = AppContext.create(show_error_dialog=not args.smoke_test)
+    ctx.sink.install()
+    loop = qasync.QEventLoop(app)
+    loop.set_exception_handler(ctx.sink.loop_exception_handler)
+
+    from jsocdesk.gui.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    window.show()
+
+    import asyncio
+
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return int(loop.run_until_complete(_run(app, ctx, window, args)))
+    finally:
+        sys.excepthook = sys.__excepthook__
+        asyncio.set_event_loop(None)
+
+
+async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from PySide6.QtWidgets import QApplication
+
+    assert isinstance(app, QApplication)
+    quitting = asyncio.Event()
+    app.aboutToQuit.connect(quitting.set)
+    demo = None
+    try:
+        url = await _choose_server(ctx, args)
+        if args.demo:
+            from jsocdesk.gui.demo_process import DemoServerProcess
+
+            demo = DemoServerProcess()
+            ctx.keep.append(demo)
+            window.statusBar().showMessage("Starting the demo server…")
+            url = await demo.start()
+        if url is not None:
+            ctx.connect(url)
+            window.statusBar().showMessage(f"Connected to {url}", 5000)
+        if args.session:
+            window.open_session_file(args.session)
+        if args.smoke_test:
+            return await _smoke_test(ctx, window)
+        await quitting.wait()
+        return 0
+    except Exception as exc:  # noqa: BLE001 - start-up failures are shown, then exit 1
+        ctx.sink.report(exc, "Start-up")
+        if args.smoke_test:
+            print(f"smoke-test: FAILED: {exc}", file=sys.stderr)  # noqa: T201
+            return 1
+        await quitting.wait()
+        return 1
+    finally:
+        window.save_ui_state()
+        await ctx.aclose()
+        if demo is not None:
+            demo.stop()
+
+
+async def _choose_server(ctx: AppContext, args: argparse.Namespace) -> str | None:
+    if args.server:
+        return str(args.server)
+    if args.demo:
+        return None
+    return ctx.settings.server_url()
+
+
+async def _smoke_test(ctx: AppContext, window: MainWindow) -> int:
+    import asyncio
+
+    if ctx.client is None:
+        print("smoke-test: FAILED: no server", file=sys.stderr)  # noqa: T201
+        return 1
+    try:
+        window.query_panel.set_record_set_text(SMOKE_RECORDSET)
+        count = await asyncio.wait_for(ctx.client.count(SMOKE_RECORDSET), SMOKE_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - any failure is the smoke test's answer
+        print(f"smoke-test: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(f"smoke-test: OK: {SMOKE_RECORDSET} -> {count} records")  # noqa: T201
+    return 0

@@ -1,0 +1,89 @@
+"""The embedded demo JSOC server as a child process (``jsocdesk --demo``).
+
+Runs ``python -m jsocdesk serve-demo --port 0`` with :class:`QProcess` (no thread, no blocking
+read): the server prints its base URL on its first stdout line, which resolves
+:meth:`DemoServerProcess.start`.  :meth:`stop` terminates it when the app quits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from PySide6.QtCore import QObject, QProcess, Signal
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_MS = 3000
+
+
+class DemoServerProcess(QObject):
+    started = Signal(str)
+    #: the server ended (exit code) — unexpectedly unless stop() was called
+    finished = Signal(int)
+
+    def __init__(self, parent: QObject | None = None, extra_args: list[str] | None = None) -> None:
+        super().__init__(parent)
+        self._proc = QProcess(self)
+        self._proc.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        self._proc.readyReadStandardOutput.connect(self._on_proc_stdout)
+        self._proc.finished.connect(self._on_proc_finished)
+        self._proc.errorOccurred.connect(self._on_proc_error)
+        self._extra_args = list(extra_args or [])
+        self._buffer = b""
+        self._future: asyncio.Future[str] | None = None
+        self.url: str | None = None
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self._proc.state() != QProcess.ProcessState.NotRunning
+
+    async def start(self) -> str:
+        """Start the server; return its base URL once it printed it."""
+        self._future = asyncio.get_running_loop().create_future()
+        args = ["-m", "jsocdesk", "serve-demo", "--port", "0", *self._extra_args]
+        self._proc.start(sys.executable, args)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._future), START_TIMEOUT_S)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _on_proc_stdout(self) -> None:
+        self._buffer += bytes(self._proc.readAllStandardOutput().data())
+        if self.url is None and b"\n" in self._buffer:
+            line = self._buffer.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+            url = next((t for t in line.split() if t.startswith("http")), "")
+            if not url.startswith("http"):
+                self._fail(f"demo server printed {line!r} instead of its URL")
+                return
+            self.url = url if url.endswith("/") else url + "/"
+            if self._future is not None and not self._future.done():
+                self._future.set_result(self.url)
+            self.started.emit(self.url)
+        if len(self._buffer) > 65536:
+            self._buffer = b""
+
+    def _fail(self, message: str) -> None:
+        if self._future is not None and not self._future.done():
+            stderr = bytes(self._proc.readAllStandardError().data()).decode("utf-8", "replace")
+            detail = f"{message}\n{stderr.strip()}" if stderr.strip() else message
+            self._future.set_exception(RuntimeError(detail))
+
+    def _on_proc_error(self, error: QProcess.ProcessError) -> None:
+        if not self._stopping:
+            self._fail(f"demo server could not run: {error.name}")
+
+    def _on_proc_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
+        self._fail(f"demo server exited with code {code} before printing its URL")
+        if not self._stopping:
+            self.finished.emit(code)
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self._stopping = True
+        self._proc.terminate()
+        if not self._proc.waitForFinished(STOP_TIMEOUT_MS):
+            self._proc.kill()
+            self._proc.waitForFinished(STOP_TIMEOUT_MS)

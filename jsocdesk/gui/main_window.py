@@ -1,0 +1,342 @@
+"""MainWindow: series browser | query builder over the result tabs.
+
+The window composes widgets and wires them; it holds no query logic of its own.  Other
+features add tabs with :meth:`MainWindow.add_tab` (Exports, Downloads, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QWidget,
+)
+
+from jsocdesk.core.errors import JsocError
+from jsocdesk.core.results.resultset import ResultSet
+from jsocdesk.core.seriesinfo import SeriesInfo
+from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.query import service
+from jsocdesk.gui.query.panel import QueryPanelWidget
+from jsocdesk.gui.results.tab import ResultsTabWidget
+from jsocdesk.gui.series.browser import SeriesBrowserWidget
+
+RESULT_PAGE_SIZE = 5000
+WINDOW_TITLE = "jsocdesk"
+
+
+class MainWindow(QMainWindow):
+    #: a search produced a result set (the results tab shows it)
+    search_started = Signal(object)
+    #: a search was refused because the query has problems (first message)
+    search_blocked = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session_path: Path | None = None
+        self.setObjectName("main-window")
+        self.setWindowTitle(WINDOW_TITLE)
+        self.resize(1280, 800)
+
+        self.series_browser = SeriesBrowserWidget(ctx, self)
+        self.query_panel = QueryPanelWidget(ctx, self)
+        self.results_tab = ResultsTabWidget(ctx, self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("main-tabs")
+        self.tabs.setDocumentMode(True)
+        self.add_tab(self.results_tab, "Results")
+
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.right_splitter.setObjectName("right-splitter")
+        self.right_splitter.addWidget(self.query_panel)
+        self.right_splitter.addWidget(self.tabs)
+        self.right_splitter.setStretchFactor(0, 2)
+        self.right_splitter.setStretchFactor(1, 3)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.main_splitter.setObjectName("main-splitter")
+        self.main_splitter.addWidget(self.series_browser)
+        self.main_splitter.addWidget(self.right_splitter)
+        self.main_splitter.setStretchFactor(0, 2)
+        self.main_splitter.setStretchFactor(1, 5)
+        self.setCentralWidget(self.main_splitter)
+
+        self.busy_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.busy_label)
+        self.server_label = QLabel("Not connected", self)
+        self.statusBar().addPermanentWidget(self.server_label)
+        ctx.sink.attach(self.statusBar(), self)
+        ctx.tasks.busy_changed.connect(self._on_tasks_busy_changed)
+        ctx.connected.connect(self._on_ctx_connected)
+
+        self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
+        self.series_browser.use_series_requested.connect(self._on_browser_use_series_requested)
+        self.series_browser.series_loaded.connect(self._on_browser_series_loaded)
+        self.query_panel.search_requested.connect(self.search)
+        self.results_tab.columns_requested.connect(lambda _keys: self.search())
+
+        self._build_menus()
+        self.restore_ui_state()
+
+    # --- tabs -------------------------------------------------------------------------------
+
+    def add_tab(self, widget: QWidget, title: str) -> int:
+        """Add a tab next to Results (how other features plug in)."""
+        return self.tabs.addTab(widget, title)
+
+    # --- menus ------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        return act
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        self.new_action = self._action("&New query", self.new_query, QKeySequence.StandardKey.New)
+        self.open_action = self._action(
+            "&Open session…", self.open_session, QKeySequence.StandardKey.Open
+        )
+        self.save_action = self._action(
+            "&Save session", self.save_session, QKeySequence.StandardKey.Save
+        )
+        self.save_as_action = self._action(
+            "Save session &as…", self.save_session_as, QKeySequence.StandardKey.SaveAs
+        )
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        for act in (self.new_action, self.open_action, self.save_action, self.save_as_action):
+            file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        edit_menu = mb.addMenu("&Edit")
+        stack = self.query_panel.undo_stack
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        self.filter_action = self._action(
+            "&Filter results", self.focus_filter, QKeySequence.StandardKey.Find
+        )
+        edit_menu.addAction(self.filter_action)
+        self.focus_recordset_action = self._action(
+            "Edit record set &text", self.focus_record_set, QKeySequence("Ctrl+L")
+        )
+        edit_menu.addAction(self.focus_recordset_action)
+
+        query_menu = mb.addMenu("&Query")
+        add_menu = query_menu.addMenu("&Add node")
+        for act in self.query_panel.add_actions.values():
+            add_menu.addAction(act)
+        query_menu.addAction(self.query_panel.group_and_action)
+        query_menu.addAction(self.query_panel.group_or_action)
+        for act in self.query_panel.move_actions:
+            query_menu.addAction(act)
+        query_menu.addAction(self.query_panel.delete_action)
+        query_menu.addSeparator()
+        self.search_action = self._action("&Search", self.search, QKeySequence("F5"))
+        query_menu.addAction(self.search_action)
+        self.count_action = self._action(
+            "&Count now", self.query_panel.refresh_now, QKeySequence("Shift+F5")
+        )
+        query_menu.addAction(self.count_action)
+
+        help_menu = mb.addMenu("&Help")
+        self.errors_action = self._action("&Error details…", self.ctx.sink.show_details)
+        help_menu.addAction(self.errors_action)
+        self._add_optional_help_actions(help_menu)
+
+    def _add_optional_help_actions(self, menu: Any) -> None:
+        """About and log viewer live in their own modules (packaging); use them if present."""
+        import importlib
+
+        for module, func, text in (
+            ("jsocdesk.gui.logview", "show_log", "Show &log…"),
+            ("jsocdesk.gui.about", "show_about", "&About jsocdesk…"),
+        ):
+            try:
+                mod = importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+                continue
+            show = getattr(mod, func, None)
+            if callable(show):
+                menu.addAction(self._action(text, lambda _c=False, f=show: f(self)))
+
+    # --- wiring -----------------------------------------------------------------------------
+
+    def _on_ctx_connected(self, client: Any) -> None:
+        self.server_label.setText(f"Server: {self.ctx.server_url}")
+
+    def _on_tasks_busy_changed(self, n: int) -> None:
+        self.busy_label.setText(f"{n} task{'s' if n != 1 else ''} running" if n else "")
+
+    def _on_browser_series_loaded(self, _n: int) -> None:
+        names = [
+            self.series_browser.model.entry(i).name
+            for i in range(self.series_browser.model.rowCount())
+        ]
+        self.query_panel.set_series_names(names)
+
+    def _on_browser_series_info_loaded(self, info: SeriesInfo) -> None:
+        self.query_panel.set_current_info(info)
+
+    def _on_browser_use_series_requested(self, name: str) -> None:
+        from jsocdesk.core.query.tree import Series
+
+        self.query_panel.add_node("series", Series(name), edit=False)
+
+    def focus_filter(self) -> None:
+        self.tabs.setCurrentWidget(self.results_tab)
+        self.results_tab.focus_filter()
+
+    def focus_record_set(self) -> None:
+        self.query_panel.recordset_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.query_panel.recordset_edit.selectAll()
+
+    # --- search -----------------------------------------------------------------------------
+
+    def search(self) -> asyncio.Task[Any]:
+        return self.ctx.tasks.run(self._search(), name="search", context="Searching")
+
+    async def _search(self) -> ResultSet | None:
+        client = self.ctx.client
+        if client is None:
+            raise JsocError("Not connected to a JSOC server")
+        panel = self.query_panel
+        root = panel.tree.root
+        names = service.series_names(root)
+        infos = await service.fetch_infos(client, names)
+        check = service.check_query(root, infos)
+        panel._apply_check(check)
+        if not check.ok:
+            first = check.errors[0].message if check.errors else "The query is empty"
+            n = len(check.errors)
+            message = (
+                f"Search blocked: {n} problem{'s' if n != 1 else ''} in the query "
+                f"(marked in the tree). {first}"
+            )
+            self.statusBar().showMessage(message, 15000)
+            self.search_blocked.emit(first)
+            return None
+        compiled = check.compiled
+        first_rs = compiled[0]
+        same = [c for c in compiled if c.series.lower() == first_rs.series.lower()]
+        recordset = ",".join(c.record_set for c in same)
+        if len(same) < len(compiled):
+            self.statusBar().showMessage(
+                f"Showing the {first_rs.series} part of the query; "
+                f"{len(compiled) - len(same)} record set(s) on other series are not listed",
+                15000,
+            )
+        info = infos[first_rs.series.lower()]
+        keys = self.results_tab.keys_for(info)
+        rs = ResultSet(client, recordset, keys, page_size=RESULT_PAGE_SIZE, series=info)
+        self.tabs.setCurrentWidget(self.results_tab)
+        model = self.results_tab.show_result_set(rs, info)
+        self.search_started.emit(rs)
+        await rs.fetch_count()
+        model.fetch_page()
+        return rs
+
+    # --- query / sessions -------------------------------------------------------------------
+
+    def new_query(self) -> None:
+        self.query_panel.new_query()
+        self.session_path = None
+        self._update_title()
+
+    def open_session(self) -> None:
+        dialog = QFileDialog(self, "Open session", str(Path.home()), "jsocdesk sessions (*.json)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.open_session_file)
+        dialog.open()
+
+    def open_session_file(self, path: str | Path) -> None:
+        from jsocdesk.core.session import load_session
+
+        try:
+            session = load_session(Path(path))
+        except Exception as exc:  # noqa: BLE001 - shown to the user, nothing else to do
+            self.ctx.sink.report(exc, f"Opening {path}")
+            return
+        self.query_panel.load_root(session.query)
+        self.session_path = Path(path)
+        self._update_title()
+
+    def save_session(self) -> None:
+        if self.session_path is None:
+            self.save_session_as()
+            return
+        self.save_session_file(self.session_path)
+
+    def save_session_as(self) -> None:
+        dialog = QFileDialog(self, "Save session", str(Path.home()), "jsocdesk sessions (*.json)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("json")
+        dialog.fileSelected.connect(self.save_session_file)
+        dialog.open()
+
+    def save_session_file(self, path: str | Path) -> None:
+        from jsocdesk.core.session import Session, save_session
+
+        try:
+            save_session(Path(path), Session(query=self.query_panel.tree.root))
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.ctx.sink.report(exc, f"Saving {path}")
+            return
+        self.session_path = Path(path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def _update_title(self) -> None:
+        name = self.session_path.name if self.session_path else "untitled"
+        self.setWindowTitle(f"{name} — {WINDOW_TITLE}")
+
+    # --- UI state ---------------------------------------------------------------------------
+
+    def save_ui_state(self) -> None:
+        ui = self.ctx.ui_state
+        ui.save_bytes("window/geometry", self.saveGeometry())
+        ui.save_bytes("window/state", self.saveState())
+        ui.save_bytes("window/main-splitter", self.main_splitter.saveState())
+        ui.save_bytes("window/right-splitter", self.right_splitter.saveState())
+        ui.save_bytes("window/series-splitter", self.series_browser.splitter.saveState())
+        ui.save_bytes("window/query-header", self.query_panel.view.header().saveState())
+        self.results_tab.save_header_state()
+        ui.sync()
+
+    def restore_ui_state(self) -> None:
+        ui = self.ctx.ui_state
+        for key, apply in (
+            ("window/geometry", self.restoreGeometry),
+            ("window/state", self.restoreState),
+            ("window/main-splitter", self.main_splitter.restoreState),
+            ("window/right-splitter", self.right_splitter.restoreState),
+            ("window/series-splitter", self.series_browser.splitter.restoreState),
+            ("window/query-header", self.query_panel.view.header().restoreState),
+        ):
+            state = ui.load_bytes(key)
+            if state is not None:
+                apply(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_ui_state()
+        self.results_tab.shutdown()
+        super().closeEvent(event)

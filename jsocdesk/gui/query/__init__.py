@@ -1,0 +1,1 @@
+"""Query builder: the tree model over the core QueryTree, undo commands, delegates, panel."""

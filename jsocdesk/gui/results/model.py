@@ -1,0 +1,382 @@
+"""ResultTableModel: a QAbstractTableModel over one core :class:`ResultSet`.
+
+* **Lazy rows.**  ``canFetchMore``/``fetchMore`` start one background task (TaskRunner) that
+  loads the next page; rows appear when the core's ``rows_inserting``/``rows_inserted``
+  events fire.  ``data()`` never does I/O and never raises.
+* **Sort and filter in the model**, vectorised with numpy over the loaded columns (a proxy
+  model calling ``data()`` a million times would freeze the window).  Both produce a *view*:
+  an index array into the loaded rows.  Filtering runs in chunks inside a background task
+  that yields to the event loop between chunks.
+* Time columns show their scale: ``T_REC`` as ``2014.01.01_00:00:45_TAI`` (TAI) or AIA's
+  ``2014-01-01T00:00:01Z`` (UTC); the tooltip says which.  Missing values show ``MISSING``
+  (greyed, italic) and sort last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from jsocdesk.core.jsoc.columns import Column, ColumnKind
+from jsocdesk.core.results.resultset import ResultSet
+from jsocdesk.gui.roles import Role
+from jsocdesk.gui.tasks import TaskRunner
+
+Index = QModelIndex | QPersistentModelIndex
+IntArray = npt.NDArray[np.int64]
+
+FILTER_CHUNK = 50_000
+
+_MISSING_BRUSH = QBrush(QColor(128, 128, 128))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+def _italic() -> QFont:
+    f = QFont()
+    f.setItalic(True)
+    return f
+
+
+class ResultTableModel(QAbstractTableModel):
+    #: (loaded rows, total or -1) after every page / count
+    progress_changed = Signal(int, int)
+    #: the filter finished (rows shown)
+    filter_applied = Signal(int)
+
+    def __init__(
+        self,
+        result_set: ResultSet,
+        tasks: TaskRunner,
+        *,
+        page_size: int | None = None,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self.rs = result_set
+        self._tasks = tasks
+        self._page_size = page_size or result_set.page_size
+        self._task_name = f"results-fetch-{id(self)}"
+        self._filter_task_name = f"results-filter-{id(self)}"
+        self._fetching = False
+        self._columns: list[str] = list(result_set.column_names)
+        self._view: IntArray | None = None
+        self._sort: tuple[str, Qt.SortOrder] | None = None
+        self._filter = ""
+        self._missing_font = _italic()
+        result_set.rows_inserting.connect(self._on_rs_rows_inserting)
+        result_set.rows_inserted.connect(self._on_rs_rows_inserted)
+        result_set.total_changed.connect(self._on_rs_total_changed)
+
+    def detach(self) -> None:
+        """Stop listening to the result set and cancel its loading (the tab is closing)."""
+        self._tasks.cancel(self._task_name)
+        self._tasks.cancel(self._filter_task_name)
+        for sig, cb in (
+            (self.rs.rows_inserting, self._on_rs_rows_inserting),
+            (self.rs.rows_inserted, self._on_rs_rows_inserted),
+            (self.rs.total_changed, self._on_rs_total_changed),
+        ):
+            if cb in sig._callbacks:
+                sig.disconnect(cb)
+
+    # --- shape ------------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid():
+            return 0
+        return len(self._view) if self._view is not None else self.rs.loaded
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def source_row(self, row: int) -> int:
+        return int(self._view[row]) if self._view is not None else row
+
+    # --- data -------------------------------------------------------------------------------
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if not (0 <= row < self.rowCount() and 0 <= col < len(self._columns)):
+            return None
+        name = self._columns[col]
+        src = self.source_row(row)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.rs.text(src, name)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            value = self.rs.value(src, name)
+            if value is None:
+                return f"{name}: MISSING (no value in the archive)"
+            zone = getattr(value, "zone", None)
+            if zone:
+                scale = "TAI" if zone == "TAI" else "UTC"
+                return f"{name}: {value} (time scale {scale})"
+            return f"{name}: {value}"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return _MISSING_BRUSH if self.rs.value(src, name) is None else None
+        if role == Qt.ItemDataRole.FontRole:
+            return self._missing_font if self.rs.value(src, name) is None else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            value = self.rs.value(src, name)
+            return _RIGHT if isinstance(value, int | float) else None
+        if role == Role.RAW:
+            return self.rs.value(src, name)
+        if role == Role.SORT:
+            value = self.rs.value(src, name)
+            return getattr(value, "seconds", value)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._columns):
+            name = self._columns[section]
+            if role == Qt.ItemDataRole.DisplayRole:
+                return name
+            if role == Qt.ItemDataRole.ToolTipRole:
+                info = self.rs.series.keyword(name) if self.rs.series is not None else None
+                if info is not None:
+                    unit = f" [{info.units}]" if info.units and info.units != "none" else ""
+                    return f"{info.name} ({info.type}){unit}\n{info.note}".strip()
+                return name
+            return None
+        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            return section + 1
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # --- lazy loading -----------------------------------------------------------------------
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        if parent.isValid():
+            return False
+        return not self._fetching and self.rs.can_fetch_more
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent):
+            return
+        self.fetch_page()
+
+    def fetch_page(self) -> asyncio.Task[int] | None:
+        """Start loading the next page (no-op while one is loading or at the end)."""
+        if self._fetching or not self.rs.can_fetch_more:
+            return None
+        self._fetching = True
+
+        def done(_result: object) -> None:
+            self._fetching = False
+            self.progress_changed.emit(self.rs.loaded, self._total())
+
+        return self._tasks.run(
+            self.rs.fetch_next(self._page_size),
+            name=self._task_name,
+            on_success=done,
+            on_failure=done,
+            context=f"Loading records of {self.rs.recordset}",
+        )
+
+    @property
+    def fetching(self) -> bool:
+        return self._fetching
+
+    def _total(self) -> int:
+        return -1 if self.rs.total is None else self.rs.total
+
+    def _on_rs_total_changed(self, _total: int) -> None:
+        self.progress_changed.emit(self.rs.loaded, self._total())
+
+    def _on_rs_rows_inserting(self, start: int, count: int) -> None:
+        if self._view is None:
+            self.beginInsertRows(QModelIndex(), start, start + count - 1)
+
+    def _on_rs_rows_inserted(self, start: int, count: int) -> None:
+        if self._view is None:
+            self.endInsertRows()
+        else:
+            new = np.arange(start, start + count, dtype=np.int64)
+            if self._filter:
+                new = new[self._match(start, start + count, self._filter.lower())]
+            if len(new):
+                first = len(self._view)
+                self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+                self._view = np.concatenate([self._view, new])
+                self.endInsertRows()
+            if self._sort is not None:
+                name, order = self._sort
+                self._apply_sort(name, order)
+        self.progress_changed.emit(self.rs.loaded, self._total())
+
+    # --- sorting ----------------------------------------------------------------------------
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self._columns) or self.rs.loaded == 0:
+            self._sort = None if column < 0 else self._sort
+            return
+        self._sort = (self._columns[column], order)
+        self._apply_sort(self._columns[column], order)
+
+    def _sort_keys(self, name: str) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+        col: Column = self.rs.column(name)
+        return col.values, col.missing
+
+    def _apply_sort(self, name: str, order: Qt.SortOrder) -> None:
+        values, missing = self._sort_keys(name)
+        rows = self._view if self._view is not None else np.arange(self.rs.loaded, dtype=np.int64)
+        keys = values[rows]
+        miss = missing[rows]
+        ranked = np.argsort(keys, kind="stable")
+        if order == Qt.SortOrder.DescendingOrder:
+            ranked = ranked[::-1]
+            # keep equal keys in their original order when descending
+            ranked = _stable_reverse(keys, ranked)
+        ranked = np.concatenate([ranked[~miss[ranked]], ranked[miss[ranked]]])
+        new_view = rows[ranked]
+        self._relayout(new_view)
+
+    def _relayout(self, new_view: IntArray) -> None:
+        old_rows = self._view if self._view is not None else None
+        self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        persistent = self.persistentIndexList()
+        old_sources = [
+            (int(old_rows[p.row()]) if old_rows is not None else p.row(), p.column())
+            for p in persistent
+        ]
+        self._view = new_view.astype(np.int64, copy=False)
+        if persistent:
+            position = np.full(self.rs.loaded, -1, dtype=np.int64)
+            position[self._view] = np.arange(len(self._view), dtype=np.int64)
+            new_list = []
+            for src, col in old_sources:
+                row = int(position[src]) if 0 <= src < len(position) else -1
+                new_list.append(self.index(row, col) if row >= 0 else QModelIndex())
+            self.changePersistentIndexList(persistent, new_list)
+        self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+
+    # --- filtering --------------------------------------------------------------------------
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    def set_filter(self, text: str) -> asyncio.Task[None]:
+        """Show only rows where some visible column contains ``text`` (case-insensitive)."""
+        self._filter = text.strip()
+        return self._tasks.run(
+            self._compute_filter(self._filter),
+            name=self._filter_task_name,
+            context="Filtering results",
+        )
+
+    async def _compute_filter(self, text: str) -> None:
+        await asyncio.sleep(0)
+        n = self.rs.loaded
+        if not text:
+            rows: IntArray | None = None
+        else:
+            needle = text.lower()
+            parts = []
+            for start in range(0, n, FILTER_CHUNK):
+                stop = min(n, start + FILTER_CHUNK)
+                mask = self._match(start, stop, needle)
+                parts.append(np.nonzero(mask)[0].astype(np.int64) + start)
+                await asyncio.sleep(0)
+            rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if self.rs.loaded != n:  # a page arrived meanwhile: start again with it included
+            await self._compute_filter(text)
+            return
+        self.beginResetModel()
+        self._view = rows
+        self.endResetModel()
+        if self._sort is not None and self.rs.loaded:
+            name, order = self._sort
+            self._apply_sort(name, order)
+        self.filter_applied.emit(self.rowCount())
+
+    def _match(self, start: int, stop: int, needle: str) -> npt.NDArray[np.bool_]:
+        mask = np.zeros(stop - start, dtype=bool)
+        if stop <= start:
+            return mask
+        for name in self._columns:
+            col = self.rs.column(name)
+            mask |= _column_contains(col, start, stop, needle)
+        return mask
+
+    # --- columns ----------------------------------------------------------------------------
+
+    def set_visible_columns(self, names: Sequence[str]) -> None:
+        known = [n for n in names if n in self.rs.column_names]
+        if known == self._columns:
+            return
+        self.beginResetModel()
+        self._columns = known
+        self.endResetModel()
+
+    # --- copying ----------------------------------------------------------------------------
+
+    def selection_tsv(self, indexes: Sequence[QModelIndex], header: bool = True) -> str:
+        """The rectangle spanned by ``indexes`` as tab-separated text (one line per row)."""
+        cells = {(i.row(), i.column()) for i in indexes if i.isValid()}
+        if not cells:
+            return ""
+        rows = sorted({r for r, _ in cells})
+        cols = sorted({c for _, c in cells})
+        lines = []
+        if header:
+            lines.append("\t".join(self._columns[c] for c in cols))
+        for r in rows:
+            src = self.source_row(r)
+            lines.append(
+                "\t".join(
+                    self.rs.text(src, self._columns[c]) if (r, c) in cells else "" for c in cols
+                )
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _stable_reverse(keys: npt.NDArray[Any], ranked: IntArray) -> IntArray:
+    """Reversing an ascending stable sort reverses ties too; put ties back in row order."""
+    sorted_keys = keys[ranked]
+    if len(sorted_keys) < 2:
+        return ranked
+    boundaries = np.nonzero(sorted_keys[1:] != sorted_keys[:-1])[0] + 1
+    groups = np.split(ranked, boundaries)
+    if len(groups) == len(ranked):
+        return ranked
+    return np.concatenate([np.sort(g) for g in groups])
+
+
+def _column_contains(col: Column, start: int, stop: int, needle: str) -> npt.NDArray[np.bool_]:
+    values = col.values[start:stop]
+    missing = col.missing[start:stop]
+    if col.kind is ColumnKind.TEXT:
+        found = np.char.find(np.char.lower(values), needle.encode("utf-8", "replace")) >= 0
+    elif col.kind is ColumnKind.INTEGER:
+        found = np.char.find(values.astype("U"), needle) >= 0
+    elif col.kind is ColumnKind.REAL:
+        found = np.char.find(np.char.lower(np.char.mod("%g", values)), needle) >= 0
+    else:
+        texts = np.array([col.text(i).lower() for i in range(start, stop)], dtype=object)
+        found = np.array([needle in t for t in texts], dtype=bool)
+    result: npt.NDArray[np.bool_] = np.where(missing, "missing".find(needle) >= 0, found)
+    return result

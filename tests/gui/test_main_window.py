@@ -1,0 +1,93 @@
+"""The main window offscreen: layout, actions and shortcuts, UI state, no server needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtGui import QKeySequence
+
+from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def ctx(qloop: Any) -> Any:
+    c = AppContext.create(show_error_dialog=False)
+    yield c
+    leftover = [f"{r.context}: {r.message}" for r in c.sink.reports]
+    assert not leftover, leftover
+
+
+@pytest.fixture
+def window(qtbot: Any, ctx: AppContext) -> MainWindow:
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_standard_shortcuts(window: MainWindow) -> None:
+    def keys(action: Any) -> list[str]:
+        return [s.toString() for s in action.shortcuts()]
+
+    assert QKeySequence("Ctrl+N").toString() in keys(window.new_action)
+    assert QKeySequence("Ctrl+O").toString() in keys(window.open_action)
+    assert QKeySequence("Ctrl+S").toString() in keys(window.save_action)
+    assert "Ctrl+Z" in keys(window.undo_action)
+    assert "Ctrl+Shift+Z" in keys(window.redo_action)
+    assert "F5" in keys(window.search_action)
+    assert QKeySequence("Ctrl+F").toString() in keys(window.filter_action)
+
+
+def test_tabs_can_be_added(window: MainWindow) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    n = window.tabs.count()
+    index = window.add_tab(QLabel("x"), "Downloads")
+    assert window.tabs.count() == n + 1
+    assert window.tabs.tabText(index) == "Downloads"
+    assert window.tabs.tabText(0) == "Results"
+
+
+def test_structural_validation_without_server(qtbot: Any, window: MainWindow) -> None:
+    panel = window.query_panel
+    panel.add_node("time", edit=False)
+    task = panel.refresh_now()
+    assert task is not None
+    qtbot.waitUntil(task.done)
+    errors = panel.model.errors
+    assert errors  # no Series in the branch
+    assert panel.problem_label.isVisibleTo(window)
+
+
+def test_undo_redo_through_actions(window: MainWindow) -> None:
+    panel = window.query_panel
+    panel.add_node("series", edit=False)
+    panel.add_node("sample", edit=False)
+    assert panel.tree.child_count(panel.tree.root_id) == 2
+    window.undo_action.trigger()
+    assert panel.tree.child_count(panel.tree.root_id) == 1
+    window.redo_action.trigger()
+    assert panel.tree.child_count(panel.tree.root_id) == 2
+    window.new_action.trigger()
+    assert panel.tree.child_count(panel.tree.root_id) == 0
+    assert not panel.undo_stack.canUndo()
+
+
+def test_geometry_and_splitters_restored(qtbot: Any, ctx: AppContext) -> None:
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    w.resize(760, 540)
+    w.main_splitter.setSizes([250, 500])
+    w.show()
+    qtbot.waitExposed(w)
+    sizes = w.main_splitter.sizes()
+    w.close()
+    w2 = MainWindow(ctx)
+    qtbot.addWidget(w2)
+    w2.show()
+    qtbot.waitExposed(w2)
+    assert (w2.size().width(), w2.size().height()) == (760, 540)
+    assert w2.main_splitter.sizes() == sizes
