@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from jsocdesk.core.errors import QueryError
 from jsocdesk.core.query.dnf import to_dnf
-from jsocdesk.core.query.tree import Keyword, Node, QueryTree, Time
+from jsocdesk.core.query.tree import Keyword, Node, QueryTree, Time, quiet_astropy
 from jsocdesk.core.query.validate import (
     BranchParts,
     SeriesLookup,
@@ -79,7 +79,8 @@ def format_tai(t: object) -> str:
     """An astropy ``Time`` (any scale) as sunpy prints it: TAI, whole seconds."""
     if isinstance(t, Time):
         raise TypeError("format_tai takes an astropy Time, not a Time node")
-    return str(t.tai.strftime(TAI_FORMAT))  # type: ignore[attr-defined]
+    with quiet_astropy():
+        return str(t.tai.strftime(TAI_FORMAT))  # type: ignore[attr-defined]
 
 
 def format_sample(seconds: float) -> str:

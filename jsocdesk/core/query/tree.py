@@ -60,10 +60,12 @@ All ids are node ids; ``parent_id`` is the id of a group (``tree.root_id`` for t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -187,12 +189,28 @@ class Series(Node):
 TimeLike: TypeAlias = "AstropyTime | datetime | str"
 
 
+@contextlib.contextmanager
+def quiet_astropy() -> Iterator[None]:
+    """Silence astropy/ERFA warnings ("dubious year" etc.) around time conversions.
+
+    They concern far-future UTC dates; jsocdesk reports real problems as errors instead.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def to_astropy_time(value: TimeLike) -> AstropyTime:
     """astropy ``Time`` (kept as is), naive ``datetime`` (UTC) or a string.
 
     Strings: anything astropy parses (ISO, ``2014/01/01 00:00``; taken as UTC like sunpy's
     ``parse_time``) or a DRMS literal with zone (``2014.01.01_00:00:35_TAI``).
     """
+    with quiet_astropy():
+        return _to_astropy_time(value)
+
+
+def _to_astropy_time(value: TimeLike) -> AstropyTime:
     if isinstance(value, AstropyTime):
         if not value.isscalar:
             raise QueryError("Time takes single instants, not arrays")
@@ -203,7 +221,7 @@ def to_astropy_time(value: TimeLike) -> AstropyTime:
         text = value.strip()
         try:
             return AstropyTime(text.replace("/", "-"), scale="utc")
-        except ValueError:
+        except (ValueError, TypeError, OverflowError):
             pass
         try:
             secs, zone = drmstime.parse_time(text)
@@ -215,7 +233,8 @@ def to_astropy_time(value: TimeLike) -> AstropyTime:
 
 
 def _instant_key(t: AstropyTime) -> float:
-    return round(drmstime.from_astropy(t), 6)
+    with quiet_astropy():
+        return round(drmstime.from_astropy(t), 6)
 
 
 @dataclass(frozen=True, init=False, eq=False)
@@ -234,7 +253,7 @@ class Time(Node):
     def __init__(self, start: TimeLike, end: TimeLike, *, id: int | None = None) -> None:
         t0 = to_astropy_time(start)
         t1 = to_astropy_time(end)
-        if t0 > t1:
+        if _instant_key(t0) > _instant_key(t1):
             raise QueryError("End time must be after start time.")
         object.__setattr__(self, "start", t0)
         object.__setattr__(self, "end", t1)
