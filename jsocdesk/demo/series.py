@@ -152,6 +152,9 @@ class Series:
     tapegroup: int = 1
     number: int = 0  # position in the catalogue; base of SUNUMs
 
+    def __repr__(self) -> str:
+        return f"Series({self.name!r})"
+
     @functools.cached_property
     def _kw_index(self) -> dict[str, Kw]:
         return {k.name.lower(): k for k in self.keywords}
