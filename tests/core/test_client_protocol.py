@@ -321,3 +321,12 @@ def test_server_configs() -> None:
 def test_int_columns_are_int64_arrays() -> None:
     res = parse_rs_list(json.dumps(rs_list({"CAMERA": ["1", "2"]})).encode(), SERIES)
     assert res.keywords["CAMERA"].values.dtype == np.int64
+
+
+def test_bytearray_bodies_parse_like_bytes() -> None:
+    body = json.dumps(rs_list({"CAMERA": ["1", "2"], "INSTRUME": ["a", 'b"c']}))
+    res = parse_rs_list(bytearray(body.encode()), SERIES)
+    assert res.keywords["CAMERA"].to_list() == [1, 2]
+    assert res.keywords["INSTRUME"].to_list() == ["a", 'b"c']
+    plain = json.dumps(rs_list({"CAMERA": ["1", "2"]}))
+    assert parse_rs_list(bytearray(plain.encode()), SERIES).keywords["CAMERA"].to_list() == [1, 2]

@@ -149,20 +149,25 @@ class JsocClient:
     async def _get_once(self, url: str, params: Sequence[tuple[str, str]]) -> bytes:
         self.requests_sent += 1
         try:
-            response = await self.http.get(
-                url, params=list(params), timeout=self.timeouts.httpx_timeout()
-            )
+            async with self.http.stream(
+                "GET", url, params=list(params), timeout=self.timeouts.httpx_timeout()
+            ) as response:
+                if response.status_code >= 500:
+                    raise _Retryable(f"{_short(url)}: HTTP {response.status_code}", False)
+                if response.status_code >= 400:
+                    raise TransportError(f"{_short(url)}: HTTP {response.status_code}")
+                # One growing buffer instead of a list of chunks joined at the end: a big
+                # listing then needs its size once, not twice, at the peak.
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                return body  # type: ignore[return-value]  # bytearray is read like bytes
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise _Retryable(f"{_short(url)}: cannot connect ({_reason(exc)})", True) from exc
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{_short(url)}: timed out ({_reason(exc)})", False) from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise _Retryable(f"{_short(url)}: {_reason(exc)}", False) from exc
-        if response.status_code >= 500:
-            raise _Retryable(f"{_short(url)}: HTTP {response.status_code}", False)
-        if response.status_code >= 400:
-            raise TransportError(f"{_short(url)}: HTTP {response.status_code}")
-        return response.content
 
     async def _get_json(self, url: str | None, params: Sequence[tuple[str, str]], what: str) -> Any:
         body = await self._get(url, params)
