@@ -1,0 +1,245 @@
+"""DownloadsTab: the download manager of the window.
+
+* the table (:class:`DownloadsView` over :class:`DownloadsModel`) with a progress delegate;
+* actions on the selection (toolbar, context menu, keys): pause, resume, cancel, retry, open,
+  show in folder; and on everything: pause all, resume all, remove finished;
+* ONE repaint timer (:data:`REPAINT_MS`) that flushes the model's dirty rows *that are on
+  screen* and refreshes the totals (tab label + a permanent status-bar label);
+* a notification when a batch of downloads ends (everything that was queued is finished).
+
+Opening files goes through :class:`QDesktopServices`; double-clicking a completed FITS file
+asks for a quick look instead (:attr:`DownloadsTab.quick_look_requested`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMenu,
+    QStatusBar,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jsocdesk.core.download.item import DownloadItem, DownloadState
+from jsocdesk.core.download.queue import DownloadQueue, QueueTotals
+from jsocdesk.gui.downloads.format import human_bytes, human_duration, human_speed
+from jsocdesk.gui.downloads.model import DownloadsModel
+from jsocdesk.gui.downloads.notify import Notifier
+from jsocdesk.gui.downloads.view import DownloadsView
+
+S = DownloadState
+REPAINT_MS = 300
+FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz")
+
+
+def totals_text(t: QueueTotals) -> str:
+    if t.count == 0:
+        return "No downloads"
+    parts = [f"{t.done} of {t.count - t.cancelled} done"]
+    if t.failed:
+        parts.append(f"{t.failed} failed")
+    if t.active:
+        parts.append(f"{t.active} active")
+    parts.append(f"{human_bytes(t.bytes_done)} / {human_bytes(t.bytes_total)}")
+    if t.active and t.speed > 0:
+        parts.append(human_speed(t.speed))
+        eta = human_duration(t.eta)
+        if eta:
+            parts.append(f"{eta} left")
+    return " · ".join(parts)
+
+
+def is_fits(path: Path) -> bool:
+    return path.name.lower().endswith(FITS_SUFFIXES)
+
+
+class DownloadsTab(QWidget):
+    #: a completed FITS file was double-clicked (DownloadItem)
+    quick_look_requested = Signal(object)
+    #: totals text changed (for a tab title or a status bar)
+    totals_changed = Signal(str)
+
+    def __init__(
+        self,
+        queue: DownloadQueue,
+        *,
+        status_bar: QStatusBar | None = None,
+        notifier: Notifier | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.queue = queue
+        self.model = DownloadsModel(queue, self)
+        self.view = DownloadsView(self)
+        self.view.setModel(self.model)
+        self.notifier = notifier
+        self.status_label = QLabel(self)
+        self._status_bar = status_bar
+        if status_bar is not None:
+            self.totals_label: QLabel = QLabel(status_bar)
+            status_bar.addPermanentWidget(self.totals_label)
+        else:
+            self.totals_label = QLabel(self)
+        self._batch_done = 0
+        self._batch_failed = 0
+        self._last_totals = ""
+
+        self.toolbar = QToolBar(self)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.act_pause = self._action("Pause", self.pause_selected, "P")
+        self.act_resume = self._action("Resume", self.resume_selected, "R")
+        self.act_cancel = self._action("Cancel", self.cancel_selected, "Del")
+        self.act_retry = self._action("Retry", self.retry_selected, "Ctrl+R")
+        self.toolbar.addSeparator()
+        self.act_open = self._action("Open", self.open_selected, "Return")
+        self.act_show = self._action("Show in folder", self.show_selected_in_folder, "Ctrl+Return")
+        self.toolbar.addSeparator()
+        self.act_pause_all = self._action("Pause all", queue.pause_all)
+        self.act_resume_all = self._action("Resume all", queue.resume_all)
+        self.act_clear = self._action("Remove finished", self.remove_finished)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status_label)
+
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_view_context_menu)
+        self.view.item_activated.connect(self._on_view_item_activated)
+        self.view.selectionModel().selectionChanged.connect(self._update_actions)
+        self.model.dataChanged.connect(self._update_actions)
+        queue.state_changed.connect(self._on_queue_state_changed)
+
+        self.repaint_timer = QTimer(self)
+        self.repaint_timer.setInterval(REPAINT_MS)
+        self.repaint_timer.timeout.connect(self.refresh)
+        self.repaint_timer.start()
+        self._update_actions()
+        self.refresh()
+
+    def _action(self, text: str, slot: Any, shortcut: str | None = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        act.triggered.connect(slot)
+        self.toolbar.addAction(act)
+        self.addAction(act)
+        return act
+
+    def detach(self) -> None:
+        """Stop following the queue (before the tab is discarded)."""
+        self.repaint_timer.stop()
+        self.queue.state_changed.disconnect(self._on_queue_state_changed)
+        self.model.detach()
+        if self._status_bar is not None:
+            self._status_bar.removeWidget(self.totals_label)
+
+    # --- the one timer ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Repaint visible dirty rows and refresh the totals (called by the repaint timer)."""
+        if self.model.pending_repaints:
+            first, last = self.view.visible_rows()
+            if not self.view.isVisible():
+                last = -1  # nothing on screen: nothing to repaint, data() reads live values
+            self.model.flush(first, last)
+        text = totals_text(self.queue.totals())
+        if text != self._last_totals:
+            self._last_totals = text
+            self.totals_label.setText(text)
+            self.totals_changed.emit(text)
+
+    # --- selection commands ------------------------------------------------------------------
+    def selected_items(self) -> list[DownloadItem]:
+        return self.view.selected_items()
+
+    def pause_selected(self) -> None:
+        for item in self.selected_items():
+            self.queue.pause(item)
+
+    def resume_selected(self) -> None:
+        for item in self.selected_items():
+            self.queue.resume(item)
+
+    def cancel_selected(self) -> None:
+        for item in self.selected_items():
+            self.queue.cancel(item)
+
+    def retry_selected(self) -> None:
+        for item in self.selected_items():
+            self.queue.retry(item)
+
+    def open_selected(self) -> None:
+        for item in self.selected_items():
+            if item.state is S.DONE:
+                self.open_item(item)
+
+    def show_selected_in_folder(self) -> None:
+        folders = dict.fromkeys(it.target.parent for it in self.selected_items())
+        for folder in folders:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def open_item(self, item: DownloadItem) -> bool:
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(item.target)))
+
+    def remove_finished(self) -> None:
+        for item in [it for it in self.queue if it.state in (S.DONE, S.CANCELLED)]:
+            self.queue.remove_item(item)
+
+    def _update_actions(self, *_args: object) -> None:
+        items = self.selected_items()
+        states = {it.state for it in items}
+        self.act_pause.setEnabled(bool(states & {S.QUEUED, S.ACTIVE}))
+        self.act_resume.setEnabled(S.PAUSED in states)
+        self.act_cancel.setEnabled(bool(states & {S.QUEUED, S.ACTIVE, S.PAUSED, S.FAILED}))
+        self.act_retry.setEnabled(bool(states & {S.FAILED, S.CANCELLED}))
+        self.act_open.setEnabled(S.DONE in states)
+        self.act_show.setEnabled(bool(items))
+
+    # --- events --------------------------------------------------------------------------------
+    def _on_view_item_activated(self, item: DownloadItem) -> None:
+        if item.state is not S.DONE:
+            return
+        if is_fits(item.target):
+            self.quick_look_requested.emit(item)
+        else:
+            self.open_item(item)
+
+    def _on_view_context_menu(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        for act in (
+            self.act_pause,
+            self.act_resume,
+            self.act_cancel,
+            self.act_retry,
+            None,
+            self.act_open,
+            self.act_show,
+        ):
+            if act is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(act)
+        menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    def _on_queue_state_changed(self, item: DownloadItem, _old: DownloadState) -> None:
+        if item.state is S.DONE:
+            self._batch_done += 1
+        elif item.state is S.FAILED:
+            self._batch_failed += 1
+        if item.finished and self.queue.idle and (self._batch_done or self._batch_failed):
+            message = f"{self._batch_done} file(s) downloaded"
+            if self._batch_failed:
+                message += f", {self._batch_failed} failed"
+            self._batch_done = self._batch_failed = 0
+            if self.notifier is not None:
+                self.notifier.notify("Downloads finished", message)
+            self.status_label.setText(message)
