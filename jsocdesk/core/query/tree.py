@@ -694,8 +694,18 @@ def _time_from(text: Any, scale: Any) -> AstropyTime:
 _MAX_DEPTH = 64
 
 
-def node_from_dict(d: Any, _depth: int = 0) -> Node:
+def node_from_dict(d: Any) -> Node:
     """Inverse of :func:`node_to_dict`; raises :class:`QueryError` on any malformed input."""
+    try:
+        with quiet_astropy():
+            return _node_from_dict(d, 0)
+    except QueryError:
+        raise
+    except (ValueError, TypeError, ArithmeticError, KeyError, ScaleValueError) as exc:
+        raise QueryError(f"Invalid query node ({type(exc).__name__}: {exc})"[:300]) from None
+
+
+def _node_from_dict(d: Any, _depth: int) -> Node:
     if _depth > _MAX_DEPTH:
         raise QueryError("Query tree is nested too deeply")
     if not isinstance(d, Mapping):
@@ -703,7 +713,7 @@ def node_from_dict(d: Any, _depth: int = 0) -> Node:
     kind = d.get("type")
     if kind in GROUP_KINDS:
         children = _req(d, "children", list)
-        return GROUP_KINDS[kind](*(node_from_dict(c, _depth + 1) for c in children))
+        return GROUP_KINDS[kind](*(_node_from_dict(c, _depth + 1) for c in children))
     if kind == "series":
         return Series(_req(d, "name", str))
     if kind == "time":

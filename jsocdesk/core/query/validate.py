@@ -90,7 +90,10 @@ MSG_WAVELENGTH_RANGE = "For JSOC queries Wavelength.min must equal Wavelength.ma
 
 
 def series_lookup(infos: SeriesLookup | None) -> Callable[[str], SeriesInfo | None] | None:
-    """Normalise the accepted metadata forms into a case-insensitive look-up function."""
+    """Normalise the accepted metadata forms into a case-insensitive look-up function.
+
+    A callable may return ``None`` or raise :class:`KeyError` for an unknown series.
+    """
     if infos is None:
         return None
     if isinstance(infos, Mapping):
@@ -98,7 +101,14 @@ def series_lookup(infos: SeriesLookup | None) -> Callable[[str], SeriesInfo | No
         return lambda name: table.get(name.lower())
     if callable(infos):
         fn = infos
-        return lambda name: fn(name)
+
+        def call(name: str) -> SeriesInfo | None:
+            try:
+                return fn(name)
+            except KeyError:  # look-ups like jsocdesk.demo.series.series_info raise it
+                return None
+
+        return call
     by_name = {info.name.lower(): info for info in infos}
     return lambda name: by_name.get(name.lower())
 
