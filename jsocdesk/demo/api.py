@@ -6,6 +6,7 @@ programs do, and goes through the fault plan of its route.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -16,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from jsocdesk.demo import transport
+from jsocdesk.demo import records, series, transport
+from jsocdesk.demo.faults import Fault
+from jsocdesk.demo.listing import Streamed, rs_list, series_struct
 
 if TYPE_CHECKING:
     from jsocdesk.demo.server import DemoApp
 
 Params = Mapping[str, str]
-Handler = Callable[[web.Request, Params], Awaitable[web.StreamResponse | dict[str, Any]]]
+Handler = Callable[[web.Request, Params], Awaitable["Streamed | dict[str, Any]"]]
 
 #: checkAddress.py's validation pattern (matched at the start, like ``re.match``).
 EMAIL_RE = re.compile(r"\s*[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,6}")
@@ -35,6 +38,9 @@ class JsocApi:
         self._pending_registration: set[str] = set()
         self._user_ids: dict[str, int] = {}
         self._handlers: dict[str, Handler] = {
+            "show_series": self.show_series,
+            "showextseries": self.showextseries,
+            "jsoc_info": self.jsoc_info,
             "checkAddress.sh": self.check_address,
         }
 
@@ -49,13 +55,35 @@ class JsocApi:
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
         started = time.monotonic()
         result = await self._handlers[name](request, params)
-        if isinstance(result, web.StreamResponse):
-            return result
+        if isinstance(result, Streamed):
+            return await self._send_stream(request, result, faults)
         if "runtime" in result:
             result["runtime"] = round(time.monotonic() - started, 3)
         from jsocdesk.demo.server import json_bytes
 
         return await transport.send_bytes(request, json_bytes(result), faults, self.app.stopping)
+
+    async def _send_stream(
+        self, request: web.Request, streamed: Streamed, faults: list[Fault]
+    ) -> web.StreamResponse:
+        """Send a generated JSON body chunk by chunk; generation runs in a worker thread."""
+        loop = asyncio.get_running_loop()
+        it = iter(streamed.chunks)
+        if transport.body_fault(faults) is not None or any(
+            f.kind in ("latency", "http_error") for f in faults
+        ):
+            body = await loop.run_in_executor(None, lambda: b"".join(it))
+            return await transport.send_bytes(request, body, faults, self.app.stopping)
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        while True:
+            chunk = await loop.run_in_executor(None, next, it, None)
+            if chunk is None:
+                break
+            await resp.write(chunk)
+        await resp.write_eof()
+        return resp
 
     async def materialize(self, rel: str, path: Path) -> bool:
         """Create the file behind a not-yet-written ``/SUM…`` path; False if none exists."""
@@ -102,3 +130,81 @@ class JsocApi:
             "msg": "email address has been neither validated nor registered",
             "user_id": None,
         }
+
+    # --- show_series / showextseries -----------------------------------------------------------
+
+    @staticmethod
+    def _filter_names(pattern: str | None) -> list[series.Series]:
+        """Series whose names match a case-insensitive POSIX-ish regex (``NOT `` inverts)."""
+        items = list(series.catalogue().values())
+        if not pattern:
+            return items
+        invert = pattern.startswith("NOT ")
+        rx = re.compile(pattern[4:] if invert else pattern, re.IGNORECASE)
+        return [s for s in items if bool(rx.search(s.name)) != invert]
+
+    async def show_series(self, request: web.Request, params: Params) -> dict[str, Any]:
+        try:
+            found = self._filter_names(params.get("filter"))
+        except re.error as exc:
+            return {"status": 1, "errmsg": f"bad filter: {exc}"}
+        names = [
+            {"name": s.name, "primekeys": ", ".join(s.primekeys), "note": s.note} for s in found
+        ]
+        return {"status": 0, "names": names, "n": len(names)}
+
+    async def showextseries(self, request: web.Request, params: Params) -> dict[str, Any]:
+        try:
+            found = self._filter_names(params.get("filter"))
+        except re.error as exc:
+            return {"errMsg": f"Invalid series filter: {exc}", "seriesList": []}
+        if params.get("info", "0") not in ("", "0"):
+            return {
+                "errMsg": None,
+                "seriesList": [{s.name: {"description": s.note}} for s in found],
+            }
+        return {"errMsg": None, "seriesList": [s.name for s in found]}
+
+    # --- jsoc_info --------------------------------------------------------------------------
+
+    async def jsoc_info(self, request: web.Request, params: Params) -> Streamed | dict[str, Any]:
+        op = params.get("op", "")
+        ds = params.get("ds", "")
+        if op == "series_struct":
+            struct: dict[str, Any] = await self._in_thread(series_struct, ds)
+            return struct
+        if op in ("rs_list", "rs_summary"):
+            if not ds.strip():
+                return {"status": 1, "error": "jsoc_info: no record-set specification (ds)"}
+            try:
+                limit = int(params.get("n", "0") or "0")
+            except ValueError:
+                return {"status": 1, "error": f"jsoc_info: invalid n={params.get('n')!r}"}
+            try:
+                sels = await self._in_thread(records.select, ds)
+            except records.UnknownSeries:
+                return {"status": 1, "error": " jsoc_info: series not found."}
+            except records.RecordSetError as exc:
+                return {"status": 1, "error": f" jsoc_info: {exc.message}"}
+            if op == "rs_summary":
+                total = await self._in_thread(lambda: sum(s.count() for s in sels))
+                if limit:
+                    total = min(total, abs(limit))
+                return {"count": total, "runtime": 0.0, "status": 0}
+            listed: Streamed | dict[str, Any] = await self._in_thread(
+                rs_list,
+                sels,
+                key=params.get("key", ""),
+                seg=params.get("seg", ""),
+                link=params.get("link", ""),
+                recinfo=params.get("R", "0") not in ("", "0"),
+                limit=limit,
+                segment_bytes=self.app.config.segment_bytes,
+            )
+            return listed
+        return {"status": 1, "error": f"jsoc_info: unknown op '{op}'"}
+
+    @staticmethod
+    async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: fn(*args, **kwargs))

@@ -526,6 +526,11 @@ class Model(abc.ABC):
     @abc.abstractmethod
     def from_recnum(self, recnum: int) -> Record | None: ...
 
+    def last(self) -> Record | None:
+        """The record with the highest prime-key values (the series' last record)."""
+        n = self.count(self.full_sets())
+        return self.from_recnum(n) if n > 0 else None
+
     def full_sets(self) -> list[IndexSet]:
         return [IndexSet.span(*d.domain()) for d in self.dims]
 
@@ -649,6 +654,13 @@ class HarpModel(Model):
 
     def count(self, sets: list[IndexSet]) -> int:
         return sum(len(self._slots_of(n, sets[1])) for n in self._candidates(sets))
+
+    def last(self) -> Record | None:
+        for n in range(self.harp.hi, 0, -1):
+            life = self.harp_slots(n)
+            if len(life):
+                return self._make(n, life.stop - 1)
+        return None
 
     def from_recnum(self, recnum: int) -> Record | None:
         n, off = divmod(recnum, 100000)
