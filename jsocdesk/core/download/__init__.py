@@ -9,7 +9,7 @@
 See ``docs/downloads.md`` for the behaviour in detail.
 """
 
-from jsocdesk.core.download.catalog import Catalog, CatalogEntry, CatalogError
+from jsocdesk.core.download.catalog import Catalog, CatalogEntry, CatalogError, catalog_key
 from jsocdesk.core.download.engine import DownloadEngine, EngineOptions, RetryPolicy
 from jsocdesk.core.download.item import DownloadItem, DownloadState, InvalidTransition
 from jsocdesk.core.download.names import NameAllocator, filename_from_url, safe_filename
@@ -32,6 +32,7 @@ __all__ = [
     "QueueStoreError",
     "QueueTotals",
     "RetryPolicy",
+    "catalog_key",
     "filename_from_url",
     "safe_filename",
 ]

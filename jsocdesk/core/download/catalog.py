@@ -29,6 +29,19 @@ class CatalogError(DownloadError):
     """The catalogue file cannot be read (corrupt, or written by a newer jsocdesk)."""
 
 
+def catalog_key(record: str, filename: str = "", protocol: str = "as-is") -> str:
+    """The catalogue key of one exported file.
+
+    ``as-is`` exports list ``record`` with its segment (``hmi.m_45s[...][2]{magnetogram}``):
+    that is the key.  Records listed without a segment (``fits`` exports) get the file's base
+    name as segment.  Files of other protocols (FITS with headers, images) differ from the
+    raw segment, so the protocol is appended (``...{magnetogram}|fits``).
+    """
+    key = record if record.endswith("}") else f"{record}{{{filename.rsplit('/', 1)[-1]}}}"
+    proto = protocol.lower()
+    return key if proto in ("", "as-is") else f"{key}|{proto}"
+
+
 @dataclass(frozen=True)
 class CatalogEntry:
     key: str

@@ -105,12 +105,16 @@ class DownloadQueue(EventedList[DownloadItem]):
 
         The local name is ``name`` (or the URL's last path component) made safe and unique in
         the folder.  If the queue already holds the same file (same ``key``, or same URL into
-        the same folder) that item is returned instead; if the catalogue knows ``key`` and
-        the file is still on disk, the item is added as already done.
+        the same folder) that item is returned instead (with its URL updated if the file moved
+        on the server, e.g. a new export of the same record); if the catalogue knows ``key``
+        and the file is still on disk, the item is added as already done.
         """
         folder = Path(folder)
         existing = self._find_same(url, folder, key)
         if existing is not None:
+            if existing.url != url and existing.state is not S.ACTIVE:
+                existing.url = url
+                self.notify_item(existing)
             return existing
         known = self.catalog.lookup(key) if (self.catalog is not None and key) else None
         if known is not None:

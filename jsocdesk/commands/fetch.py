@@ -1,0 +1,316 @@
+"""``jsocdesk fetch SESSION.json --out DIR``: search, export and download, headless.
+
+Compiles the session's query against the server, submits one export per record set (the
+method is chosen like ``jsocdesk export`` does), waits for them, then downloads every file
+into ``DIR`` with the download engine, showing a progress bar on stderr.  The download queue
+is saved in the data dir (one file per output folder), so interrupting the command (Ctrl-C,
+a closed terminal, even SIGKILL) and running it again resumes: finished files are
+recognised by the catalogue, partial ``.part`` files continue where they stopped after the
+server confirms it still has the same file.  ``--demo`` runs the embedded demo server with
+a persistent data dir (in the cache dir) so that a rerun sees the same files.
+
+Exit status: 0 all files downloaded, 1 some downloads failed, 2 error before downloading,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import re
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from jsocdesk.commands.search import fail, load_query, open_client, say
+
+METHODS = ("auto", "url", "url_quick", "url-tar")
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?(?:/s)?\s*$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", type=Path, help="session file (.json)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the files")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--server", metavar="URL", help="base URL of a JSOC-like server")
+    where.add_argument(
+        "--demo", action="store_true", help="start the embedded demo server and use it"
+    )
+    parser.add_argument(
+        "--email", default=None, help="registered JSOC address (default: the query's Notify)"
+    )
+    parser.add_argument("--merge", action="store_true", help="merge OR branches on the same series")
+    parser.add_argument("--method", choices=METHODS, default="auto", help="export method")
+    parser.add_argument(
+        "--raw", action="store_true", help="raw segment files (as-is), no FITS headers needed"
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=2,
+        help="parallel downloads per server (default 2; JSOC asks for gentle use)",
+    )
+    parser.add_argument(
+        "--limit-rate",
+        default=None,
+        metavar="RATE",
+        help="bandwidth cap, e.g. 500k or 20M (bytes/s)",
+    )
+    parser.add_argument(
+        "--poll", type=float, default=2.0, help="first delay between export polls (seconds)"
+    )
+
+
+def parse_rate(text: str) -> float:
+    """``500k`` → 512000.0 bytes/s (binary multiples; ``B``, ``/s`` optional)."""
+    m = _RATE.match(text)
+    if not m:
+        raise ValueError(f"bad rate {text!r} (examples: 800k, 20M)")
+    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m[2].lower()]
+    value = float(m[1]) * scale
+    if value <= 0:
+        raise ValueError("the rate must be positive")
+    return value
+
+
+@contextlib.contextmanager
+def _server(args: argparse.Namespace) -> Iterator[str | None]:
+    if not args.demo:
+        yield args.server
+        return
+    from jsocdesk.core.paths import AppPaths
+    from jsocdesk.demo.config import DemoConfig
+    from jsocdesk.demo.server import DemoServer
+
+    data = AppPaths.from_environment().cache / "demo-server"
+    with DemoServer(DemoConfig(data_dir=data)) as demo:
+        yield demo.base_url
+
+
+# --- progress bar -------------------------------------------------------------------------
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    s = int(seconds)
+    return (
+        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
+
+
+class ProgressBar:
+    """One line on stderr, redrawn at most on every queue tick (≈ 4 Hz); plain lines every
+    few seconds when stderr is not a terminal."""
+
+    WIDTH = 28
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._last_plain = 0.0
+        self._drawn = False
+
+    def line(self, t: Any) -> str:
+        frac = (t.bytes_done / t.bytes_total) if t.bytes_total else None
+        if frac is None:
+            bar = "?" * 3
+            pct = "  ?%"
+        else:
+            filled = int(self.WIDTH * min(1.0, frac))
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            pct = f"{100 * frac:3.0f}%"
+        size = _mb(t.bytes_total) if t.bytes_total is not None else "?"
+        text = (
+            f"[{bar}] {pct} {_mb(t.bytes_done)}/{size} {t.speed / 1e6:6.1f} MB/s "
+            f"ETA {_clock(t.eta)}  {t.done}/{t.count} files"
+        )
+        if t.failed:
+            text += f", {t.failed} failed"
+        if t.queued and not t.active:
+            text += ", waiting to retry"
+        return text
+
+    def update(self, totals: Any) -> None:
+        text = self.line(totals)
+        if self.tty:
+            self.stream.write("\r" + text + "\x1b[K")
+            self.stream.flush()
+            self._drawn = True
+            return
+        now = time.monotonic()
+        if now - self._last_plain >= 5.0:
+            self._last_plain = now
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def finish(self, totals: Any) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\r" + self.line(totals) + "\x1b[K\n")
+        else:
+            self.stream.write(self.line(totals) + "\n")
+        self.stream.flush()
+
+
+# --- the command --------------------------------------------------------------------------
+
+
+def _notify_of(compiled: Any) -> str | None:
+    for block in compiled:
+        if block.notify:
+            return str(block.notify)
+    return None
+
+
+async def _export_files(
+    args: argparse.Namespace, url: str | None
+) -> tuple[list[tuple[str, str, str | None]], str | None] | int:
+    """Run the exports; returns ([(url, local name, catalogue key)], server) or an exit code."""
+    from jsocdesk.core.download.catalog import catalog_key
+    from jsocdesk.core.errors import ExportFailed
+    from jsocdesk.core.jsoc.export import (
+        ExportJob,
+        ExportQueue,
+        PollPolicy,
+        choose_method,
+        estimate_file_bytes,
+    )
+    from jsocdesk.core.jsoc.plan import compile_for_server
+
+    query = load_query(args.session)
+    files: list[tuple[str, str, str | None]] = []
+    async with open_client(url) as client:
+        compiled, infos = await compile_for_server(client, query, merge=args.merge)
+        email = args.email or _notify_of(compiled)
+        if not email:
+            return fail("fetch", "an e-mail address is needed: --email ADDR or a Notify node")
+        check = await client.check_email(email)
+        if not check.registered:
+            return fail(
+                "fetch",
+                f"{email} is not registered with JSOC ({check.message}); register it at "
+                "http://jsoc.stanford.edu/ajax/register_email.html",
+            )
+        queue = ExportQueue(client, PollPolicy(first=args.poll, cap=max(args.poll, 30.0)))
+        jobs: list[ExportJob] = []
+        for block in compiled:
+            info = infos.get(block.series.lower())
+            if args.method == "auto":
+                n_files = await client.count(block.record_set)
+                n_files *= max(1, len(block.segments) or (len(info.segments) if info else 1))
+                choice = choose_method(
+                    headers=not args.raw,
+                    n_files=n_files,
+                    file_bytes=estimate_file_bytes(info, block.segments),
+                )
+                method, protocol = choice.method, choice.protocol
+            else:
+                method, protocol = args.method, ("as-is" if args.raw else "fits")
+            job = ExportJob(block.record_set, email, method=method, protocol=protocol, series=info)
+            jobs.append(queue.add(job))
+        try:
+            for job in jobs:
+                try:
+                    await queue.wait(job)
+                except ExportFailed as exc:
+                    return fail("fetch", str(exc).splitlines()[0])
+                ident = job.requestid or "(immediate)"
+                n = 1 if job.tar_url else len(job.files)
+                sys.stderr.write(f"export {ident}: {job.recordset}: {n} files\n")
+                if job.tar_url:
+                    files.append((job.tar_url, job.tar_url.rsplit("/", 1)[-1], None))
+                    continue
+                for f in job.files:
+                    key = catalog_key(f.record, f.filename, job.protocol)
+                    files.append((f.url, f.filename.rsplit("/", 1)[-1], key))
+        finally:
+            await queue.aclose()
+    return files, url
+
+
+async def _download(args: argparse.Namespace, files: list[tuple[str, str, str | None]]) -> int:
+    from jsocdesk.core.download import (
+        Catalog,
+        ConcurrencyLimits,
+        DownloadEngine,
+        DownloadQueue,
+        DownloadState,
+        EngineOptions,
+        QueueStore,
+    )
+    from jsocdesk.core.paths import AppPaths
+
+    out = args.out.resolve()
+    data = AppPaths.from_environment().data
+    tag = hashlib.sha1(str(out).encode("utf-8")).hexdigest()[:12]
+    store = QueueStore.in_data_dir(data, f"fetch-{tag}.json")
+    catalog = Catalog.in_data_dir(data)
+    limits = ConcurrencyLimits(total=max(4, args.connections), per_host=args.connections)
+    queue = DownloadQueue(store.load(), limits=limits, catalog=catalog)
+    for item in queue:  # a rerun retries what failed last time
+        if item.state is DownloadState.FAILED:
+            queue.retry(item)
+    for url, name, key in files:
+        queue.add(url, out, name=name, key=key)
+    store.save(list(queue))  # before any byte moves: a kill now still finds its .part files
+    partial = [
+        it.part_path.stat().st_size
+        for it in queue
+        if it.state is DownloadState.QUEUED and it.part_path.exists()
+    ]
+    if partial:
+        sys.stderr.write(
+            f"found {len(partial)} partial files ({_mb(sum(partial))}): resuming them\n"
+        )
+    bandwidth = parse_rate(args.limit_rate) if args.limit_rate else None
+    engine = DownloadEngine(
+        queue, store=store, catalog=catalog, options=EngineOptions(bandwidth=bandwidth)
+    )
+    bar = ProgressBar()
+    queue.progressed.connect(bar.update)
+    try:
+        await engine.run_until_idle()
+    finally:
+        bar.finish(queue.totals())
+    failed = [it for it in queue if it.state is DownloadState.FAILED]
+    for it in failed:
+        sys.stderr.write(f"failed: {it.target.name}: {it.error}\n")
+    done = [it for it in queue if it.state is DownloadState.DONE]
+    say(f"{len(done)} files ({_mb(sum(it.bytes_done for it in done))}) in {out}")
+    return 1 if failed else 0
+
+
+async def _fetch(args: argparse.Namespace, url: str | None) -> int:
+    result = await _export_files(args, url)
+    if isinstance(result, int):
+        return result
+    files, _ = result
+    return await _download(args, files)
+
+
+def run(args: argparse.Namespace) -> int:
+    from jsocdesk.core.errors import JsocdeskError
+
+    if args.connections < 1:
+        return fail("fetch", "--connections must be at least 1")
+    if args.limit_rate:
+        try:
+            parse_rate(args.limit_rate)
+        except ValueError as exc:
+            return fail("fetch", str(exc))
+    try:
+        with _server(args) as url:
+            return asyncio.run(_fetch(args, url))
+    except JsocdeskError as exc:
+        return fail("fetch", str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("\njsocdesk fetch: interrupted; run the same command again to resume\n")
+        return 130
