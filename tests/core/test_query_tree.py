@@ -79,6 +79,10 @@ def test_primekey_segment_notify() -> None:
         PrimeKey("bad name", "1")
     with pytest.raises(QueryError, match="must be a string"):
         PrimeKey("HARPNUM", [1])  # type: ignore[arg-type]
+    with pytest.raises(QueryError, match="brackets"):
+        PrimeKey("HARPNUM", "1][2")
+    with pytest.raises(QueryError, match="segment name"):
+        Segment("**ALL**")
     assert Segment("magnetogram").name == "magnetogram"
     with pytest.raises(QueryError, match="segment name"):
         Segment("a,b")

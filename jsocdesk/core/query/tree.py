@@ -253,14 +253,18 @@ class Time(Node):
     def __init__(self, start: TimeLike, end: TimeLike, *, id: int | None = None) -> None:
         t0 = to_astropy_time(start)
         t1 = to_astropy_time(end)
-        if _instant_key(t0) > _instant_key(t1):
+        k0, k1 = _instant_key(t0), _instant_key(t1)
+        if k0 > k1:
             raise QueryError("End time must be after start time.")
         object.__setattr__(self, "start", t0)
         object.__setattr__(self, "end", t1)
         object.__setattr__(self, "id", new_id() if id is None else id)
+        object.__setattr__(self, "_instants", (k0, k1))
 
     def _key(self) -> tuple[float, float]:
-        return (_instant_key(self.start), _instant_key(self.end))
+        """(start, end) as DRMS TAI seconds, rounded to µs (computed once)."""
+        key: tuple[float, float] = self.__dict__["_instants"]
+        return key
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Time):
@@ -371,7 +375,10 @@ class PrimeKey(Node):
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name.strip()):
             raise QueryError(f"Not a valid prime-key name: {self.name!r}")
         object.__setattr__(self, "name", self.name.strip())
-        object.__setattr__(self, "value", _value_text(self.value, "PrimeKey").strip())
+        value = _value_text(self.value, "PrimeKey").strip()
+        if any(ch in value for ch in "[]{}"):
+            raise QueryError(f"PrimeKey value must not contain brackets or braces: {value!r}")
+        object.__setattr__(self, "value", value)
 
     def describe(self) -> str:
         return f"PrimeKey: {self.name} = {self.value}"
@@ -389,7 +396,7 @@ class Segment(Node):
         if not isinstance(self.name, str):
             raise QueryError(f"Segment name must be a string, not {self.name!r}")
         name = self.name.strip()
-        if not name or not re.match(r"^[A-Za-z0-9_*]+$", name):
+        if not name or not re.match(r"^[A-Za-z0-9_]+$", name):
             raise QueryError(f"Not a valid segment name: {self.name!r}")
         object.__setattr__(self, "name", name)
 
