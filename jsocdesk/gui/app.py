@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the window, count a query against the server, exit 0 on success",
     )
+    # for tests/bench/bench_gui.py: print "first-paint" when the window first paints, quit
+    p.add_argument("--measure-startup", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jsocdesk.gui.main_window import MainWindow
 
     window = MainWindow(ctx)
+    if args.measure_startup:
+        _quit_after_first_paint(app, window)
     window.show()
 
     import asyncio
@@ -88,6 +92,9 @@ async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.
     app.aboutToQuit.connect(quitting.set)
     demo = None
     try:
+        if args.measure_startup:
+            await quitting.wait()
+            return 0
         url = await _choose_server(ctx, args)
         if args.demo:
             from jsocdesk.gui.demo_process import DemoServerProcess
@@ -117,6 +124,21 @@ async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.
         await ctx.aclose()
         if demo is not None:
             demo.stop()
+
+
+def _quit_after_first_paint(app: object, window: object) -> None:
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not self.property("seen"):
+                self.setProperty("seen", True)
+                print("first-paint", flush=True)  # noqa: T201
+                QTimer.singleShot(0, app.quit)  # type: ignore[attr-defined]
+            return False
+
+    watcher = FirstPaint(window)  # type: ignore[arg-type]
+    window.installEventFilter(watcher)  # type: ignore[attr-defined]
 
 
 async def _choose_server(ctx: AppContext, args: argparse.Namespace) -> str | None:

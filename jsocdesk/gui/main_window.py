@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
     # --- search -----------------------------------------------------------------------------
 
     def search(self) -> asyncio.Task[Any]:
-        return self.ctx.tasks.run(self._search(), name="search", context="Searching")
+        return self.ctx.tasks.run(self._search(), name="search", context="Searching", owner=self)
 
     async def _search(self) -> ResultSet | None:
         client = self.ctx.client
@@ -337,6 +337,7 @@ class MainWindow(QMainWindow):
                 apply(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.query_panel.stop_timers()
         self.save_ui_state()
         self.results_tab.shutdown()
         super().closeEvent(event)

@@ -5,7 +5,9 @@
   (the live record count restarts as the user types);
 * ``on_success(result)`` runs when a task returns, ``on_failure(exc)`` when it raises; either
   way the failure also goes to the :class:`~jsocdesk.gui.errors.ErrorSink` — the single place
-  where errors are shown — unless it is a cancellation.
+  where errors are shown — unless it is a cancellation;
+* a task started for a widget (``owner=``) is cancelled when that widget is destroyed, and
+  its callbacks never run on a deleted widget.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from jsocdesk.gui.errors import ErrorSink
@@ -41,6 +44,7 @@ class TaskRunner(QObject):
         on_success: Callable[[T], object] | None = None,
         on_failure: Callable[[BaseException], object] | None = None,
         context: str = "",
+        owner: QObject | None = None,
     ) -> asyncio.Task[T]:
         if name is not None:
             self.cancel(name)
@@ -50,22 +54,28 @@ class TaskRunner(QObject):
             self._named[name] = task
         label = context or name or str(getattr(coro, "__qualname__", "task"))
 
+        if owner is not None:
+            owner.destroyed.connect(task.cancel)
+
         def done(t: asyncio.Task[T]) -> None:
             self._tasks.discard(t)
+            if owner is not None and shiboken6.isValid(owner):
+                owner.destroyed.disconnect(task.cancel)
             if name is not None and self._named.get(name) is t:
                 del self._named[name]
             self.busy_changed.emit(len(self._tasks))
             if t.cancelled():
                 self.task_finished.emit(name or "", "cancelled")
                 return
+            alive = owner is None or shiboken6.isValid(owner)
             exc = t.exception()
             if exc is None:
-                if on_success is not None:
+                if on_success is not None and alive:
                     self._call(on_success, t.result(), label)
                 self.task_finished.emit(name or "", "ok")
                 return
             self._sink.report(exc, label)
-            if on_failure is not None:
+            if on_failure is not None and alive:
                 self._call(on_failure, exc, label)
             self.task_finished.emit(name or "", "failed")
 

@@ -89,7 +89,7 @@ class QueryTreeView(QTreeView):
 
 class QueryPanelWidget(QWidget):
     #: the live count finished: (total records, estimated bytes)
-    count_updated = Signal(int, int)
+    count_updated = Signal(object, object)
     #: the query changed validity: (ok, first error message)
     validity_changed = Signal(bool, str)
     #: the record-set text was parsed into the tree
@@ -442,10 +442,15 @@ class QueryPanelWidget(QWidget):
             on_success=self._on_refreshed,
             on_failure=lambda _exc: self.count_label.setText("Count failed"),
             context="Counting records",
+            owner=self,
         )
 
     async def _refresh(self, root: Node) -> tuple[service.QueryCheck, service.CountResult | None]:
         client = self._ctx.client
+        if not root.children:  # nothing to check yet
+            check = service.QueryCheck()
+            self._apply_check(check)
+            return check, None
         names = service.series_names(root)
         missing = [n for n in names if n.lower() not in self._infos]
         if missing and client is not None:
@@ -522,6 +527,7 @@ class QueryPanelWidget(QWidget):
             name="query-parse",
             on_success=self._on_parsed,
             context="Reading the record set",
+            owner=self,
         )
 
     async def _parse(self, text: str) -> Node | RecordSetSyntaxError | QueryError:
@@ -566,6 +572,13 @@ class QueryPanelWidget(QWidget):
     def _clear_parse_error(self) -> None:
         self.parse_label.hide()
         self.recordset_edit.setStyleSheet("")
+
+    def stop_timers(self) -> None:
+        """The window closes: no more debounced refreshes or parses."""
+        self._refresh_timer.stop()
+        self._parse_timer.stop()
+        self._ctx.tasks.cancel("query-refresh")
+        self._ctx.tasks.cancel("query-parse")
 
     # --- whole query ------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def _italic() -> QFont:
 
 class ResultTableModel(QAbstractTableModel):
     #: (loaded rows, total or -1) after every page / count
-    progress_changed = Signal(int, int)
+    progress_changed = Signal(object, object)
     #: the filter finished (rows shown)
     filter_applied = Signal(int)
 
@@ -194,6 +194,7 @@ class ResultTableModel(QAbstractTableModel):
             on_success=done,
             on_failure=done,
             context=f"Loading records of {self.rs.recordset}",
+            owner=self,
         )
 
     @property
@@ -256,7 +257,7 @@ class ResultTableModel(QAbstractTableModel):
 
     def _relayout(self, new_view: IntArray) -> None:
         old_rows = self._view if self._view is not None else None
-        self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         old_sources = [
             (int(old_rows[p.row()]) if old_rows is not None else p.row(), p.column())
@@ -271,7 +272,7 @@ class ResultTableModel(QAbstractTableModel):
                 row = int(position[src]) if 0 <= src < len(position) else -1
                 new_list.append(self.index(row, col) if row >= 0 else QModelIndex())
             self.changePersistentIndexList(persistent, new_list)
-        self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutChanged.emit()
 
     # --- filtering --------------------------------------------------------------------------
 
@@ -286,6 +287,7 @@ class ResultTableModel(QAbstractTableModel):
             self._compute_filter(self._filter),
             name=self._filter_task_name,
             context="Filtering results",
+            owner=self,
         )
 
     async def _compute_filter(self, text: str) -> None:

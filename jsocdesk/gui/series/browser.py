@@ -144,6 +144,7 @@ class SeriesBrowserWidget(QWidget):
             on_success=self._on_series_listed,
             on_failure=lambda _e: self.status_label.setText("Could not list series"),
             context="Listing series",
+            owner=self,
         )
 
     def _on_series_listed(self, entries: list[SeriesEntry]) -> None:
@@ -190,6 +191,7 @@ class SeriesBrowserWidget(QWidget):
             name="series-info",
             on_success=self._on_series_info,
             context=f"Describing {name}",
+            owner=self,
         )
 
     def _on_series_info(self, info: SeriesInfo) -> None:

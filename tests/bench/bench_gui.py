@@ -1,0 +1,158 @@
+"""GUI benchmarks (``make bench``; numbers are printed, nothing is asserted on time).
+
+1. **Cold start to first paint**: ``jsocdesk --measure-startup`` (the real ``main()``:
+   QApplication, qasync loop, context, main window) against a bare ``QMainWindow`` started
+   the same way, each in a fresh child process, several runs; prints medians and the ratio.
+   Goal: ≤ 1 s.
+2. **UI stalls while a 1M-row result loads and a count is in flight**: the main window
+   against the demo server; a 2 ms heartbeat QTimer records how late each tick fires while
+   the results table pulls pages until a million rows are loaded and the live count of a
+   second query runs.  Prints p50 / p99 / max lateness.  Goal: p99 ≤ 16 ms, max ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+BARE_WINDOW = r"""
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([])
+w = QMainWindow()
+w.resize(1280, 800)
+class F(QObject):
+    seen = False
+    def eventFilter(self, o, e):
+        if e.type() == QEvent.Type.Paint and not self.seen:
+            self.seen = True
+            print("first-paint", flush=True)
+            QTimer.singleShot(0, app.quit)
+        return False
+f = F(w)
+w.installEventFilter(f)
+w.show()
+app.exec()
+"""
+
+RUNS = 5
+
+
+def _time_to_line(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    elapsed = None
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if elapsed is None and line.strip() == b"first-paint":
+                elapsed = time.perf_counter() - t0
+        proc.wait(timeout=30)
+    if elapsed is None:
+        raise AssertionError(f"{cmd} never painted")
+    return elapsed
+
+
+def test_cold_start_to_first_paint(tmp_path: Any) -> None:
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    for name in ("CONFIG", "DATA", "CACHE", "LOG"):
+        env[f"JSOCDESK_{name}_DIR"] = str(tmp_path / name.lower())
+    app_cmd = [sys.executable, "-m", "jsocdesk", "--measure-startup"]
+    bare_cmd = [sys.executable, "-c", BARE_WINDOW]
+    # warm the OS file cache once for both, then alternate
+    _time_to_line(app_cmd, env)
+    _time_to_line(bare_cmd, env)
+    app_times, bare_times = [], []
+    for _ in range(RUNS):
+        app_times.append(_time_to_line(app_cmd, env))
+        bare_times.append(_time_to_line(bare_cmd, env))
+    app_med = statistics.median(app_times)
+    bare_med = statistics.median(bare_times)
+    print(
+        f"\ncold start to first paint (median of {RUNS}): jsocdesk {app_med * 1000:.0f} ms, "
+        f"bare QMainWindow {bare_med * 1000:.0f} ms, ratio {app_med / bare_med:.2f}x "
+        f"(goal: jsocdesk <= 1000 ms)"
+    )
+
+
+ROWS_QUERY = "aia.lev1_euv_12s[2014.01.01_00:00:00_TAI/20d]"
+COUNT_QUERY = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
+TARGET_ROWS = 1_000_000
+HEARTBEAT_MS = 2
+
+
+def test_ui_stalls_while_loading_1m_rows(qtbot: Any, qloop: Any, demo_server: Any) -> None:
+    from PySide6.QtCore import QTimer
+
+    from jsocdesk.core.results.resultset import ResultSet
+    from jsocdesk.gui.context import AppContext
+    from jsocdesk.gui.main_window import MainWindow
+
+    ctx = AppContext.create(show_error_dialog=False)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    client = ctx.connect(demo_server.base_url)
+    info_task = qloop.create_task(client.series_info("aia.lev1_euv_12s"))
+    qtbot.waitUntil(info_task.done, timeout=30_000)
+    info = info_task.result()
+    rs = ResultSet(
+        client, ROWS_QUERY, ["T_REC", "WAVELNTH", "T_OBS", "QUALITY"], page_size=50_000, series=info
+    )
+    model = window.results_tab.show_result_set(rs, info)
+
+    lateness: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        lateness.append(max(0.0, (now - last[0]) * 1000 - HEARTBEAT_MS))
+        last[0] = now
+
+    heart = QTimer()
+    heart.setInterval(HEARTBEAT_MS)
+    heart.timeout.connect(beat)
+    heart.start()
+    t0 = time.perf_counter()
+    count_task = qloop.create_task(rs.fetch_count())
+    qtbot.waitUntil(count_task.done, timeout=60_000)
+    # a live count of another query runs while the rows load
+    window.query_panel.set_record_set_text(COUNT_QUERY)
+    counts_done = []
+    window.query_panel.count_updated.connect(lambda n, _b: counts_done.append(n))
+    view = window.results_tab.view
+
+    def pump() -> bool:
+        if model.canFetchMore():
+            model.fetchMore()
+        view.scrollToBottom()
+        return rs.loaded >= min(TARGET_ROWS, rs.total or 0) and not model.fetching
+
+    qtbot.waitUntil(pump, timeout=600_000)
+    elapsed = time.perf_counter() - t0
+    qtbot.waitUntil(lambda: bool(counts_done), timeout=60_000)
+    heart.stop()
+    arr = np.array(lateness)
+    print(
+        f"\nUI stalls while loading {rs.loaded:,} rows ({elapsed:.1f} s, "
+        f"{rs.loaded / elapsed:,.0f} rows/s) with a count in flight: heartbeat {HEARTBEAT_MS} ms, "
+        f"{len(arr)} ticks, lateness p50 {np.percentile(arr, 50):.1f} ms, "
+        f"p99 {np.percentile(arr, 99):.1f} ms, max {arr.max():.1f} ms "
+        f"(goal p99 <= 16 ms, max <= 50 ms); result memory {rs.nbytes / 1e6:.0f} MB; "
+        f"count {counts_done[0]}"
+    )
+    assert rs.loaded == min(TARGET_ROWS, rs.total or 0)
+    window.close()
+    ctx.sink.reports.clear()
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-s", "-q"]))
