@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from jsocdesk.demo import records, series, transport
+from jsocdesk.demo import fitsgen, records, series, transport
+from jsocdesk.demo.exports import ExportManager
 from jsocdesk.demo.faults import Fault
 from jsocdesk.demo.listing import Streamed, rs_list, series_struct
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from jsocdesk.demo.server import DemoApp
 
 Params = Mapping[str, str]
-Handler = Callable[[web.Request, Params], Awaitable["Streamed | dict[str, Any]"]]
+Handler = Callable[[web.Request, Params], Awaitable["Streamed | dict[str, Any] | Path"]]
 
 #: checkAddress.py's validation pattern (matched at the start, like ``re.match``).
 EMAIL_RE = re.compile(r"\s*[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,6}")
@@ -42,13 +43,17 @@ class JsocApi:
             "showextseries": self.showextseries,
             "jsoc_info": self.jsoc_info,
             "checkAddress.sh": self.check_address,
+            "jsoc_fetch": self.jsoc_fetch,
         }
+        self.exports = ExportManager(app)
+        self._making: dict[str, asyncio.Future[bool]] = {}
 
     def routes(self) -> list[str]:
         return list(self._handlers)
 
     async def handle(self, name: str, request: web.Request) -> web.StreamResponse:
         faults = self.app.faults.take(name, request.path_qs)
+        request["demo_faults"] = faults
         params: dict[str, str] = dict(request.query)
         if request.method == "POST":
             form = await request.post()
@@ -57,6 +62,10 @@ class JsocApi:
         result = await self._handlers[name](request, params)
         if isinstance(result, Streamed):
             return await self._send_stream(request, result, faults)
+        if isinstance(result, Path):
+            return await transport.send_file(
+                request, result, faults, self.app.stopping, content_type="application/json"
+            )
         if "runtime" in result:
             result["runtime"] = round(time.monotonic() - started, 3)
         from jsocdesk.demo.server import json_bytes
@@ -86,50 +95,88 @@ class JsocApi:
         return resp
 
     async def materialize(self, rel: str, path: Path) -> bool:
-        """Create the file behind a not-yet-written ``/SUM…`` path; False if none exists."""
-        return False
+        """Create the file behind a not-yet-written ``/SUM…`` segment path.
+
+        Returns False when the path names no record segment.  Concurrent requests for the
+        same file share one generation.
+        """
+        pending = self._making.get(rel)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool] = loop.create_future()
+        self._making[rel] = fut
+        try:
+            found = await loop.run_in_executor(None, records.record_from_path, rel)
+            ok = False
+            if found is not None:
+                rec, fname = found
+                seg = next((g for g in rec.series.segments if g.file == fname), None)
+                if seg is not None:
+                    await loop.run_in_executor(
+                        None,
+                        lambda: fitsgen.write_segment(
+                            path, rec, seg, self.app.config.segment_bytes, full=False
+                        ),
+                    )
+                    ok = True
+            fut.set_result(ok)
+            return ok
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved here; waiting requests re-raise it
+            raise
+        finally:
+            self._making.pop(rel, None)
 
     async def close(self) -> None:
-        return None
+        await self.exports.close()
 
     # --- checkAddress.sh --------------------------------------------------------------------
 
-    async def check_address(self, request: web.Request, params: Params) -> dict[str, Any]:
-        raw = params.get("address")
-        if not raw:
-            return {"status": -2, "msg": "Missing required argument 'address'.", "user_id": None}
-        # drms quotes the address before urlencoding it: decode a second time (checkAddress.py).
-        address = urllib.parse.unquote(raw).strip()
+    def address_status(self, address: str) -> tuple[int, str]:
+        """checkAddress.py's (status, msg) for an already-decoded address (checkonly)."""
+        if not address:
+            return -2, "Missing required argument 'address'."
         if not EMAIL_RE.match(address):
-            return {"status": -2, "msg": "Not a valid email address.", "user_id": None}
-        key = address.lower()
+            return -2, "Not a valid email address."
         if self.app.is_registered(address):
-            with self._lock:
-                uid = self._user_ids.setdefault(key, 1000 + len(self._user_ids))
-            return {"status": 2, "msg": "Email address is valid and registered.", "user_id": uid}
-        checkonly = params.get("checkonly", "0") not in ("", "0")
+            return 2, "Email address is valid and registered."
         with self._lock:
-            pending = key in self._pending_registration
-            if not checkonly and not pending:
-                self._pending_registration.add(key)
-                return {
-                    "status": 1,
-                    "msg": "Your email address has not been registered for use with the JSOC "
-                    "export system. Starting registration process: a confirmation e-mail "
-                    "has been sent.",
-                    "user_id": None,
-                }
-        if pending:
-            return {
-                "status": 3,
-                "msg": "Email-address registration is pending. Please wait and try again later.",
-                "user_id": None,
-            }
-        return {
-            "status": 4,
-            "msg": "email address has been neither validated nor registered",
-            "user_id": None,
-        }
+            if address.lower() in self._pending_registration:
+                return 3, "Email-address registration is pending. Please wait and try again later."
+        return 4, "email address has been neither validated nor registered"
+
+    async def check_address(self, request: web.Request, params: Params) -> dict[str, Any]:
+        # drms quotes the address before urlencoding it: decode a second time (checkAddress.py).
+        address = urllib.parse.unquote(params.get("address", "")).strip()
+        status, msg = self.address_status(address)
+        checkonly = params.get("checkonly", "0") not in ("", "0")
+        if status == 4 and not checkonly:
+            with self._lock:
+                self._pending_registration.add(address.lower())
+            status = 1
+            msg = (
+                "Your email address has not been registered for use with the JSOC export "
+                "system. Starting registration process: a confirmation e-mail has been sent."
+            )
+        uid = None
+        if status == 2:
+            with self._lock:
+                uid = self._user_ids.setdefault(address.lower(), 1000 + len(self._user_ids))
+        return {"status": status, "msg": msg, "user_id": uid}
+
+    # --- jsoc_fetch ---------------------------------------------------------------------------
+
+    async def jsoc_fetch(self, request: web.Request, params: Params) -> dict[str, Any] | Path:
+        op = params.get("op", "")
+        if op == "exp_request":
+            return await self.exports.request(dict(params), request.remote or "")
+        if op == "exp_status":
+            faults = request.get("demo_faults", [])
+            status6 = any(f.kind == "status6" for f in faults)
+            return self.exports.status(params.get("requestid"), status6=status6)
+        return {"status": 4, "error": f"jsoc_fetch: unknown op '{op}'"}
 
     # --- show_series / showextseries -----------------------------------------------------------
 

@@ -34,6 +34,8 @@ class DemoConfig:
     segment_bytes: int = 8192
     size_cap_mb: int = 100_000
     max_pending_per_client: int = 10
+    #: Exports selecting more records than this fail with status 4 ("too many records").
+    max_export_records: int = 100_000
     pending_timeout: float = 3600.0
     dedup_window: float = 86400.0
     expire_after: float = 7 * 86400.0
