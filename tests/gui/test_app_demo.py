@@ -146,7 +146,8 @@ def test_validation_errors_on_the_right_nodes_block_search(qtbot: Any, window: M
     assert errors[seg].startswith(
         "Unexpected Segments were passed. The series hmi.sharp_720s contains the following Segments"
     )
-    assert ids[0] not in errors and ids[1] not in errors
+    assert ids[0] not in errors
+    assert ids[1] not in errors
     idx = panel.model.index_of(kw_bare)
     assert panel.model.data(idx, Qt.ItemDataRole.DecorationRole) is not None
     assert panel.model.data(idx, Qt.ItemDataRole.ToolTipRole) == errors[kw_bare]
@@ -176,7 +177,8 @@ def test_series_browser_lists_filters_and_describes(qtbot: Any, window: MainWind
     assert sections[2] == "Segments (31)"
     # the selected series feeds the combo boxes of the editors
     c = window.query_panel.completions()
-    assert "magnetogram" in c.segments and "HARPNUM" in c.primekeys
+    assert "magnetogram" in c.segments
+    assert "HARPNUM" in c.primekeys
     assert "hmi.sharp_720s" in c.series
 
 
@@ -235,7 +237,8 @@ def test_search_results_lazy_sort_filter_copy(
     text = view.copy_selection()
     lines = text.splitlines()
     assert lines[0] == "T_REC\tWAVELNTH"
-    assert len(lines) == 3 and lines[2].endswith("\t304")
+    assert len(lines) == 3
+    assert lines[2].endswith("\t304")
     assert qapp.clipboard().text() == text
     # clearing the filter keeps the sort
     window.results_tab.filter_edit.setText("")
@@ -252,7 +255,8 @@ def test_search_results_lazy_sort_filter_copy(
     assert "EXPTIME" in new_rs.keys
     qtbot.waitUntil(lambda: new_rs.loaded > 0, timeout=30_000)
     ui_keys = window.ctx.ui_state.load_list("results/aia.lev1_euv_12s/keys")
-    assert ui_keys is not None and "EXPTIME" in ui_keys
+    assert ui_keys is not None
+    assert "EXPTIME" in ui_keys
 
 
 def test_keyboard_only_building(qtbot: Any, window: MainWindow) -> None:
