@@ -10,8 +10,11 @@ Pages after the first are therefore asked for as *record ranges*: the record set
 columns.  That is exact when the server lists records in record-number order, which the
 result set checks on every page (record numbers must increase strictly and continue after
 the previous page).  When the check fails, or the record set cannot take an extra clause
-(several comma-separated sets, or it already has a ``[? ... ?]`` clause), the rest is
-loaded in one request with ``n=-remaining`` (the last records), which is exact as well.
+(several comma-separated sets, or it already has a ``[? ... ?]`` clause), or the server
+does not know ``recnum`` in where clauses, the result set falls back to exact ``n=`` forms:
+the last page (and :meth:`ResultSet.fetch_all`) asks for the last ``remaining`` records
+(``n=-remaining``); other pages ask for the first ``loaded + page`` records and keep the
+tail (more transfer, same result, memory still proportional to the rows kept).
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ class ResultSet:
         self._loaded = 0
         self._last_recnum: int | None = None
         self._ranges_ok = True
+        self._all = False
         self._done = False
         self._cache: dict[str, Column] = {}
         self._lock = asyncio.Lock()
@@ -161,12 +165,17 @@ class ResultSet:
                 self._task = None
 
     async def fetch_all(self) -> int:
+        """Load every remaining row (the rest in one request once ranges are unusable)."""
         added = 0
-        while not self.at_end:
-            got = await self.fetch_next()
-            if got == 0:
-                break
-            added += got
+        self._all = True
+        try:
+            while not self.at_end:
+                got = await self.fetch_next()
+                if got == 0:
+                    break
+                added += got
+        finally:
+            self._all = False
         return added
 
     def cancel(self) -> bool:
@@ -187,22 +196,22 @@ class ResultSet:
             self.series = await self.client.series_info(series_name_of(self.recordset))
         assert self.total is not None
         remaining = self.total - self._loaded
+        want = min(n, remaining)
         if self._loaded == 0:
-            result = await self._query(self.recordset, min(n, remaining))
-        else:
-            ranged = (
-                with_recnum_floor(self.recordset, self._last_recnum)
-                if self._ranges_ok and self._last_recnum is not None
-                else None
-            )
+            return self._append(await self._query(self.recordset, want))
+        if self._ranges_ok and self._last_recnum is not None:
+            ranged = with_recnum_floor(self.recordset, self._last_recnum)
             if ranged is not None:
-                result = await self._query(ranged, min(n, remaining))
-                if not self._continues(result):
-                    self._ranges_ok = False
-                    result = await self._query(self.recordset, -remaining)
-            else:
-                result = await self._query(self.recordset, -remaining)
-        return self._append(result)
+                result = await self._query(ranged, want)
+                if self._continues(result):
+                    return self._append(result)
+            self._ranges_ok = False
+        if want >= remaining or self._all:
+            # the last ``remaining`` records (n < 0) are exactly the ones not loaded yet
+            return self._append(await self._query(self.recordset, -remaining))
+        # a window: the first loaded+want records, of which the first ``loaded`` are known
+        result = await self._query(self.recordset, self._loaded + want)
+        return self._append(result, skip=self._loaded)
 
     async def _query(self, recordset: str, limit: int) -> QueryResult:
         keys = [*self.keys] if any(k.lower() == RECNUM for k in self.keys) else [*self.keys, RECNUM]
@@ -224,9 +233,9 @@ class ResultSet:
             return False
         return bool(len(rec) < 2 or (np.diff(rec) > 0).all())
 
-    def _append(self, result: QueryResult) -> int:
-        count = len(result)
-        if count == 0:
+    def _append(self, result: QueryResult, skip: int = 0) -> int:
+        count = len(result) - skip
+        if count <= 0:
             self._done = True
             return 0
         if self.total is not None and self._loaded + count > self.total:
@@ -236,14 +245,14 @@ class ResultSet:
         if rec is not None and self._ranges_ok:
             if not (len(rec) < 2 or bool((np.diff(rec) > 0).all())):
                 self._ranges_ok = False
-            self._last_recnum = int(rec[count - 1])
+            self._last_recnum = int(rec[skip + count - 1])
         columns: dict[str, Column] = {}
         by_lower = {k.lower(): v for k, v in result.columns.items()}
         for name in self.column_names:
             col = result.columns.get(name) or by_lower.get(name.lower())
             if col is None:
                 raise ProtocolError(f"rs_list answer has no column {name!r}")
-            columns[name] = col if len(col) == count else col.take(0, count)
+            columns[name] = col if len(col) == count else col.take(skip, skip + count)
         start = self._loaded
         self.rows_inserting.emit(start, count)
         self._pages.append(_Page(start, count, columns))
