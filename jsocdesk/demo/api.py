@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 Params = Mapping[str, str]
 Handler = Callable[[web.Request, Params], Awaitable["Streamed | dict[str, Any] | Path"]]
 
+#: Where a request carries the faults that fired for it.
+FAULTS_KEY = web.RequestKey("demo_faults", list)
+
 #: checkAddress.py's validation pattern (matched at the start, like ``re.match``).
 EMAIL_RE = re.compile(r"\s*[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,6}")
 
@@ -53,7 +56,7 @@ class JsocApi:
 
     async def handle(self, name: str, request: web.Request) -> web.StreamResponse:
         faults = self.app.faults.take(name, request.path_qs)
-        request["demo_faults"] = faults
+        request[FAULTS_KEY] = faults
         params: dict[str, str] = dict(request.query)
         if request.method == "POST":
             form = await request.post()
@@ -173,7 +176,7 @@ class JsocApi:
         if op == "exp_request":
             return await self.exports.request(dict(params), request.remote or "")
         if op == "exp_status":
-            faults = request.get("demo_faults", [])
+            faults = request.get(FAULTS_KEY, [])
             status6 = any(f.kind == "status6" for f in faults)
             return self.exports.status(params.get("requestid"), status6=status6)
         return {"status": 4, "error": f"jsoc_fetch: unknown op '{op}'"}
