@@ -49,28 +49,10 @@ def fail(command: str, message: str) -> int:
 
 
 def load_query(path: Path) -> Any:
-    """The query tree of a session file (via the session store when available)."""
-    from jsocdesk.core.errors import SessionCorrupt
-    from jsocdesk.core.query.tree import node_from_dict
+    """The query tree of a session file (typed errors for unreadable/newer/corrupt files)."""
+    from jsocdesk.core.session import load_session
 
-    try:
-        from jsocdesk.core.session import store  # type: ignore[attr-defined]
-    except ImportError:
-        store = None
-    if store is not None and hasattr(store, "load_session"):
-        session = store.load_session(path)
-        return session.query
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SessionCorrupt(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise SessionCorrupt(f"{path} is not JSON ({exc})") from None
-    if not isinstance(data, dict) or "query" not in data:
-        raise SessionCorrupt(f"{path} is not a jsocdesk session (no 'query')")
-    return node_from_dict(data["query"])
+    return load_session(path).query
 
 
 @contextlib.contextmanager
