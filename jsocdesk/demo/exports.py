@@ -319,7 +319,10 @@ class ExportManager:
                 seg = sel.series.segment(name)
                 assert seg is not None
                 counter += 1
-                fname = expand_filename(fmt, r, seg, gen, series_name, counter)
+                # Processing writes new files named after the segment (image.fits, not
+                # image_lev1.fits).
+                seg_file = f"{seg.name}.fits" if processed else seg.file
+                fname = expand_filename(fmt, r, seg, gen, series_name, counter, seg_file)
                 with_seg = protocol == "as-is" or method == "url_quick"
                 rec_name = f"{spec}{{{seg.name}}}" if with_seg else spec
                 entries.append(FileEntry(r, seg, rec_name, fname))
@@ -469,7 +472,13 @@ _FMT_FIELD = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")
 
 
 def expand_filename(
-    fmt: str, r: Record, seg: Seg, gen: KeywordGen, series_name: str, counter: int
+    fmt: str,
+    r: Record,
+    seg: Seg,
+    gen: KeywordGen,
+    series_name: str,
+    counter: int,
+    seg_file: str | None = None,
 ) -> str:
     """JSOC's file-name template language (``exputil.c``)."""
 
@@ -479,7 +488,7 @@ def expand_filename(
         if low == "seriesname":
             return series_name
         if low == "segment":
-            return seg.file
+            return seg_file or seg.file
         if low == "#":
             return str(counter)
         if low == "recnum":
