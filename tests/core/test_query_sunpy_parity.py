@@ -172,3 +172,64 @@ def test_or_blocks_match_sunpy_order(sunpy_client: tuple[Any, Any]) -> None:
         blocks = walker.create(and_(*theirs))
         expected = [client._make_recordset(**copy.deepcopy(dict(b))) for b in blocks]
         assert q.record_sets(ours, series_info) == expected
+
+
+def test_validation_messages_match_sunpy(sunpy_client: tuple[Any, Any]) -> None:
+    from sunpy.net import attrs as a
+    from sunpy.net.attr import AttrAnd
+
+    from jsocdesk.demo.series import series_info
+
+    client, walker = sunpy_client
+    hour = ("2014-01-01T00:00:00", "2014-01-01T01:00:00")
+    sharp, v45, aia = "hmi.sharp_720s", "hmi.v_45s", "aia.lev1_euv_12s"
+    cases: list[tuple[list[Any], list[q.Node]]] = [
+        ([a.jsoc.Keyword("bitmap_bzero")], [q.Keyword("bitmap_bzero")]),
+        ([a.jsoc.Keyword("bac") == 0], [q.Keyword("bac") == 0]),
+        ([a.jsoc.Segment("image")], [q.Segment("image")]),
+        ([a.jsoc.PrimeKey("CAMERA", "2")], [q.PrimeKey("CAMERA", "2")]),
+    ]
+    for extra_theirs, extra_ours in cases:
+        theirs = [a.Time(*hour), a.jsoc.Series(sharp), *extra_theirs]
+        ours = [q.Time(*hour), q.Series(sharp), *extra_ours]
+        cases_msg = _sunpy_error(client, walker, AttrAnd(theirs))
+        assert q.validate(q.And(*ours), series_info)[0].message == cases_msg
+    more: list[tuple[list[Any], list[q.Node]]] = [
+        (
+            [a.Time(*hour), a.jsoc.Series(v45), a.Wavelength(304 * u.AA)],
+            [q.Time(*hour), q.Series(v45), q.Wavelength(304 * u.AA)],
+        ),
+        (
+            [a.Time(*hour), a.jsoc.Series(aia), a.Wavelength(171 * u.AA, 193 * u.AA)],
+            [q.Time(*hour), q.Series(aia), q.Wavelength(171 * u.AA, 193 * u.AA)],
+        ),
+        (
+            [a.Time(*hour), a.jsoc.Series(v45), a.jsoc.PrimeKey("T_REC", "2014.01.01_TAI")],
+            [q.Time(*hour), q.Series(v45), q.PrimeKey("T_REC", "2014.01.01_TAI")],
+        ),
+        (
+            [
+                a.Time(*hour),
+                a.jsoc.Series(aia),
+                a.Wavelength(171 * u.AA),
+                a.jsoc.PrimeKey("WAVELNTH", "171"),
+            ],
+            [q.Time(*hour), q.Series(aia), q.Wavelength(171 * u.AA), q.PrimeKey("WAVELNTH", "171")],
+        ),
+        (
+            [a.jsoc.Series(v45), a.jsoc.Segment("Dopplergram")],
+            [q.Series(v45), q.Segment("Dopplergram")],
+        ),
+    ]
+    for theirs, ours in more:
+        expected = _sunpy_error(client, walker, AttrAnd(theirs))
+        assert q.validate(q.And(*ours), series_info)[0].message == expected
+
+
+def _sunpy_error(client: Any, walker: Any, query: Any) -> str:
+    try:
+        for block in walker.create(query):
+            client._lookup_records(copy.deepcopy(dict(block)))
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    raise AssertionError("sunpy accepted the query")
