@@ -1,0 +1,1 @@
+"""The Exports tab: plan, submit, follow, attach, cancel and split JSOC exports."""

@@ -1,0 +1,556 @@
+"""ExportsTab: plan, submit and follow the JSOC exports of the current query.
+
+Top: the *plan*: one row per compiled record set of the query (same-series branches merged
+when "Merge" is on), each with a method and a protocol.  The automatic choice
+(:func:`jsocdesk.core.jsoc.export.choose_method`, from the record count and the estimated file
+size) is pre-selected and explained; the user may override it.
+
+Middle: the Notify e-mail, checked with ``checkAddress`` as it is typed (debounced; one
+named task, so a newer keystroke cancels the older check).  An unregistered address gets a
+clear message saying how to register; Submit stays disabled until the address is registered.
+
+Bottom: the jobs of the core :class:`ExportQueue` (:class:`ExportJobsModel`): request id,
+status text, time waiting, polls.  Jobs of the same address wait for the pending one (JSOC
+allows one pending export per e-mail) and say so.  Attach follows a request id made elsewhere;
+Cancel stops following a request; a job that failed with status 3 (too large) offers to split
+its time range into exports small enough to pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jsocdesk.core.jsoc.export import (
+    ExportJob,
+    ExportQueue,
+    JobState,
+    MethodChoice,
+    choose_method,
+    estimate_file_bytes,
+)
+from jsocdesk.core.jsoc.plan import compile_for_server
+from jsocdesk.core.jsoc.protocol import EmailCheck, ExportStatus
+from jsocdesk.core.query.compile import CompiledRecordSet
+from jsocdesk.core.query.tree import Node
+from jsocdesk.core.seriesinfo import SeriesInfo
+from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.exports.model import COL_RECORDSET, COL_STATUS, ExportJobsModel
+
+METHODS = ("url_quick", "url", "url-tar")
+PROTOCOLS = ("as-is", "fits")
+EMAIL_CHECK_DELAY_MS = 400
+REGISTER_URL = "http://jsoc.stanford.edu/ajax/register_email.html"
+TASK_EMAIL = "exports.check-email"
+TASK_PLAN = "exports.plan"
+
+
+@dataclass
+class PlanRow:
+    """One export the plan proposes: a compiled record set and how to export it."""
+
+    compiled: CompiledRecordSet
+    info: SeriesInfo | None
+    count: int
+    auto: MethodChoice
+    method: str = ""
+    protocol: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.method = self.method or self.auto.method
+        self.protocol = self.protocol or self.auto.protocol
+
+    @property
+    def is_auto(self) -> bool:
+        return (self.method, self.protocol) == (self.auto.method, self.auto.protocol)
+
+    @property
+    def explanation(self) -> str:
+        auto = f"{self.auto.method}/{self.auto.protocol}"
+        if self.is_auto:
+            return f"Automatic: {self.auto.reason}"
+        return f"Your choice (automatic would be {auto}: {self.auto.reason})"
+
+
+def n_files(compiled: CompiledRecordSet, info: SeriesInfo | None, count: int) -> int:
+    segments = len(compiled.segments) or (len(info.segments) if info is not None else 1)
+    return count * max(1, segments)
+
+
+async def make_plan(
+    client: Any, root: Node, *, merge: bool, headers: bool
+) -> tuple[list[PlanRow], str | None]:
+    """Compile ``root`` against the server, count each record set, choose the methods.
+
+    Returns the rows and the first Notify address found in the query (or None).
+    """
+    compiled, infos = await compile_for_server(client, root, merge=merge)
+    counts = await asyncio.gather(*(client.count(c.record_set) for c in compiled))
+    rows: list[PlanRow] = []
+    notify: str | None = None
+    for c, count in zip(compiled, counts, strict=True):
+        info = infos.get(c.series.lower())
+        files = n_files(c, info, count)
+        auto = choose_method(
+            headers=headers,
+            n_files=files,
+            file_bytes=estimate_file_bytes(info, list(c.segments)),
+        )
+        rows.append(PlanRow(c, info, count, auto))
+        notify = notify or c.notify
+    return rows, notify
+
+
+def email_message(check: EmailCheck, address: str) -> str:
+    """What the e-mail field says about ``check`` (HTML)."""
+    addr = html.escape(address)
+    if check.registered:
+        return f"<span style='color:#1a7f37'>✔ {addr} is registered for JSOC exports.</span>"
+    if check.status == -2 or not address:
+        return f"<span style='color:#b42318'>✘ {html.escape(check.message or 'Not valid')}</span>"
+    return (
+        f"<span style='color:#b42318'>✘ {addr} is not registered with JSOC "
+        f"({html.escape(check.message)}).</span> Register it once at "
+        f"<a href='{REGISTER_URL}'>{REGISTER_URL}</a> and answer the confirmation e-mail; "
+        "exports can be submitted as soon as JSOC confirms the address."
+    )
+
+
+class ExportsTab(QWidget):
+    #: jobs were submitted or attached (list of ExportJob)
+    jobs_added = Signal(list)
+    #: an option the session keeps changed (e-mail, merge, headers, methods)
+    options_changed = Signal()
+    #: the plan was recomputed (list of PlanRow)
+    plan_ready = Signal(list)
+    #: the e-mail check answered (registered: bool, message)
+    email_checked = Signal(bool, str)
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        queue: ExportQueue,
+        query: Callable[[], Node],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.queue = queue
+        self._query = query
+        self.plan: list[PlanRow] = []
+        #: user overrides kept across plan refreshes: record set → (method, protocol)
+        self.overrides: dict[str, tuple[str, str]] = {}
+        self.email_registered: bool | None = None
+        self._checked_address: str | None = None
+
+        # --- plan ---------------------------------------------------------------------------
+        plan_box = QGroupBox("Export plan for the current query", self)
+        self.merge_check = QCheckBox("Merge branches on the same series", plan_box)
+        self.merge_check.setChecked(True)
+        self.headers_check = QCheckBox("FITS headers with the keywords", plan_box)
+        self.headers_check.setChecked(True)
+        self.refresh_button = QPushButton("Refresh plan", plan_box)
+        self.plan_table = QTableWidget(0, 5, plan_box)
+        self.plan_table.setHorizontalHeaderLabels(
+            ["Record set", "Records", "Method", "Protocol", "Why"]
+        )
+        self.plan_table.verticalHeader().setVisible(False)
+        self.plan_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        ph = self.plan_table.horizontalHeader()
+        ph.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        ph.resizeSection(0, 420)
+        ph.setStretchLastSection(True)
+        self.plan_label = QLabel("Press Refresh plan (or open this tab) to plan the export.")
+        self.plan_label.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.merge_check)
+        top.addWidget(self.headers_check)
+        top.addStretch(1)
+        top.addWidget(self.refresh_button)
+        plan_layout = QVBoxLayout(plan_box)
+        plan_layout.addLayout(top)
+        plan_layout.addWidget(self.plan_table, 1)
+        plan_layout.addWidget(self.plan_label)
+
+        # --- e-mail and submit ---------------------------------------------------------------
+        self.email_edit = QLineEdit(self)
+        self.email_edit.setPlaceholderText("registered e-mail address (JSOC Notify)")
+        self.email_edit.setClearButtonEnabled(True)
+        self.email_label = QLabel(self)
+        self.email_label.setWordWrap(True)
+        self.email_label.setTextFormat(Qt.TextFormat.RichText)
+        self.email_label.setOpenExternalLinks(True)
+        self.submit_button = QPushButton("Submit export", self)
+        self.submit_button.setEnabled(False)
+        self.attach_edit = QLineEdit(self)
+        self.attach_edit.setPlaceholderText("JSOC_YYYYMMDD_NNN")
+        self.attach_button = QPushButton("Attach", self)
+        form = QFormLayout()
+        email_row = QHBoxLayout()
+        email_row.addWidget(self.email_edit, 1)
+        email_row.addWidget(self.submit_button)
+        form.addRow("Notify e-mail:", email_row)
+        form.addRow("", self.email_label)
+        attach_row = QHBoxLayout()
+        attach_row.addWidget(self.attach_edit, 1)
+        attach_row.addWidget(self.attach_button)
+        form.addRow("Follow request id:", attach_row)
+
+        # --- jobs ----------------------------------------------------------------------------
+        self.model = ExportJobsModel(queue.jobs, self)
+        self.jobs_view = QTableView(self)
+        self.jobs_view.setModel(self.model)
+        self.jobs_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.jobs_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.jobs_view.verticalHeader().setVisible(False)
+        jh = self.jobs_view.horizontalHeader()
+        jh.resizeSection(0, 160)
+        jh.resizeSection(COL_RECORDSET, 300)
+        jh.resizeSection(COL_STATUS, 360)
+        jh.setStretchLastSection(True)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.split_button = QPushButton("Split time range", self)
+        self.remove_button = QPushButton("Remove finished", self)
+        self.job_label = QLabel(self)
+        self.job_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for b in (self.cancel_button, self.split_button, self.remove_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        jobs_box = QWidget(self)
+        jobs_layout = QVBoxLayout(jobs_box)
+        jobs_layout.setContentsMargins(0, 0, 0, 0)
+        jobs_layout.addLayout(form)
+        jobs_layout.addWidget(self.jobs_view, 1)
+        jobs_layout.addLayout(buttons)
+        jobs_layout.addWidget(self.job_label)
+
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(plan_box)
+        splitter.addWidget(jobs_box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        # --- wiring ----------------------------------------------------------------------------
+        self._email_timer = QTimer(self)
+        self._email_timer.setSingleShot(True)
+        self._email_timer.setInterval(EMAIL_CHECK_DELAY_MS)
+        self._email_timer.timeout.connect(self.check_email_now)
+        self.email_edit.textChanged.connect(self._on_email_text_changed)
+        self.refresh_button.clicked.connect(self.refresh_plan)
+        self.merge_check.toggled.connect(self._on_plan_option_toggled)
+        self.headers_check.toggled.connect(self._on_plan_option_toggled)
+        self.submit_button.clicked.connect(self.submit)
+        self.attach_button.clicked.connect(self._on_attach_clicked)
+        self.attach_edit.returnPressed.connect(self._on_attach_clicked)
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.split_button.clicked.connect(self.split_selected)
+        self.remove_button.clicked.connect(self.remove_finished)
+        self.jobs_view.selectionModel().selectionChanged.connect(self._update_job_actions)
+        self.model.dataChanged.connect(self._update_job_actions)
+        self.model.rowsInserted.connect(self._update_job_actions)
+        self.model.rowsRemoved.connect(self._update_job_actions)
+        self.clock = QTimer(self)
+        self.clock.setInterval(1000)
+        self.clock.timeout.connect(self.model.tick)
+        self.clock.start()
+        self._update_job_actions()
+        if ctx.settings.email:
+            self.email_edit.setText(ctx.settings.email)
+
+    def detach(self) -> None:
+        self.clock.stop()
+        self._email_timer.stop()
+        self.model.detach()
+
+    # --- options (kept in the session) ---------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        return {
+            "email": self.email_edit.text().strip(),
+            "merge": self.merge_check.isChecked(),
+            "headers": self.headers_check.isChecked(),
+            "methods": {rs: list(mp) for rs, mp in self.overrides.items()},
+        }
+
+    def set_options(self, options: dict[str, Any]) -> None:
+        email = options.get("email")
+        if isinstance(email, str) and email:
+            self.email_edit.setText(email)
+        for key, box in (("merge", self.merge_check), ("headers", self.headers_check)):
+            value = options.get(key)
+            if isinstance(value, bool):
+                box.blockSignals(True)
+                box.setChecked(value)
+                box.blockSignals(False)
+        methods = options.get("methods")
+        self.overrides = {}
+        if isinstance(methods, dict):
+            for rs, mp in methods.items():
+                if (
+                    isinstance(mp, list)
+                    and len(mp) == 2
+                    and mp[0] in METHODS
+                    and mp[1] in PROTOCOLS
+                ):
+                    self.overrides[str(rs)] = (mp[0], mp[1])
+
+    # --- plan ----------------------------------------------------------------------------------
+    def refresh_plan(self) -> asyncio.Task[Any] | None:
+        client = self.ctx.client
+        if client is None:
+            self.plan_label.setText("Not connected to a JSOC server.")
+            return None
+        self.plan_label.setText("Planning…")
+        return self.ctx.tasks.run(
+            make_plan(
+                client,
+                self._query(),
+                merge=self.merge_check.isChecked(),
+                headers=self.headers_check.isChecked(),
+            ),
+            name=TASK_PLAN,
+            on_success=self._on_plan_ready,
+            on_failure=self._on_plan_failed,
+            context="Planning the export",
+        )
+
+    def _on_plan_option_toggled(self, _on: bool) -> None:
+        self.options_changed.emit()
+        self.refresh_plan()
+
+    def _on_plan_failed(self, exc: BaseException) -> None:
+        self.plan = []
+        self.plan_table.setRowCount(0)
+        self.plan_label.setText(f"Cannot plan the export: {exc}")
+        self._update_submit()
+
+    def _on_plan_ready(self, result: tuple[list[PlanRow], str | None]) -> None:
+        rows, notify = result
+        for row in rows:
+            override = self.overrides.get(row.compiled.record_set)
+            if override is not None:
+                row.method, row.protocol = override
+        self.plan = rows
+        self.plan_table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            self._fill_plan_row(r, row)
+        total = sum(row.count for row in rows)
+        self.plan_label.setText(
+            f"{len(rows)} export(s), {total} record(s)."
+            if rows
+            else "The query has nothing to export."
+        )
+        if notify and not self.email_edit.text().strip():
+            self.email_edit.setText(notify)
+        self._update_submit()
+        self.plan_ready.emit(rows)
+
+    def _fill_plan_row(self, r: int, row: PlanRow) -> None:
+        from PySide6.QtWidgets import QTableWidgetItem
+
+        rs_item = QTableWidgetItem(row.compiled.record_set)
+        rs_item.setToolTip(row.compiled.record_set)
+        self.plan_table.setItem(r, 0, rs_item)
+        count_item = QTableWidgetItem(str(row.count))
+        count_item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.plan_table.setItem(r, 1, count_item)
+        method = QComboBox(self.plan_table)
+        method.addItems(list(METHODS))
+        method.setCurrentText(row.method)
+        protocol = QComboBox(self.plan_table)
+        protocol.addItems(list(PROTOCOLS))
+        protocol.setCurrentText(row.protocol)
+        self.plan_table.setCellWidget(r, 2, method)
+        self.plan_table.setCellWidget(r, 3, protocol)
+        why = QTableWidgetItem(row.explanation)
+        why.setToolTip(row.explanation)
+        self.plan_table.setItem(r, 4, why)
+
+        def changed(_text: str, row: PlanRow = row, r: int = r) -> None:
+            row.method, row.protocol = method.currentText(), protocol.currentText()
+            if row.is_auto:
+                self.overrides.pop(row.compiled.record_set, None)
+            else:
+                self.overrides[row.compiled.record_set] = (row.method, row.protocol)
+            item = self.plan_table.item(r, 4)
+            if item is not None:
+                item.setText(row.explanation)
+                item.setToolTip(row.explanation)
+            self.options_changed.emit()
+
+        method.currentTextChanged.connect(changed)
+        protocol.currentTextChanged.connect(changed)
+
+    def method_combo(self, row: int) -> QComboBox:
+        w = self.plan_table.cellWidget(row, 2)
+        assert isinstance(w, QComboBox)
+        return w
+
+    def protocol_combo(self, row: int) -> QComboBox:
+        w = self.plan_table.cellWidget(row, 3)
+        assert isinstance(w, QComboBox)
+        return w
+
+    # --- e-mail ----------------------------------------------------------------------------------
+    def _on_email_text_changed(self, _text: str) -> None:
+        self.email_registered = None
+        self._checked_address = None
+        self.email_label.setText("Checking the address…" if self.email() else "")
+        self._update_submit()
+        self._email_timer.start()
+        self.options_changed.emit()
+
+    def email(self) -> str:
+        return self.email_edit.text().strip()
+
+    def check_email_now(self) -> asyncio.Task[Any] | None:
+        self._email_timer.stop()
+        address = self.email()
+        client = self.ctx.client
+        if not address:
+            self.ctx.tasks.cancel(TASK_EMAIL)
+            return None
+        if client is None:
+            self.email_label.setText("Not connected: the address is checked once connected.")
+            return None
+
+        def done(check: EmailCheck, address: str = address) -> None:
+            if address != self.email():
+                return  # typed on meanwhile; a newer check is on its way
+            self.email_registered = check.registered
+            self._checked_address = address
+            self.email_label.setText(email_message(check, address))
+            if check.registered:
+                self.ctx.settings.email = address
+            self._update_submit()
+            self.email_checked.emit(check.registered, check.message)
+
+        return self.ctx.tasks.run(
+            client.check_email(address),
+            name=TASK_EMAIL,
+            on_success=done,
+            context="Checking the e-mail address",
+        )
+
+    def _update_submit(self) -> None:
+        self.submit_button.setEnabled(bool(self.plan) and self.email_registered is True)
+
+    # --- submit / attach -------------------------------------------------------------------------
+    def submit(self) -> list[ExportJob]:
+        """Queue one export job per plan row (the queue holds same-address jobs)."""
+        if not self.plan or self.email_registered is not True:
+            return []
+        email = self.email()
+        jobs = [
+            ExportJob(
+                recordset=row.compiled.record_set,
+                email=email,
+                method=row.method,
+                protocol=row.protocol,
+                series=row.info,
+            )
+            for row in self.plan
+        ]
+        for job in jobs:
+            self.queue.add(job)
+        self.jobs_added.emit(jobs)
+        return jobs
+
+    def attach(self, requestid: str) -> ExportJob | None:
+        rid = requestid.strip()
+        if not rid:
+            return None
+        for job in self.queue.jobs:
+            if job.requestid == rid and not job.state.finished:
+                self.job_label.setText(f"{rid} is already followed.")
+                return job
+        job = ExportJob.attach(rid, self.email())
+        self.queue.add(job)
+        self.attach_edit.clear()
+        self.jobs_added.emit([job])
+        return job
+
+    def _on_attach_clicked(self) -> None:
+        self.attach(self.attach_edit.text())
+
+    # --- job actions -----------------------------------------------------------------------------
+    def selected_jobs(self) -> list[ExportJob]:
+        return self.model.jobs_at(self.jobs_view.selectionModel().selectedRows())
+
+    def cancel_selected(self) -> None:
+        for job in self.selected_jobs():
+            if not job.state.finished:
+                self.queue.cancel(job)
+
+    def split_selected(self) -> list[ExportJob]:
+        """Replace each selected too-large job by exports of its split time range."""
+        new: list[ExportJob] = []
+        for job in self.selected_jobs():
+            if not self.can_split(job):
+                continue
+            for part in job.split:
+                new.append(
+                    ExportJob(
+                        recordset=part,
+                        email=job.email,
+                        method=job.method,
+                        protocol=job.protocol,
+                        series=job.series,
+                    )
+                )
+            self.queue.jobs.remove(job)
+        for j in new:
+            self.queue.add(j)
+        if new:
+            self.job_label.setText(f"Split into {len(new)} exports.")
+            self.jobs_added.emit(new)
+        return new
+
+    @staticmethod
+    def can_split(job: ExportJob) -> bool:
+        return (
+            job.state is JobState.FAILED
+            and job.status is ExportStatus.TOO_LARGE
+            and bool(job.split)
+        )
+
+    def remove_finished(self) -> None:
+        for job in [j for j in self.queue.jobs if j.state.finished]:
+            self.queue.jobs.remove(job)
+
+    def _update_job_actions(self, *_args: object) -> None:
+        jobs = self.selected_jobs()
+        self.cancel_button.setEnabled(any(not j.state.finished for j in jobs))
+        splittable = [j for j in jobs if self.can_split(j)]
+        self.split_button.setEnabled(bool(splittable))
+        if splittable:
+            parts = sum(len(j.split) for j in splittable)
+            self.split_button.setText(f"Split time range ({parts} exports)")
+            self.split_button.setToolTip("\n".join(p for j in splittable for p in j.split))
+        else:
+            self.split_button.setText("Split time range")
+            self.split_button.setToolTip("Offered when JSOC refuses an export as too large")
