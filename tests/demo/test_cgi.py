@@ -1,0 +1,190 @@
+"""CGI routes over raw HTTP: shapes, errors, faults on streamed answers, memory flatness."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from jsocdesk.demo.faults import Fault
+from jsocdesk.demo.server import DemoServer
+
+V45_HOUR = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
+
+
+def get(server: DemoServer, cgi: str, **params: str) -> httpx.Response:
+    return httpx.get(server.cgi_url + cgi, params=params, timeout=60)
+
+
+def test_show_series_kis_style(demo_server: DemoServer) -> None:
+    d = get(demo_server, "show_series", filter=r"hmi\.v_45s$").json()
+    assert d["status"] == 0
+    assert d["n"] == 1
+    assert d["names"] == [
+        {
+            "name": "hmi.V_45s",
+            "primekeys": "T_REC, CAMERA",
+            "note": "Dopplergrams with a cadence of 45 seconds",
+        }
+    ]
+    inverted = get(demo_server, "show_series", filter=r"NOT ^hmi\.").json()
+    assert inverted["n"] > 0
+    assert not any(n["name"].startswith("hmi.") for n in inverted["names"])
+    assert get(demo_server, "show_series", filter="(").json()["status"] == 1
+    # The KIS-style location /cgi-bin/<name> answers too.
+    kis = httpx.get(demo_server.base_url + "cgi-bin/show_series", params={"filter": "iris"})
+    assert [n["name"] for n in kis.json()["names"]] == ["iris.lev1"]
+
+
+def test_showextseries_info(demo_server: DemoServer) -> None:
+    d = get(demo_server, "showextseries", dbhost="hmidb2", filter=r"aia\.lev1_", info="1").json()
+    assert d["errMsg"] is None
+    assert d["seriesList"][0] == {
+        "aia.lev1_euv_12s": {"description": "AIA Level 1, 12 second cadence"}
+    }
+    bad = get(demo_server, "showextseries", filter="[").json()
+    assert bad["seriesList"] == []
+    assert bad["errMsg"]
+
+
+def test_series_struct_shape(demo_server: DemoServer) -> None:
+    d = get(demo_server, "jsoc_info", op="series_struct", ds="hmi.m_720s").json()
+    assert d["status"] == 0
+    assert d["primekeys"] == ["T_REC", "CAMERA"]
+    assert d["primekeysinfo"][0] == {"name": "T_REC", "slotted": 1, "step": "720"}
+    assert d["dbindex"] == ["T_REC_index", "CAMERA"]
+    assert d["Interval"]["FirstRecord"] == "hmi.M_720s[2010.04.30_19:00:00_TAI][1]"
+    assert d["Interval"]["MaxRecnum"] >= d["Interval"]["FirstRecnum"]
+    names = [k["name"] for k in d["keywords"]]
+    assert {"T_REC_step", "T_REC_epoch", "cparms_sg000", "magnetogram_bscale"} <= set(names)
+    assert get(demo_server, "jsoc_info", op="series_struct", ds="nope").json()["status"] == 1
+
+
+def test_rs_summary_and_bad_requests(demo_server: DemoServer) -> None:
+    assert get(demo_server, "jsoc_info", op="rs_summary", ds=V45_HOUR).json()["count"] == 81
+    assert get(demo_server, "jsoc_info", op="rs_summary", ds=V45_HOUR, n="5").json()["count"] == 5
+    for params in (
+        {"op": "rs_list", "ds": "", "key": "T_REC"},
+        {"op": "rs_list", "ds": V45_HOUR, "key": "T_REC", "n": "lots"},
+        {"op": "rs_list", "ds": "hmi.v_45s[[2014]]", "key": "T_REC"},
+        {"op": "rs_list", "ds": "nope.nope[1]", "key": "T_REC"},
+        {"op": "rs_list", "ds": f"{V45_HOUR},aia.lev1[^]", "key": "**ALL**"},
+        {"op": "explode"},
+    ):
+        r = get(demo_server, "jsoc_info", **params)
+        assert r.status_code == 200
+        assert r.json()["status"] == 1, params
+
+
+def test_rs_list_shape(demo_server: DemoServer) -> None:
+    d = get(
+        demo_server,
+        "jsoc_info",
+        op="rs_list",
+        ds=V45_HOUR + "{Dopplergram}",
+        key="t_rec,*recnum*,*sunum*,*spec*",
+        seg="Dopplergram,nope",
+        R="1",
+        n="3",
+    ).json()
+    assert d["count"] == 3
+    assert d["status"] == 0
+    assert [k["name"] for k in d["keywords"]] == ["t_rec", "*recnum*", "*sunum*", "*spec*"]
+    assert d["keywords"][0]["values"][0] == "2014.01.01_00:00:45_TAI"
+    dop, nope = d["segments"]
+    assert dop["values"][0].startswith("/SUM")
+    assert dop["dims"][0] == "4096x4096"
+    assert dop["cparms"][0] == "compress Rice"
+    assert nope["values"] == ["InvalidSegName"] * 3
+    assert d["recinfo"][0] == {"name": "hmi.V_45s[2014.01.01_00:00:45_TAI][2]", "online": 1}
+    assert d["links"] == []
+    empty = get(
+        demo_server, "jsoc_info", op="rs_list", ds="mdi.fd_v[2020.01.01/1h]", key="T_REC"
+    ).json()
+    assert empty["count"] == 0
+    assert "keywords" not in empty
+
+
+def test_post_is_accepted(demo_server: DemoServer) -> None:
+    r = httpx.post(demo_server.cgi_url + "jsoc_info", data={"op": "rs_summary", "ds": V45_HOUR})
+    assert r.json()["count"] == 81
+
+
+@pytest.mark.parametrize("kind", ["reset", "truncate"])
+def test_faults_on_streamed_rs_list(demo_server: DemoServer, kind: str) -> None:
+    demo_server.faults.add(Fault(kind, route="jsoc_info", at=100, match="rs_list", times=1))
+    params = {"op": "rs_list", "ds": V45_HOUR, "key": "T_REC"}
+    with pytest.raises(httpx.TransportError):
+        get(demo_server, "jsoc_info", **params)
+    assert get(demo_server, "jsoc_info", **params).json()["count"] == 81
+
+
+def test_latency_and_error_on_cgi(demo_server: DemoServer) -> None:
+    demo_server.faults.add(Fault("latency", route="*", value=0.01, times=2))
+    demo_server.faults.add(Fault("http_error", route="showextseries", value=502, times=1))
+    assert get(demo_server, "showextseries").status_code == 502
+    assert get(demo_server, "showextseries").json()["errMsg"] is None
+    assert demo_server.faults.hits["latency"] == 2
+
+
+def test_stdin_eof_stops_child(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jsocdesk", "serve-demo", "--port", "0", "--exit-on-stdin-eof"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    base = proc.stdout.readline().strip()
+    assert httpx.get(base).status_code == 200
+    proc.stdin.close()
+    assert proc.wait(timeout=20) == 0
+    proc.stdout.close()
+
+
+def _rss_kb(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmHWM", "VmRSS")):
+            key, value, _unit = line.split()
+            out[key.rstrip(":")] = int(value)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_listing_many_records_keeps_server_memory_flat(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jsocdesk", "serve-demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().strip()
+        warm = {"op": "rs_list", "ds": V45_HOUR, "key": "T_REC"}
+        httpx.get(base + "cgi-bin/ajax/jsoc_info", params=warm)
+        before = _rss_kb(proc.pid)["VmHWM"]
+        params: dict[str, Any] = {
+            "op": "rs_list",
+            "ds": "hmi.v_45s[2014.01.01_00:00:00_TAI/100d]",
+            "key": "T_REC,QUALITY",
+            "n": "150000",
+        }
+        size = 0
+        with httpx.stream("GET", base + "cgi-bin/ajax/jsoc_info", params=params, timeout=300) as r:
+            for chunk in r.iter_bytes():
+                size += len(chunk)
+        assert size > 150000 * 2 * 20
+        grown = _rss_kb(proc.pid)["VmHWM"] - before
+        # The JSON answer is ~6 MB; generation must not hold it (or the records) in memory.
+        assert grown < 4000, f"server peak RSS grew by {grown} kB"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if proc.stdout is not None:
+            proc.stdout.close()
