@@ -8,6 +8,8 @@ from typing import Any
 import astropy.units as u
 import pytest
 from astropy.time import Time as ATime
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jsocdesk.core.errors import QueryError
 from jsocdesk.core.query.tree import (
@@ -389,3 +391,119 @@ def test_tree_dict_round_trip_and_snapshot_cache() -> None:
     assert again.root == tree.root
     tree.append(tree.root_id, Sample(1 * u.h))
     assert tree.root is not snap
+
+
+# --- events drive a shadow model exactly like a Qt item model would ------------------------
+
+
+class Shadow:
+    """Rebuilds the tree structure from events only (what a Qt model does)."""
+
+    def __init__(self, tree: QueryTree) -> None:
+        self.tree = tree
+        self.children: dict[int, list[int]] = {}
+        self._pending_move: tuple[int, int, int, int] | None = None
+        self._rebuild()
+        ev = tree.events
+        ev.inserted.connect(self._on_inserted)
+        ev.removed.connect(self._on_removed)
+        ev.moving.connect(self._on_moving)
+        ev.moved.connect(self._on_moved)
+        ev.reset.connect(self._rebuild)
+
+    def _adopt(self, nid: int) -> None:
+        if self.tree.is_group(nid):
+            self.children[nid] = list(self.tree.child_ids(nid))
+            for c in self.children[nid]:
+                self._adopt(c)
+
+    def _rebuild(self) -> None:
+        self.children = {}
+        self._adopt(self.tree.root_id)
+
+    def _on_inserted(self, parent: int, row: int, count: int) -> None:
+        new = list(self.tree.child_ids(parent)[row : row + count])
+        self.children[parent][row:row] = new
+        for nid in new:
+            self._adopt(nid)
+
+    def _on_removed(self, parent: int, row: int, count: int) -> None:
+        del self.children[parent][row : row + count]
+
+    def _on_moving(self, sp: int, sr: int, dp: int, dr: int) -> None:
+        self._pending_move = (sp, sr, dp, dr)
+
+    def _on_moved(self, sp: int, sr: int, dp: int, dr: int) -> None:
+        assert self._pending_move == (sp, sr, dp, dr)
+        item = self.children[sp].pop(sr)
+        if sp == dp and dr > sr:
+            dr -= 1
+        self.children[dp].insert(dr, item)
+
+    def structure(self, nid: int) -> Any:
+        if nid not in self.children:
+            return nid
+        return (nid, [self.structure(c) for c in self.children[nid]])
+
+
+def _tree_structure(tree: QueryTree, nid: int) -> Any:
+    if not tree.is_group(nid):
+        return nid
+    return (nid, [_tree_structure(tree, c) for c in tree.child_ids(nid)])
+
+
+_LEAVES = [Series("a"), Segment("s"), PrimeKey("K", "1"), Keyword("Q") > 1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_random_edits_keep_events_and_structure_consistent(data: st.DataObject) -> None:
+    tree = QueryTree()
+    shadow = Shadow(tree)
+    for _ in range(data.draw(st.integers(1, 25))):
+        ids = list(tree.ids())
+        groups = [i for i in ids if tree.is_group(i)]
+        non_root = [i for i in ids if i != tree.root_id]
+        op = data.draw(
+            st.sampled_from(
+                ["insert", "group", "remove", "move", "replace", "kind", "wrap", "unwrap"]
+            )
+        )
+        if op == "insert":
+            parent = data.draw(st.sampled_from(groups))
+            row = data.draw(st.integers(0, tree.child_count(parent)))
+            tree.insert(parent, row, data.draw(st.sampled_from(_LEAVES)))
+        elif op == "group":
+            parent = data.draw(st.sampled_from(groups))
+            tree.append(parent, Or(Series("x"), And(Segment("y"))))
+        elif op == "remove" and non_root:
+            tree.remove(data.draw(st.sampled_from(non_root)))
+        elif op == "move" and non_root:
+            nid = data.draw(st.sampled_from(non_root))
+            dest = data.draw(st.sampled_from(groups))
+            inside = {n.id for n in tree.node(nid).walk()}
+            if dest in inside:
+                with pytest.raises(QueryError, match="into itself"):
+                    tree.move(nid, dest, 0)
+            else:
+                tree.move(nid, dest, data.draw(st.integers(0, tree.child_count(dest))))
+        elif op == "replace" and non_root:
+            tree.replace(data.draw(st.sampled_from(non_root)), data.draw(st.sampled_from(_LEAVES)))
+        elif op == "kind":
+            tree.set_kind(
+                data.draw(st.sampled_from(groups)), data.draw(st.sampled_from(["and", "or"]))
+            )
+        elif op == "wrap" and non_root:
+            tree.wrap(data.draw(st.sampled_from(non_root)), "or")
+        elif op == "unwrap":
+            candidates = [g for g in groups if g != tree.root_id]
+            if candidates:
+                tree.unwrap(data.draw(st.sampled_from(candidates)))
+        assert shadow.structure(tree.root_id) == _tree_structure(tree, tree.root_id)
+        snapshot = tree.root
+        assert QueryTree.from_dict(tree.to_dict()).root == snapshot
+        for nid in tree.ids():
+            assert tree.node(nid).id == nid
+            parent = tree.parent_id(nid)
+            if parent is not None:
+                assert tree.child_id(parent, tree.row(nid)) == nid
