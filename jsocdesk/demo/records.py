@@ -622,13 +622,16 @@ class HarpModel(Model):
         return range(lo, hi + 1)
 
     def _candidates(self, sets: list[IndexSet]) -> Iterable[int]:
+        """HARP numbers to visit: the requested ones, narrowed to those alive in the slots."""
         harps, slots = sets
-        if len(harps) <= 50000 or slots.first is None:
-            return harps
+        if slots.first is None:
+            return ()
         lo_t = slot_time(self.slot.ax, slots.first)
-        hi_t = slot_time(self.slot.ax, slots.last or slots.first)
-        cand = harps_alive(lo_t, hi_t)
-        return (n for n in cand if n in harps)
+        hi_t = slot_time(self.slot.ax, slots.last if slots.last is not None else slots.first)
+        alive = harps_alive(lo_t, hi_t)
+        if len(harps) <= len(alive):
+            return harps
+        return (n for n in alive if n in harps)
 
     def _slots_of(self, n: int, slots: IndexSet) -> IndexSet:
         life = self.harp_slots(n)
