@@ -101,8 +101,14 @@ def format_keyword_clause(keywords: list[Keyword]) -> str:
     return f"[? {' AND '.join(terms)} ?]" if terms else ""
 
 
-def render_branch(parts: BranchParts, info: SeriesInfo) -> str:
-    """The record set of one validated branch (sunpy's ``_make_recordset``)."""
+def render_branch(
+    parts: BranchParts, info: SeriesInfo, time_cache: dict[Time, str] | None = None
+) -> str:
+    """The record set of one validated branch (sunpy's ``_make_recordset``).
+
+    ``time_cache`` memoises the TAI range text of :class:`Time` nodes across the branches
+    of one query (astropy's conversion dominates the cost of compiling).
+    """
     assert parts.series is not None
     sample = format_sample(parts.sample.seconds) if parts.sample is not None else ""
     entries: dict[str, str] = {}
@@ -117,7 +123,13 @@ def render_branch(parts: BranchParts, info: SeriesInfo) -> str:
         else:
             others.append((pk.name.lower(), pk.value))
     if parts.time is not None:
-        time_text = f"{format_tai(parts.time.start)}-{format_tai(parts.time.end)}{sample}"
+        cache = {} if time_cache is None else time_cache
+        span = cache.get(parts.time)
+        if span is None:
+            span = cache[parts.time] = (
+                f"{format_tai(parts.time.start)}-{format_tai(parts.time.end)}"
+            )
+        time_text = span + sample
     if parts.wavelength is not None:
         wavelength_text = format_wavelength(parts.wavelength.min_angstrom)
     for key, value in others:
@@ -149,16 +161,17 @@ def compile_query(
 ) -> list[CompiledRecordSet]:
     """Validate and compile ``query``; one :class:`CompiledRecordSet` per branch (or merged)."""
     root = query.root if isinstance(query, QueryTree) else query
-    check(root, infos)
     lookup = series_lookup(infos)
     assert lookup is not None
+    check(root, lookup)
     out: list[CompiledRecordSet] = []
+    time_cache: dict[Time, str] = {}
     for branch in to_dnf(root):
         parts, _ = analyze_branch(branch)
         assert parts.series is not None
         info = lookup(parts.series.name)
         assert info is not None
-        text = render_branch(parts, info)
+        text = render_branch(parts, info, time_cache)
         out.append(
             CompiledRecordSet(
                 record_set=text,

@@ -219,10 +219,12 @@ def _to_astropy_time(value: TimeLike) -> AstropyTime:
         return AstropyTime(value, scale="utc")
     if isinstance(value, str):
         text = value.strip()
-        try:
-            return AstropyTime(text.replace("/", "-"), scale="utc")
-        except (ValueError, TypeError, OverflowError):
-            pass
+        drms_style = "_" in text or text[-1:].isalpha()
+        if not drms_style:  # ISO-like: astropy's parser (UTC, like sunpy's parse_time)
+            try:
+                return AstropyTime(text.replace("/", "-"), scale="utc")
+            except (ValueError, TypeError, OverflowError):
+                pass
         try:
             secs, zone = drmstime.parse_time(text)
         except TimeFormatError:

@@ -92,7 +92,8 @@ MSG_WAVELENGTH_RANGE = "For JSOC queries Wavelength.min must equal Wavelength.ma
 def series_lookup(infos: SeriesLookup | None) -> Callable[[str], SeriesInfo | None] | None:
     """Normalise the accepted metadata forms into a case-insensitive look-up function.
 
-    A callable may return ``None`` or raise :class:`KeyError` for an unknown series.
+    A callable may return ``None`` or raise :class:`KeyError` for an unknown series; its
+    answers are memoised for the life of the returned function (one validate/compile).
     """
     if infos is None:
         return None
@@ -101,12 +102,16 @@ def series_lookup(infos: SeriesLookup | None) -> Callable[[str], SeriesInfo | No
         return lambda name: table.get(name.lower())
     if callable(infos):
         fn = infos
+        memo: dict[str, SeriesInfo | None] = {}
 
         def call(name: str) -> SeriesInfo | None:
-            try:
-                return fn(name)
-            except KeyError:  # look-ups like jsocdesk.demo.series.series_info raise it
-                return None
+            key = name.lower()
+            if key not in memo:
+                try:
+                    memo[key] = fn(name)
+                except KeyError:  # look-ups like jsocdesk.demo.series.series_info raise it
+                    memo[key] = None
+            return memo[key]
 
         return call
     by_name = {info.name.lower(): info for info in infos}
