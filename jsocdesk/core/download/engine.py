@@ -136,27 +136,34 @@ class PartWriter:
 
     def __init__(
         self,
+        fd: int,
+        *,
+        mode: WriteMode = "inline",
+        batch: int = 1 << 20,
+        os_write: OsWrite = os.write,
+    ) -> None:
+        self.mode = mode
+        self.batch = batch
+        self._write = os_write
+        self._fd = fd
+        self._buffer = bytearray()
+        self._pending: asyncio.Future[None] | None = None
+        self.closed = False
+
+    @classmethod
+    async def open(
+        cls,
         path: Path,
         offset: int,
         *,
         mode: WriteMode = "inline",
         batch: int = 1 << 20,
         os_write: OsWrite = os.write,
-    ) -> None:
-        self.path = path
-        self.mode = mode
-        self.batch = batch
-        self._write = os_write
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
-        try:
-            os.ftruncate(self._fd, offset)
-            os.lseek(self._fd, offset, os.SEEK_SET)
-        except OSError:
-            os.close(self._fd)
-            raise
-        self._buffer = bytearray()
-        self._pending: asyncio.Future[None] | None = None
-        self.closed = False
+    ) -> PartWriter:
+        """Open ``path`` for writing at ``offset`` (on a worker thread: creating a file is a
+        metadata operation that can wait for a journal commit)."""
+        fd = await asyncio.to_thread(_open_part, path, offset)
+        return cls(fd, mode=mode, batch=batch, os_write=os_write)
 
     def _write_all(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
@@ -188,9 +195,8 @@ class PartWriter:
         if self._pending is not None:
             pending, self._pending = self._pending, None
             await pending
-        if fsync:
-            await asyncio.to_thread(os.fsync, self._fd)
-        self._close_fd()
+        self.closed = True
+        await asyncio.to_thread(_sync_and_close, self._fd, fsync)
 
     async def abort(self) -> None:
         """Stop writing: keep what reached the file, wait for an in-flight write, close.
@@ -266,6 +272,33 @@ def _file_digest(path: Path, algo: str) -> str:
     return h.hexdigest()
 
 
+def _open_part(path: Path, offset: int) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        # Truncate only when needed: ext4 treats truncate-to-zero as "replacing a file" and
+        # flushes it on close (auto_da_alloc), 10-80 ms per 256 MB file in the benchmark.
+        if os.fstat(fd).st_size != offset:
+            os.ftruncate(fd, offset)
+        os.lseek(fd, offset, os.SEEK_SET)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _sync_and_close(fd: int, fsync: bool) -> None:
+    try:
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
 def _last_byte(path: Path, size: int) -> bytes:
     with open(path, "rb") as fh:
         fh.seek(size - 1)
@@ -324,6 +357,7 @@ class DownloadEngine:
         self._rng = rng or random.Random()
         self._bucket = TokenBucket(self.options.bandwidth) if self.options.bandwidth else None
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._discards: dict[str, asyncio.Task[None]] = {}
         self._wake: asyncio.Event | None = None
         self._scheduler: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -395,6 +429,8 @@ class DownloadEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._scheduler = self._ticker = None
+        if self._discards:
+            await asyncio.gather(*self._discards.values(), return_exceptions=True)
         self._publish(force=True)
         self._save(force=True)
         if self._own_http and self._http is not None:
@@ -416,8 +452,7 @@ class DownloadEngine:
         if item.state in (S.PAUSED, S.CANCELLED) and task is not None:
             task.cancel()  # the task cleans up (and deletes the .part if cancelled)
         elif item.state is S.CANCELLED and not self._closing:
-            with contextlib.suppress(OSError):
-                item.part_path.unlink(missing_ok=True)
+            self._discard_part(item)
             item.bytes_done = 0
         if self._wake is not None:
             self._wake.set()
@@ -532,16 +567,42 @@ class DownloadEngine:
         except OSError:
             return 0
 
-    @staticmethod
-    def _discard_part(item: DownloadItem) -> None:
-        with contextlib.suppress(OSError):
-            item.part_path.unlink(missing_ok=True)
+    def _discard_part(self, item: DownloadItem) -> None:
+        """Delete the partial file without blocking the loop.
+
+        Unlinking a large file costs 20-100 ms on ext4 and any metadata operation may wait
+        for a journal commit, so the deletion runs on a worker thread; the item's next
+        attempt waits for it (:meth:`_attempt`), so it never races a new ``.part``.
+        """
         item.etag = item.last_modified = None
+        previous = self._discards.get(item.id)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (queue used before the engine started)
+            _unlink_quietly(item.part_path)
+            return
+
+        async def discard() -> None:
+            if previous is not None:
+                await previous
+            await asyncio.to_thread(_unlink_quietly, item.part_path)
+
+        task = loop.create_task(discard(), name=f"discard-{item.part_path.name}")
+        self._discards[item.id] = task
+
+        def done(t: asyncio.Task[None], item_id: str = item.id) -> None:
+            if self._discards.get(item_id) is t:
+                del self._discards[item_id]
+
+        task.add_done_callback(done)
 
     async def _attempt(self, item: DownloadItem) -> None:
         target, part = item.target, item.part_path
+        discard = self._discards.get(item.id)
+        if discard is not None:
+            await discard
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, target.parent)) from exc
 
@@ -604,7 +665,7 @@ class DownloadEngine:
             )
         await self._verify_checksum(item, part, item.checksum or server_sum)
         try:
-            os.replace(part, target)
+            await asyncio.to_thread(os.replace, part, target)
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, target)) from exc
         self._complete(item, size)
@@ -660,7 +721,7 @@ class DownloadEngine:
         overlap: bytes,
     ) -> None:
         try:
-            writer = PartWriter(
+            writer = await PartWriter.open(
                 part,
                 offset,
                 mode=self.options.write_mode,
