@@ -294,7 +294,7 @@ class ExportManager:
         cfg = self.app.config
         sel = sels[0]
         quality = sel.series.keyword("QUALITY") is not None and not any(
-            c.name.upper() == "QUALITY" for c in sel.where
+            n.upper() == "QUALITY" for e in sel.where for n in records.where_names(e)
         )
         gen = KeywordGen(sel.series)
         total = sum(s.count() for s in sels)

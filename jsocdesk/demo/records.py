@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import functools
 import math
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -779,7 +780,7 @@ class Selection:
     model: Model
     sets: list[IndexSet]
     segments: tuple[str, ...] | None
-    where: tuple[syntax.Comparison, ...] = ()
+    where: tuple[WhereExpr, ...] = ()
     recnums: tuple[tuple[int, int], ...] = ()
     text: str = ""
 
@@ -805,7 +806,7 @@ class Selection:
             return
         gen = KeywordGen(self.series)
         for r in self._base():
-            if all(gen.compare(r, c) for c in self.where):
+            if all(evaluate_where(e, gen, r) for e in self.where):
                 yield r
 
     def count(self) -> int:
@@ -875,15 +876,16 @@ def _selection(series: Series, spec: syntax.RecordSetSpec, text: str, now: float
     model = _model_cached(series.name, int(now // 60) * 60)
     sets = model.full_sets()
     primes = list(series.primekeys)
-    where: list[syntax.Comparison] = []
+    where: list[WhereExpr] = []
     recnums: list[tuple[int, int]] = []
     pos = 0
     for f in spec.filters:
         if f.kind is syntax.FilterKind.WHERE:
             try:
                 where.extend(syntax.parse_where(f.text, column=f.inner, source=text))
-            except RecordSetSyntaxError as exc:
-                raise RecordSetError(f"invalid where clause: {exc.message}") from None
+            except RecordSetSyntaxError:
+                # Richer SQL than jsocdesk writes (OR, NOT, parentheses): JSOC accepts it.
+                where.append(parse_where_expr(f.text))
             continue
         if f.kind is syntax.FilterKind.RECNUM:
             recnums.extend(f.recnums)
@@ -907,10 +909,115 @@ def _selection(series: Series, spec: syntax.RecordSetSpec, text: str, now: float
                 raise RecordSetError(f"invalid record-set specification `{text}`") from None
             d, s = model.key_select(pk, items)
         sets[d] = sets[d].intersect(s) if s is not EMPTY else EMPTY
-    for c in where:
-        if series.keyword(c.name) is None and c.name.upper() not in ("RECNUM", "SUNUM"):
-            raise RecordSetError(f'column "{c.name.lower()}" does not exist')
+    for name in (n for e in where for n in where_names(e)):
+        if series.keyword(name) is None:
+            raise RecordSetError(f'column "{name.lower()}" does not exist')
     return Selection(series, model, sets, spec.segments, tuple(where), tuple(recnums), text)
+
+
+# --- where-clauses ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    """``AND`` / ``OR`` / ``NOT`` over where-clause comparisons."""
+
+    op: str
+    args: tuple[WhereExpr, ...]
+
+
+WhereExpr = syntax.Comparison | BoolOp
+
+_SQL_TOKEN = re.compile(
+    r"""\s*(?:(?P<quoted>'(?:[^']|'')*')|(?P<op><=|>=|!=|<>|==|=|<|>)|(?P<paren>[()])
+    |(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<other>\S))""",
+    re.VERBOSE,
+)
+
+
+def parse_where_expr(sql: str) -> WhereExpr:
+    """``cmp (AND|OR) cmp``, ``NOT``, parentheses; comparisons are ``NAME op literal``."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(sql):
+        m = _SQL_TOKEN.match(sql, pos)
+        if m is None or m.end() == pos:
+            break
+        kind = m.lastgroup or "other"
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    i = 0
+
+    def peek_word() -> str:
+        return tokens[i][1].upper() if i < len(tokens) and tokens[i][0] == "word" else ""
+
+    def fail(what: str) -> RecordSetError:
+        return RecordSetError(f"invalid where clause `{sql}`: {what}")
+
+    def expr() -> WhereExpr:
+        nonlocal i
+        left = term()
+        while peek_word() == "OR":
+            i += 1
+            left = BoolOp("OR", (left, term()))
+        return left
+
+    def term() -> WhereExpr:
+        nonlocal i
+        left = factor()
+        while peek_word() == "AND":
+            i += 1
+            left = BoolOp("AND", (left, factor()))
+        return left
+
+    def factor() -> WhereExpr:
+        nonlocal i
+        if peek_word() == "NOT":
+            i += 1
+            return BoolOp("NOT", (factor(),))
+        if i < len(tokens) and tokens[i] == ("paren", "("):
+            i += 1
+            inner = expr()
+            if i >= len(tokens) or tokens[i] != ("paren", ")"):
+                raise fail("missing ')'")
+            i += 1
+            return inner
+        if i + 3 > len(tokens):
+            raise fail("incomplete comparison")
+        (k1, name), (k2, op), (k3, value) = tokens[i : i + 3]
+        if k1 != "word" or k2 != "op" or k3 not in ("quoted", "number", "word"):
+            raise fail(f"unexpected {name!r}")
+        i += 3
+        quoted = k3 == "quoted"
+        literal = value[1:-1].replace("''", "'") if quoted else value
+        op = {"==": "=", "<>": "!="}.get(op, op)
+        return syntax.Comparison(name, op, literal, quoted, 0)
+
+    if not tokens:
+        raise fail("empty")
+    out = expr()
+    if i != len(tokens):
+        raise fail(f"unexpected {tokens[i][1]!r}")
+    return out
+
+
+def where_names(e: WhereExpr) -> Iterator[str]:
+    if isinstance(e, syntax.Comparison):
+        yield e.name
+    else:
+        for a in e.args:
+            yield from where_names(a)
+
+
+def evaluate_where(e: WhereExpr, gen: KeywordGen, r: Record) -> bool:
+    if isinstance(e, syntax.Comparison):
+        return gen.compare(r, e)
+    if e.op == "NOT":
+        return not evaluate_where(e.args[0], gen, r)
+    if e.op == "AND":
+        return all(evaluate_where(a, gen, r) for a in e.args)
+    return any(evaluate_where(a, gen, r) for a in e.args)
 
 
 # --- keyword values ----------------------------------------------------------------------------

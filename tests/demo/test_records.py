@@ -61,6 +61,16 @@ def values(text: str, key: str) -> list[str]:
         ("hmi.v_45s[:#2575122,#2575123]", 2),
         ("mdi.fd_v[2000.01.01_00:00:00_TAI/1h]", 60),
         ("mdi.fd_v[2020.01.01_00:00:00_TAI/1h]", 0),
+        ("aia.lev1_euv_12s[2014.01.01_00:00:35_TAI/1m][? WAVELNTH=171 OR WAVELNTH=193 ?]", 10),
+        (
+            "aia.lev1_euv_12s[2014.01.01_00:00:35_TAI/1m][? NOT (WAVELNTH=171 OR WAVELNTH=193) ?]",
+            25,
+        ),
+        (
+            "aia.lev1_euv_12s[2014.01.01_00:00:35_TAI/1m]"
+            "[? (WAVELNTH > 100 AND WAVELNTH < 200) OR INSTRUME = 'AIA_4' ?]",
+            25,
+        ),
     ],
 )
 def test_counts(spec: str, n: int) -> None:
@@ -142,6 +152,9 @@ def test_unknown_keyword_prints_invalid_keylink() -> None:
         "hmi.v_45s[][][][]",
         "hmi.v_45s[? nosuchkey > 3 ?]",
         "hmi.v_45s[? QUALITY > ?]",
+        "hmi.v_45s[? QUALITY = 0 OR ?]",
+        "hmi.v_45s[? (QUALITY = 0 ?]",
+        "hmi.v_45s[? foo = 1 OR QUALITY = 0 ?]",
         "",
         "[2014]",
     ],
