@@ -117,6 +117,7 @@ class ProgressBar:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_plain = 0.0
+        self._last_text = ""
         self._drawn = False
 
     def line(self, t: Any) -> str:
@@ -149,14 +150,16 @@ class ProgressBar:
         now = time.monotonic()
         if now - self._last_plain >= 5.0:
             self._last_plain = now
+            self._last_text = text
             self.stream.write(text + "\n")
             self.stream.flush()
 
     def finish(self, totals: Any) -> None:
+        text = self.line(totals)
         if self.tty and self._drawn:
-            self.stream.write("\r" + self.line(totals) + "\x1b[K\n")
-        else:
-            self.stream.write(self.line(totals) + "\n")
+            self.stream.write("\r" + text + "\x1b[K\n")
+        elif text != self._last_text:
+            self.stream.write(text + "\n")
         self.stream.flush()
 
 
