@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--segment-bytes", type=int, default=None, help="approximate size of each FITS segment"
     )
     parser.add_argument(
+        "--size-cap-mb", type=int, default=None, help="exports above this answer status 3"
+    )
+    parser.add_argument(
+        "--expire-after", type=float, default=None, help="seconds until a finished export expires"
+    )
+    parser.add_argument(
         "--register",
         action="append",
         default=[],
@@ -67,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
         config.export_delay = args.export_delay
     if args.segment_bytes is not None:
         config.segment_bytes = args.segment_bytes
+    if args.size_cap_mb is not None:
+        config.size_cap_mb = args.size_cap_mb
+    if args.expire_after is not None:
+        config.expire_after = args.expire_after
     return asyncio.run(_serve(config, args.exit_on_stdin_eof))
 
 

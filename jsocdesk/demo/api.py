@@ -7,6 +7,7 @@ programs do, and goes through the fault plan of its route.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import time
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 Params = Mapping[str, str]
 Handler = Callable[[web.Request, Params], Awaitable["Streamed | dict[str, Any] | Path"]]
+
+log = logging.getLogger(__name__)
 
 #: Where a request carries the faults that fired for it.
 FAULTS_KEY = web.RequestKey("demo_faults", list)
@@ -62,7 +65,11 @@ class JsocApi:
             form = await request.post()
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
         started = time.monotonic()
-        result = await self._handlers[name](request, params)
+        try:
+            result = await self._handlers[name](request, params)
+        except Exception as exc:  # JSOC reports failures inside the JSON
+            log.exception("demo %s failed for %s", name, request.path_qs)
+            result = {"status": 1, "error": f"{name}: internal error: {exc}"}
         if isinstance(result, Streamed):
             return await self._send_stream(request, result, faults)
         if isinstance(result, Path):
