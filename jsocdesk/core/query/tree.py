@@ -66,7 +66,7 @@ import itertools
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, TypeAlias, TypeVar, cast
@@ -80,8 +80,11 @@ from jsocdesk.core.errors import QueryError, TimeFormatError
 from jsocdesk.core.events import Signal
 
 __all__ = [
+    "GROUP_KINDS",
+    "KEYWORD_OPERATORS",
     "And",
     "Group",
+    "GroupKind",
     "Keyword",
     "Node",
     "Notify",
@@ -97,6 +100,8 @@ __all__ = [
     "new_id",
     "node_from_dict",
     "node_to_dict",
+    "quiet_astropy",
+    "to_astropy_time",
 ]
 
 _ids = itertools.count(1)
@@ -1063,15 +1068,3 @@ class QueryTree:
         if parent is None:
             raise QueryError("The root group cannot be removed or moved")
         return parent
-
-
-def leaves(node: Node) -> Iterable[Node]:
-    """The value nodes under ``node`` in order."""
-    return (n for n in node.walk() if not n.is_group)
-
-
-def map_leaves(node: Node, fn: Callable[[Node], Node]) -> Node:
-    """A copy of ``node`` with every leaf replaced by ``fn(leaf)`` (groups keep their ids)."""
-    if isinstance(node, Group):
-        return type(node)(*(map_leaves(c, fn) for c in node.children), id=node.id)
-    return fn(node)
