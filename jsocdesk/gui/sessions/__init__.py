@@ -1,0 +1,1 @@
+"""Sessions in the app: File menu actions, autosave, crash recovery, the unsaved-changes guard."""

@@ -1,0 +1,293 @@
+"""The whole workflow in the window, against the demo server over loopback:
+
+seed query → submit export → status to done → files download byte-exact → drag-out mimeData
+→ save session → new window (a restart) → reopen → the pending export is re-attached and the
+interrupted download resumes from its partial file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import astropy.units as u
+import pytest
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from jsocdesk.core.download.engine import EngineOptions
+from jsocdesk.core.download.item import DownloadItem, DownloadState
+from jsocdesk.core.jsoc.export import ExportJob, JobState, PollPolicy
+from jsocdesk.core.query.tree import And, Sample, Series, Time
+from jsocdesk.demo.faults import Fault
+from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.main_window import MainWindow
+from jsocdesk.gui.workflow import Workflow, install_workflow, local_name
+from tests.demo_server import DEMO_EMAIL
+
+S = DownloadState
+FAST = PollPolicy(first=0.05, factor=1.5, cap=0.3, jitter=0.0)
+
+SEED = And(
+    Series("hmi.v_45s"),
+    Time("2014-01-01T00:00:00", "2014-01-01T01:00:00"),
+    Sample(10 * u.min),
+)
+SECOND = And(Series("hmi.m_45s"), Time("2014-01-01T00:00:00", "2014-01-01T00:05:00"))
+THIRD = And(Series("hmi.ic_720s"), Time("2014-01-01T00:00:00", "2014-01-01T02:00:00"))
+
+
+def workflow_of(window: MainWindow, ctx: AppContext) -> Workflow:
+    """The window's workflow (installed by the window itself, or here)."""
+    wf = getattr(window, "workflow", None)
+    if not isinstance(wf, Workflow):
+        wf = install_workflow(window, ctx)
+    wf.exports.policy = FAST
+    wf.engine.options = EngineOptions(fsync=False, progress_interval=0.05)
+    return wf
+
+
+class App:
+    """One app instance: context, window, workflow."""
+
+    def __init__(self, qtbot: Any, server: Any, folder: Path) -> None:
+        self.ctx = AppContext.create(show_error_dialog=False)
+        self.ctx.settings.email = DEMO_EMAIL
+        self.window = MainWindow(self.ctx)
+        self.wf = workflow_of(self.window, self.ctx)
+        self.wf.download_folder = folder
+        self.window.show()
+        qtbot.waitExposed(self.window)
+        self.ctx.connect(server.base_url)
+        self.closed = False
+
+    def close(self, qtbot: Any) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.window.close()
+        if self.window.isVisible():  # unsaved changes: the guard asks; discard them
+            box = self.wf.sessions.dialog
+            assert isinstance(box, QMessageBox)
+            box.button(QMessageBox.StandardButton.Discard).click()
+        qtbot.waitUntil(lambda: not self.window.isVisible(), timeout=10_000)
+        closing = asyncio.ensure_future(self.wf.aclose())
+        qtbot.waitUntil(closing.done, timeout=20_000)
+        closing.result()
+        done = asyncio.ensure_future(self.ctx.aclose())
+        qtbot.waitUntil(done.done, timeout=20_000)
+        self.window.deleteLater()
+
+
+@pytest.fixture
+def apps(qtbot: Any, qloop: Any) -> Iterator[Callable[..., App]]:
+    made: list[App] = []
+
+    def make(server: Any, folder: Path) -> App:
+        app = App(qtbot, server, folder)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.close(qtbot)
+    reports = [f"{r.context}: {r.message}\n{r.details}" for a in made for r in a.ctx.sink.reports]
+    assert not reports, "\n".join(reports)
+
+
+def server_file(server: Any, url: str) -> Path:
+    return Path(server.data_dir) / urlsplit(url).path.lstrip("/")
+
+
+def submit(qtbot: Any, app: App, root: Any) -> ExportJob:
+    w, wf = app.window, app.wf
+    w.query_panel.tree.set_root(root)
+    with qtbot.waitSignal(wf.exports_tab.plan_ready, timeout=20_000):
+        if w.tabs.currentWidget() is wf.exports_tab:
+            wf.exports_tab.refresh_plan()
+        else:
+            w.tabs.setCurrentWidget(wf.exports_tab)  # showing the tab plans the export
+    qtbot.waitUntil(lambda: wf.exports_tab.email_registered is True, timeout=20_000)
+    (job,) = wf.exports_tab.submit()
+    return job
+
+
+def items_of(wf: Workflow, job: ExportJob) -> list[DownloadItem]:
+    urls = {f.url for f in job.files}
+    return [it for it in wf.downloads if it.url in urls]
+
+
+def select_all_rows(wf: Workflow) -> list[Any]:
+    view = wf.downloads_tab.view
+    view.selectionModel().clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for r in range(wf.downloads_tab.model.rowCount()):
+        view.selectionModel().select(wf.downloads_tab.model.index(r, 0), flags)
+    return view.selectionModel().selectedRows()
+
+
+def test_whole_workflow_restart_reattach_resume(
+    qtbot: Any, demo_server_factory: Any, apps: Callable[..., App], tmp_path: Path
+) -> None:
+    server = demo_server_factory(export_delay=1.0, segment_bytes=300_000)
+    folder = tmp_path / "downloads"
+    first = apps(server, folder)
+    w, wf = first.window, first.wf
+    assert w.windowTitle() == "untitled[*] — jsocdesk"
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())][-2:] == ["Exports", "Downloads"]
+
+    # --- seed query → export → done → downloads byte-exact
+    job1 = submit(qtbot, first, SEED)
+    assert w.isWindowModified()
+    qtbot.waitUntil(lambda: job1.state is JobState.PENDING, timeout=20_000)
+    assert job1.requestid.startswith("JSOC_")
+    qtbot.waitUntil(lambda: job1.state is JobState.DONE, timeout=20_000)
+    assert len(job1.files) == 7
+    qtbot.waitUntil(lambda: len(items_of(wf, job1)) == 7, timeout=10_000)
+    assert ("Export ready", f"{job1.requestid}: 7 file(s) ready, downloading") in [
+        h[:2] for h in wf.notifier.history
+    ]
+    qtbot.waitUntil(lambda: all(it.state is S.DONE for it in wf.downloads), timeout=30_000)
+    for f in job1.files:
+        local = folder / local_name(f)
+        assert local.read_bytes() == server_file(server, f.url).read_bytes()
+    assert wf.notifier.history[-1][:2] == ("Downloads finished", "7 file(s) downloaded")
+
+    # --- drag-out: the selected completed rows as file URLs
+    rows = select_all_rows(wf)
+    mime = wf.downloads_tab.model.mimeData(rows)
+    assert mime is not None
+    assert [u.toLocalFile() for u in mime.urls()] == [
+        str((folder / local_name(f)).resolve()) for f in job1.files
+    ]
+
+    # --- quick look: double-click a downloaded FITS file
+    w.tabs.setCurrentWidget(wf.downloads_tab)
+    view = wf.downloads_tab.view
+    rect = view.visualRect(wf.downloads_tab.model.index(0, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(
+        lambda: wf.quick_look_dialog is not None and wf.quick_look_dialog.preview is not None,
+        timeout=20_000,
+    )
+    dialog = wf.quick_look_dialog
+    assert dialog is not None
+    assert dialog.preview is not None
+    assert dialog.isVisible()
+    assert dialog.header_edit.toPlainText().startswith("SIMPLE  =")
+    assert "T_REC" in dialog.header_edit.toPlainText()
+    assert not dialog.image_label.pixmap().isNull()
+    dialog.close()
+
+    # --- a second export whose first download stalls (the connection hangs)
+    server.faults.add(Fault("stall", route="files", value=math.inf, at=100_000, times=1))
+    job2 = submit(qtbot, first, SECOND)
+    qtbot.waitUntil(lambda: job2.state is JobState.DONE, timeout=20_000)
+    qtbot.waitUntil(lambda: len(items_of(wf, job2)) == len(job2.files), timeout=10_000)
+    stalled = items_of(wf, job2)[0]
+    qtbot.waitUntil(
+        lambda: (
+            stalled.bytes_done >= 100_000
+            and all(it.state is S.DONE for it in items_of(wf, job2)[1:])
+        ),
+        timeout=30_000,
+    )
+    assert stalled.state is S.ACTIVE
+    # --- and a third one still pending at save time
+    job3 = submit(qtbot, first, THIRD)
+    qtbot.waitUntil(lambda: job3.state is JobState.PENDING and bool(job3.requestid), timeout=20_000)
+
+    session = tmp_path / "tomorrow.json"
+    assert wf.sessions.save_to(session)
+    assert w.windowTitle() == "tomorrow.json[*] — jsocdesk"
+    assert not w.isWindowModified()
+    first.close(qtbot)  # a restart: transfers stop, the partial file stays
+    assert stalled.part_path.stat().st_size == 100_000
+    assert not stalled.target.exists()
+
+    # the server's copy changes its first bytes (same size and time, so same validators):
+    # a resumed transfer keeps the bytes it already has, a restarted one would fetch new ones
+    original = server_file(server, stalled.url).read_bytes()
+    served = server_file(server, stalled.url)
+    st = served.stat()
+    with open(served, "r+b") as fh:
+        fh.write(b"X" * 16)
+    os.utime(served, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    # --- the next day: a new window opens the session (as `jsocdesk tomorrow.json` does)
+    second = apps(server, tmp_path / "elsewhere")
+    w2, wf2 = second.window, second.wf
+    w2.open_session_file(session)
+    assert w2.windowTitle() == "tomorrow.json[*] — jsocdesk"
+    assert not w2.isWindowModified()
+    assert w2.query_panel.tree.root == THIRD
+    assert wf2.download_folder == folder
+    jobs = list(wf2.exports.jobs)
+    assert [j.requestid for j in jobs] == [job1.requestid, job2.requestid, job3.requestid]
+    reattached = jobs[2]
+    assert reattached.state is JobState.PENDING  # re-attached: polled again, not resubmitted
+    qtbot.waitUntil(lambda: reattached.state is JobState.DONE, timeout=20_000)
+    assert reattached.polls >= 1
+    qtbot.waitUntil(
+        lambda: len(wf2.downloads) == 7 + len(job2.files) + len(reattached.files), timeout=10_000
+    )
+    resumed = next(it for it in wf2.downloads if it.id == stalled.id)
+    qtbot.waitUntil(lambda: all(it.state is S.DONE for it in wf2.downloads), timeout=30_000)
+    assert resumed.target.read_bytes() == original  # resumed from the 100 kB partial file
+    for f in job2.files[1:] + reattached.files:
+        assert (folder / local_name(f)).read_bytes() == server_file(server, f.url).read_bytes()
+
+
+def test_session_file_dropped_on_the_window_opens(
+    qtbot: Any, demo_server: Any, apps: Callable[..., App], tmp_path: Path
+) -> None:
+    app = apps(demo_server, tmp_path / "dl")
+    app.window.query_panel.tree.set_root(SEED)
+    path = tmp_path / "dropped.json"
+    assert app.wf.sessions.save_to(path)
+    app.wf.sessions.new()
+    assert len(app.window.query_panel.tree.root.children) == 0
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(
+        QPoint(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(app.window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(app.window, drop)
+    assert app.wf.sessions.path == path
+    assert app.window.windowTitle() == "dropped.json[*] — jsocdesk"
+    assert app.window.query_panel.tree.root == SEED
+
+    # something that is not a session is not taken
+    other = QMimeData()
+    other.setUrls([QUrl.fromLocalFile(str(tmp_path / "image.png"))])
+    enter = QDragEnterEvent(
+        QPoint(20, 20),
+        Qt.DropAction.CopyAction,
+        other,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter.ignore()
+    QApplication.sendEvent(app.window, enter)
+    assert not enter.isAccepted()
