@@ -304,7 +304,11 @@ def rs_list(
     only = next(iter(series_set.values()))
     keys = _expand(keys, only.all_keys())
     segs = _expand(segs, [g.name for g in only.segments])
-    total = sum(s.count() for s in sels)
+    if limit > 0:
+        # Only the first ``limit`` records matter: count at most that many (cheap paging).
+        total = sum(1 for _ in itertools.islice((r for s in sels for r in s), limit))
+    else:
+        total = sum(s.count() for s in sels)
     out = RsList(sels, keys, segs, links, recinfo, limit, total, segment_bytes)
     if out.count == 0:
         return {"count": 0, "runtime": 0.0, "status": 0}

@@ -527,6 +527,14 @@ class Model(abc.ABC):
     @abc.abstractmethod
     def from_recnum(self, recnum: int) -> Record | None: ...
 
+    def first_index_for_recnum(self, recnum: int) -> int:
+        """Lowest index of the first dimension whose records may have this recnum or more."""
+        lo, hi = self.dims[0].domain()
+        if recnum <= 1:
+            return lo
+        r = self.from_recnum(recnum)
+        return r.key[0] if r is not None else hi + 1
+
     def last(self) -> Record | None:
         """The record with the highest prime-key values (the series' last record)."""
         n = self.count(self.full_sets())
@@ -665,6 +673,9 @@ class HarpModel(Model):
             if len(life):
                 return self._make(n, life.stop - 1)
         return None
+
+    def first_index_for_recnum(self, recnum: int) -> int:
+        return max(1, recnum // 100000)
 
     def from_recnum(self, recnum: int) -> Record | None:
         n, off = divmod(recnum, 100000)
@@ -910,8 +921,21 @@ def _selection(series: Series, spec: syntax.RecordSetSpec, text: str, now: float
             d, s = model.key_select(pk, items)
         sets[d] = sets[d].intersect(s) if s is not EMPTY else EMPTY
     for name in (n for e in where for n in where_names(e)):
-        if series.keyword(name) is None:
+        if series.keyword(name) is None and name.lower() not in PSEUDO_COLUMNS:
             raise RecordSetError(f'column "{name.lower()}" does not exist')
+    # A top-level "recnum > N" (how clients page) starts the iteration near N instead of
+    # filtering from the first record: records are listed in record-number order.
+    floor = None
+    for e in where:
+        if isinstance(e, syntax.Comparison) and e.name.lower() == "recnum" and e.op in (">", ">="):
+            try:
+                bound = int(_number(e.value)) + (1 if e.op == ">" else 0)
+            except (RecordSetError, OverflowError, ValueError):
+                continue
+            floor = bound if floor is None else max(floor, bound)
+    if floor is not None:
+        first = model.first_index_for_recnum(floor)
+        sets[0] = sets[0].clip(first, sets[0].last if sets[0].last is not None else first)
     return Selection(series, model, sets, spec.segments, tuple(where), tuple(recnums), text)
 
 
@@ -1018,6 +1042,23 @@ def evaluate_where(e: WhereExpr, gen: KeywordGen, r: Record) -> bool:
     if e.op == "AND":
         return all(evaluate_where(a, gen, r) for a in e.args)
     return any(evaluate_where(a, gen, r) for a in e.args)
+
+
+PSEUDO_COLUMNS = ("recnum", "sunum")
+
+
+def _apply(op: str, a: Any, b: Any) -> bool:
+    if op == "=":
+        return bool(a == b)
+    if op == "!=":
+        return bool(a != b)
+    if op == "<":
+        return bool(a < b)
+    if op == "<=":
+        return bool(a <= b)
+    if op == ">":
+        return bool(a > b)
+    return bool(a >= b)
 
 
 # --- keyword values ----------------------------------------------------------------------------
@@ -1294,33 +1335,30 @@ class KeywordGen:
         return format_value(kw, v)
 
     def compare(self, r: Record, c: syntax.Comparison) -> bool:
+        if c.name.lower() in PSEUDO_COLUMNS:
+            pseudo = r.recnum if c.name.lower() == "recnum" else sunum_of(r)
+            try:
+                return _apply(c.op, float(pseudo), _number(c.value))
+            except RecordSetError:
+                return False
         kw = self.series.keyword(c.name)
         if kw is None:
             return False
         v = self.raw(r, kw.name)
         if v is None:
             return False
+        a: float | str
+        b: float | str
         try:
             if kw.type == "time":
                 a, b = float(v), drmstime.parse_time_seconds(c.value)
             elif kw.type == "string":
-                a, b = str(v), c.value  # type: ignore[assignment]
+                a, b = str(v), c.value
             else:
                 a, b = float(v), _number(c.value)
         except (TimeFormatError, RecordSetError):
             return False
-        op = c.op
-        if op == "=":
-            return bool(a == b)
-        if op == "!=":
-            return bool(a != b)
-        if op == "<":
-            return bool(a < b)
-        if op == "<=":
-            return bool(a <= b)
-        if op == ">":
-            return bool(a > b)
-        return bool(a >= b)
+        return _apply(c.op, a, b)
 
 
 def sunum_of(r: Record) -> int:

@@ -188,3 +188,37 @@ def test_listing_many_records_keeps_server_memory_flat(tmp_path: Path) -> None:
         proc.wait(timeout=20)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.mark.parametrize(
+    "ds",
+    [
+        "hmi.v_45s[2014.01.01_00:00:00_TAI/1d]",
+        "hmi.sharp_720s[][2014.01.01_00:00:00_TAI/2d]",
+        "aia.lev1[2014.01.01_00:00:00_TAI/30m]",
+    ],
+)
+def test_paging_with_recnum_where_clause(demo_server: DemoServer, ds: str) -> None:
+    def page(spec: str, n: int) -> tuple[list[str], list[int]]:
+        d = get(
+            demo_server, "jsoc_info", op="rs_list", ds=spec, key="*spec*,*recnum*", n=str(n)
+        ).json()
+        if d["count"] == 0:
+            return [], []
+        specs, recnums = (k["values"] for k in d["keywords"])
+        return specs, [int(v) for v in recnums]
+
+    everything, _ = page(ds, 0)
+    assert len(everything) > 1000
+    got: list[str] = []
+    last: int | None = None
+    while True:
+        spec = ds if last is None else f"{ds}[? recnum > {last} ?]"
+        specs, recnums = page(spec, 700)
+        if not specs:
+            break
+        assert recnums == sorted(recnums)
+        assert last is None or recnums[0] > last
+        got += specs
+        last = recnums[-1]
+    assert got == everything
