@@ -176,7 +176,6 @@ class RsList:
         segment_bytes: int,
     ) -> None:
         self.sels, self.keys, self.segs, self.links = sels, keys, segs, links
-        limit = max(-sys.maxsize, min(sys.maxsize, limit))
         self.recinfo, self.limit, self.total = recinfo, limit, total
         self.segment_bytes = segment_bytes
         self.gens = {id(s): KeywordGen(s.series) for s in sels}
@@ -304,6 +303,7 @@ def rs_list(
     only = next(iter(series_set.values()))
     keys = _expand(keys, only.all_keys())
     segs = _expand(segs, [g.name for g in only.segments])
+    limit = max(-sys.maxsize, min(sys.maxsize, limit))
     if limit > 0:
         # Only the first ``limit`` records matter: count at most that many (cheap paging).
         total = sum(1 for _ in itertools.islice((r for s in sels for r in s), limit))
