@@ -153,3 +153,32 @@ def test_values_match_drms(demo_server: DemoServer, drms_jsoc: Any) -> None:
 def test_series_name_of() -> None:
     assert series_name_of(" hmi.v_45s[2014]{x}") == "hmi.v_45s"
     assert series_name_of("aia.lev1_euv_12s[..],aia.lev1[..]") == "aia.lev1_euv_12s"
+
+
+def test_series_through_show_series_without_the_wrapper(demo_server: DemoServer) -> None:
+    from dataclasses import replace
+
+    from jsocdesk.core.jsoc.config import ServerConfig
+
+    cfg = replace(ServerConfig.for_base_url(demo_server.base_url), show_series_wrapper_url=None)
+
+    async def body(c: JsocClient) -> Any:
+        return await c.series(r"aia\.")
+
+    entries = with_client(demo_server, body, config=cfg)
+    assert entries
+    assert all(e.name.lower().startswith("aia.") for e in entries)
+
+
+def test_cut_listing_is_a_protocol_error(demo_server: DemoServer) -> None:
+    from jsocdesk.core.errors import ProtocolError
+    from jsocdesk.demo.faults import Fault
+
+    demo_server.faults.add(Fault("wrong_length", route="jsoc_info", value=-40, match="rs_list"))
+
+    async def body(c: JsocClient) -> None:
+        await c.series_info("hmi.v_45s")
+        with pytest.raises(ProtocolError):
+            await c.query(V45_HOUR, ["T_REC", "QUALITY"])
+
+    with_client(demo_server, body)
