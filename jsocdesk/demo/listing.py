@@ -304,7 +304,7 @@ def rs_list(
     keys = _expand(keys, only.all_keys())
     segs = _expand(segs, [g.name for g in only.segments])
     limit = max(-sys.maxsize, min(sys.maxsize, limit))
-    if limit > 0:
+    if limit > 0 and any(s.where or s.recnums for s in sels):
         # Only the first ``limit`` records matter: count at most that many (cheap paging).
         total = sum(1 for _ in itertools.islice((r for s in sels for r in s), limit))
     else:

@@ -560,17 +560,21 @@ class GridModel(Model):
             self.key_dim[ax.key.lower()] = len(self.dims)
             self.dims.append(dim)
         self.sizes = [d.domain()[1] - d.domain()[0] + 1 for d in self.dims]
+        # (key, value function, lowest index, size) per dimension, for the hot _make path.
+        self._meta = [
+            (d.key, d.value, d.domain()[0], size)
+            for d, size in zip(self.dims, self.sizes, strict=True)
+        ]
+        self._time_dim = next((i for i, d in enumerate(self.dims) if d.is_time), None)
 
     def _make(self, idx: tuple[int, ...]) -> Record:
         primes: dict[str, Any] = {}
-        t = None
         recnum = 0
-        for d, i, size in zip(self.dims, idx, self.sizes, strict=True):
-            v = d.value(i)
-            primes[d.key] = v
-            if d.is_time and t is None:
-                t = v
-            recnum = recnum * size + (i - d.domain()[0])
+        for (key, value, lo, size), i in zip(self._meta, idx, strict=True):
+            primes[key] = value(i)
+            recnum = recnum * size + (i - lo)
+        td = self._time_dim
+        t = primes[self._meta[td][0]] if td is not None else None
         return Record(self.series, idx, primes, recnum + 1, t)
 
     def iterate(self, sets: list[IndexSet]) -> Iterator[Record]:
