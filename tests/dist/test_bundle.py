@@ -27,7 +27,7 @@ BUNDLE = ROOT / "dist" / "jsocdesk"
 EXE = BUNDLE / ("jsocdesk.exe" if sys.platform == "win32" else "jsocdesk")
 
 #: Size budget of the whole dist/jsocdesk folder.  Measured on Linux x86_64 (PySide6 6.11.3,
-#: astropy 8.0, numpy 2.4 with its OpenBLAS, libraries stripped): 189.5 MiB on 2026-11-25;
+#: astropy 8.0, numpy 2.4 with its OpenBLAS, libraries stripped): 188.8 MiB on 2026-11-25;
 #: the budget leaves ~15 % headroom.  Bundling one unused Qt stack (QtQml+QtQuick ≈ 60 MiB),
 #: scipy, or unstripped libraries (+42 MiB) breaks it.
 SIZE_BUDGET_MIB = 220
