@@ -55,8 +55,7 @@ async def _export(args: argparse.Namespace, url: str | None) -> int:
         ExportJob,
         ExportQueue,
         PollPolicy,
-        choose_method,
-        estimate_file_bytes,
+        auto_method,
     )
     from jsocdesk.core.jsoc.plan import compile_for_server
 
@@ -78,12 +77,12 @@ async def _export(args: argparse.Namespace, url: str | None) -> int:
         for block in compiled:
             info = infos.get(block.series.lower())
             if args.method == "auto":
-                n_files = await client.count(block.record_set)
-                n_files *= max(1, len(block.segments) or (len(info.segments) if info else 1))
-                choice = choose_method(
+                choice = await auto_method(
+                    client,
+                    block.record_set,
                     headers=not args.raw,
-                    n_files=n_files,
-                    file_bytes=estimate_file_bytes(info, block.segments),
+                    segments=block.segments,
+                    series=info,
                 )
                 method, protocol = choice.method, choice.protocol
             else:

@@ -260,3 +260,28 @@ def test_cancel_stops_following(demo_server: DemoServer) -> None:
         return job
 
     assert with_client(demo_server, body).state is JobState.CANCELLED
+
+
+def test_auto_method_from_counts_and_segments(demo_server: DemoServer) -> None:
+    from jsocdesk.core.jsoc.export import auto_method
+
+    async def body(c: JsocClient) -> list[tuple[str, str]]:
+        v45 = await c.series_info("hmi.v_45s")
+        sharp = await c.series_info("hmi.sharp_720s")
+        hour = "[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
+        choices = [
+            await auto_method(c, "hmi.v_45s" + hour, segments=["Dopplergram"], series=v45),
+            await auto_method(c, "hmi.v_45s" + hour, headers=False, series=v45),
+            await auto_method(c, "hmi.sharp_720s[]" + hour, series=sharp),
+            await auto_method(
+                c, "hmi.sharp_720s[4864]" + hour, segments=["continuum"], series=sharp
+            ),
+        ]
+        return [(m.method, m.protocol) for m in choices]
+
+    assert with_client(demo_server, body) == [
+        ("url", "fits"),
+        ("url_quick", "as-is"),
+        ("url-tar", "fits"),
+        ("url", "fits"),
+    ]

@@ -127,6 +127,25 @@ def choose_method(*, headers: bool, n_files: int, file_bytes: float | None = Non
     return MethodChoice("url_quick", "as-is", "raw segment files as stored, no staging needed")
 
 
+async def auto_method(
+    client: JsocClient,
+    recordset: str,
+    *,
+    headers: bool = True,
+    segments: Sequence[str] = (),
+    series: SeriesInfo | None = None,
+) -> MethodChoice:
+    """:func:`choose_method` for ``recordset``: counts its records (``rs_summary``) and
+    estimates the file sizes from the series' segment metadata."""
+    n_records = await client.count(recordset)
+    n_segments = len(segments) or (len(series.segments) if series is not None else 1)
+    return choose_method(
+        headers=headers,
+        n_files=n_records * max(1, n_segments),
+        file_bytes=estimate_file_bytes(series, segments),
+    )
+
+
 # --- splitting a too-large request ----------------------------------------------------------
 
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
