@@ -370,11 +370,19 @@ class Workflow(QObject):
         if not shiboken6.isValid(self.window):
             return
         if not self.window.isVisible() and self._closing is None:
-            self._closing = asyncio.ensure_future(self.aclose())
+            self._closing = asyncio.ensure_future(self._shutdown())
 
     # --- shutdown --------------------------------------------------------------------------------
     async def aclose(self) -> None:
-        """Stop transfers (partial files kept, items back to queued) and export polling."""
+        """Stop transfers (partial files kept, items back to queued) and export polling.
+
+        Idempotent: closing the window starts it; awaiting it again waits for the same work.
+        """
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._shutdown())
+        await asyncio.shield(self._closing)
+
+    async def _shutdown(self) -> None:
         for timer in (self.downloads_tab.repaint_timer, self.exports_tab.clock):
             if shiboken6.isValid(timer):
                 timer.stop()
