@@ -178,6 +178,7 @@ async def _export_files(
 ) -> tuple[list[tuple[str, str, str | None]], str | None] | int:
     """Run the exports; returns ([(url, local name, catalogue key)], server) or an exit code."""
     from jsocdesk.core.download.catalog import catalog_key
+    from jsocdesk.core.download.names import name_from_record
     from jsocdesk.core.errors import ExportFailed
     from jsocdesk.core.jsoc.export import (
         ExportJob,
@@ -233,7 +234,12 @@ async def _export_files(
                     continue
                 for f in job.files:
                     key = catalog_key(f.record, f.filename, job.protocol)
-                    files.append((f.url, f.filename.rsplit("/", 1)[-1], key))
+                    name = (
+                        name_from_record(f.record, f.filename)
+                        if f.record.endswith("}")
+                        else f.filename.rsplit("/", 1)[-1]
+                    )
+                    files.append((f.url, name, key))
         finally:
             await queue.aclose()
     return files, url

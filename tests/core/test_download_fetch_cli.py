@@ -158,3 +158,21 @@ def test_parse_rate_and_bar_line() -> None:
     assert "50.0 MB/100.0 MB" in line
     assert "ETA 0:05" in line
     assert "4/10 files, 1 failed" in line
+
+
+def test_fetch_raw_names_files_after_their_records(
+    demo_server: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Quick (as-is) exports list SUMS paths that all end in ``Dopplergram.fits``; the local
+    names come from the records, like drms does."""
+    session = write_session(tmp_path / "s.json", QUERY)
+    out = tmp_path / "out"
+    args = ["fetch", str(session), "--out", str(out), "--server", demo_server.base_url]
+    assert main([*args, "--email", DEMO_EMAIL, "--raw", "--poll", "0.1"]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in out.iterdir())
+    assert names[0] == "hmi.v_45s.20140101_000045_TAI.2.Dopplergram.fits"
+    assert len(names) == 7
+    assert all(n.startswith("hmi.v_45s.2014") and n.endswith(".2.Dopplergram.fits") for n in names)
+    served = {p.read_bytes() for p in demo_server.data_dir.rglob("Dopplergram.fits")}
+    assert {(out / n).read_bytes() for n in names} == served

@@ -24,7 +24,7 @@ from jsocdesk.core.download import (
     filename_from_url,
     safe_filename,
 )
-from jsocdesk.core.download.names import MAX_NAME_BYTES, inside
+from jsocdesk.core.download.names import MAX_NAME_BYTES, inside, name_from_record
 
 S = DownloadState
 
@@ -55,6 +55,32 @@ HOSTILE = [
 def test_safe_filename_hostile(raw: str, expected: str | None) -> None:
     name = safe_filename(raw)
     assert name == (expected if expected is not None else raw)
+
+
+@pytest.mark.parametrize(
+    ("record", "filename", "expected"),
+    [
+        (
+            "hmi.V_45s[2016.04.01_00:00:00_TAI][2]{Dopplergram}",
+            "/SUM58/D803708321/S00008/Dopplergram.fits",
+            "hmi.v_45s.20160401_000000_TAI.2.Dopplergram.fits",
+        ),
+        (
+            "aia.lev1_euv_12s[2014-01-01T00:00:01Z][304]{image}",
+            "/SUM1/D2/S0/image_lev1.fits",
+            "aia.lev1_euv_12s.20140101T000001Z.304.image.fits",
+        ),
+        (
+            "hmi.v_sht_2drls[2024.09.19]{split}",
+            "/SUM1/D2/S0/splittings.out",
+            "hmi.v_sht_2drls.2024.09.19.split.out",
+        ),
+        ("../../evil[1]{x/../../y}", "/SUM1/a.fits", "y.fits"),  # one safe component
+        ("not a record", "/SUM1/D2/S0/image.fits", "image.fits"),
+    ],
+)
+def test_name_from_record(record: str, filename: str, expected: str) -> None:
+    assert name_from_record(record, filename) == expected
 
 
 def test_overlong_name_keeps_extension() -> None:
@@ -88,7 +114,7 @@ def test_allocator_collisions_are_deterministic(tmp_path: Path) -> None:
     (tmp_path / "a.fits").write_bytes(b"x")
     (tmp_path / "b.fits.part").write_bytes(b"x")
     names = ["a.fits", "A.FITS", "b.fits", "../a.fits", "c.fits", "c.fits"]
-    alloc = NameAllocator(tmp_path, reserved=["A.FITS"])  # e.g. another queued download
+    alloc = NameAllocator(tmp_path, reserved={"a.fits"})  # e.g. another queued download
     second = [alloc.allocate(n).name for n in names]
     assert second == [
         "a (2).fits",
@@ -98,7 +124,7 @@ def test_allocator_collisions_are_deterministic(tmp_path: Path) -> None:
         "c.fits",
         "c (2).fits",
     ]
-    again = NameAllocator(tmp_path, reserved=["A.FITS"])
+    again = NameAllocator(tmp_path, reserved={"a.fits"})
     assert [again.allocate(n).name for n in names] == second
     for n in second:
         assert inside(tmp_path, tmp_path / n)

@@ -115,8 +115,26 @@ class Catalog:
 
     def flush(self) -> None:
         """Write pending changes (atomically); no-op when nothing changed."""
+        snapshot = self.take_snapshot()
+        if snapshot is not None:
+            try:
+                self.write_snapshot(snapshot)
+            except OSError:
+                self._dirty = True
+                raise
+
+    def take_snapshot(self) -> list[CatalogEntry] | None:
+        """The entries to write if something changed (marks the catalogue clean); cheap, so
+        the caller can take it on the event loop and write it on a worker thread."""
         if not self._dirty:
-            return
+            return None
+        self._dirty = False
+        return list(self._entries.values())
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    def write_snapshot(self, entries: list[CatalogEntry]) -> None:
         payload: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "entries": [
@@ -127,11 +145,10 @@ class Catalog:
                     "url": e.url,
                     "completed": e.completed,
                 }
-                for e in self._entries.values()
+                for e in entries
             ],
         }
         atomic_write_text(self.path, json.dumps(payload, indent=1))
-        self._dirty = False
 
     def __iter__(self) -> Iterator[CatalogEntry]:
         return iter(list(self._entries.values()))

@@ -47,7 +47,7 @@ from typing import Literal
 import httpx
 
 from jsocdesk import __version__
-from jsocdesk.core.download.catalog import Catalog
+from jsocdesk.core.download.catalog import Catalog, CatalogEntry
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.download.store import QueueStore
@@ -361,7 +361,9 @@ class DownloadEngine:
         self._wake: asyncio.Event | None = None
         self._scheduler: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._published: dict[str, tuple[DownloadState, int, float]] = {}
+        self._published: dict[str, tuple[int, int]] = {}
+        self._running: dict[str, DownloadItem] = {}
+        self._saving: asyncio.Future[None] | None = None
         self._dirty = False
         self._last_save = 0.0
         self._closing = False
@@ -431,8 +433,8 @@ class DownloadEngine:
         self._scheduler = self._ticker = None
         if self._discards:
             await asyncio.gather(*self._discards.values(), return_exceptions=True)
-        self._publish(force=True)
-        self._save(force=True)
+        self._publish()
+        await self._final_save()
         if self._own_http and self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -477,10 +479,13 @@ class DownloadEngine:
             self._run_item(item), name=f"download-{item.target.name}"
         )
         self._tasks[item.id] = task
+        self._running[item.id] = item
 
         def done(_t: asyncio.Task[None], item_id: str = item.id) -> None:
             if self._tasks.get(item_id) is _t:
                 del self._tasks[item_id]
+                del self._running[item_id]
+                self._published.pop(item_id, None)
             if self._wake is not None:
                 self._wake.set()
 
@@ -493,31 +498,72 @@ class DownloadEngine:
             self._publish()
             self._save()
 
-    def _publish(self, *, force: bool = False) -> None:
+    def _publish(self) -> None:
+        """Sample speeds and announce moved figures of running items, then the totals.
+
+        Only running items can move between state changes (which announce themselves), so
+        a tick costs O(running) plus one pass for the totals.
+        """
         now = time.monotonic()
-        for index, item in enumerate(self.queue):
-            if item.state is S.ACTIVE:
-                item.sample_speed(now)
-            figures = (item.state, item.bytes_done, round(item.speed))
-            if force or self._published.get(item.id) != figures:
+        for item in list(self._running.values()):
+            if item.state is not S.ACTIVE:
+                continue
+            item.sample_speed(now)
+            figures = (item.bytes_done, round(item.speed))
+            if self._published.get(item.id) != figures:
                 self._published[item.id] = figures
-                self.queue.events.changed.emit(index)
+                self.queue.notify_item(item)
         self.queue.progressed.emit(self.queue.totals())
 
     def _save(self, *, force: bool = False) -> None:
+        """Write the queue and catalogue if they changed, on a worker thread.
+
+        Only a cheap snapshot is taken on the loop (a list of item references; the item
+        dicts are built and the JSON encoded on the thread).  One save at a time.
+        """
         now = time.monotonic()
-        if not force and now - self._last_save < self.options.save_interval:
+        if self._saving is not None or (
+            not force and now - self._last_save < self.options.save_interval
+        ):
+            return
+        items = list(self.queue) if self.store is not None and self._dirty else None
+        entries = self.catalog.take_snapshot() if self.catalog is not None else None
+        if items is None and entries is None:
             return
         self._last_save = now
-        try:
-            if self.store is not None and (self._dirty or force):
-                self.store.save(list(self.queue))
-            self._dirty = False
-            if self.catalog is not None:
-                self.catalog.flush()
-        except OSError:
-            # the queue file is a convenience; failing to write it must not stop transfers
-            self._dirty = True
+        self._dirty = False
+        future = asyncio.get_running_loop().run_in_executor(
+            None, self._write_snapshots, items, entries
+        )
+        self._saving = future
+
+        def done(f: asyncio.Future[None]) -> None:
+            self._saving = None
+            if f.cancelled() or f.exception() is not None:
+                # the files are a convenience; failing to write them must not stop transfers
+                self._dirty = True
+                if self.catalog is not None and entries is not None:
+                    self.catalog.mark_dirty()
+
+        future.add_done_callback(done)
+
+    def _write_snapshots(
+        self, items: list[DownloadItem] | None, entries: list[CatalogEntry] | None
+    ) -> None:
+        if items is not None and self.store is not None:
+            self.store.save(items)
+        if entries is not None and self.catalog is not None:
+            self.catalog.write_snapshot(entries)
+
+    async def _final_save(self) -> None:
+        if self._saving is not None:
+            with contextlib.suppress(Exception):
+                await self._saving
+        self._dirty = self._dirty or self.store is not None
+        self._save(force=True)
+        if self._saving is not None:
+            with contextlib.suppress(Exception):
+                await self._saving
 
     # --- one item
     async def _run_item(self, item: DownloadItem) -> None:

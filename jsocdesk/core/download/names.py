@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -66,6 +66,32 @@ def filename_from_url(url: str, *, fallback: str = _FALLBACK) -> str:
     return safe_filename(path, fallback=fallback)
 
 
+_RECORD = re.compile(r"^(?P<series>[^\[\]{}]+)(?P<keys>(?:\[[^\[\]]*\])*)\{(?P<seg>[^{}]+)\}$")
+_TIME_VALUE = re.compile(r"^\d{4}[.-]\d{2}[.-]\d{2}[_T]")
+
+
+def name_from_record(record: str, filename: str = "") -> str:
+    """A readable, unique local name for a file listed as ``record`` (with ``{segment}``).
+
+    JSOC's quick exports list raw SUMS paths whose names repeat (every HMI Dopplergram is
+    ``Dopplergram.fits``), so like drms the name is built from the record instead:
+    ``hmi.V_45s[2016.04.01_00:00:00_TAI][2]{Dopplergram}`` + ``.../Dopplergram.fits`` →
+    ``hmi.v_45s.20160401_000000_TAI.2.Dopplergram.fits`` (time values lose ``.``, ``:``
+    and ``-``).  Falls back to the safe base name of ``filename`` if ``record`` does not
+    have that shape.
+    """
+    m = _RECORD.match(record.strip())
+    if not m:
+        return safe_filename(filename or record)
+    values = [v.strip() for v in re.findall(r"\[([^\[\]]*)\]", m["keys"]) if v.strip()]
+    values = [re.sub(r"[.:-]", "", v) if _TIME_VALUE.match(v) else v for v in values]
+    seg = m["seg"].strip()
+    _, ext = _split_ext(filename.rsplit("/", 1)[-1]) if filename else ("", "")
+    if ext and seg.lower().endswith(ext.lower()):
+        ext = ""
+    return safe_filename(".".join([m["series"].strip().lower(), *values, seg]) + ext)
+
+
 def _split_ext(name: str) -> tuple[str, str]:
     """``a.b.fits`` → (``a.b``, ``.fits``); extensions longer than 16 chars don't count."""
     stem, dot, ext = name.rpartition(".")
@@ -110,15 +136,27 @@ class NameAllocator:
     folder state always gives the same result.
     """
 
-    def __init__(self, folder: Path, reserved: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        reserved: Collection[str] = (),
+        hints: dict[str, int] | None = None,
+    ) -> None:
+        """``reserved``: case-folded names used by other downloads (looked up, not copied,
+        so a queue can pass its live index).  ``hints``: case-folded base name → last
+        collision number handed out, kept by the caller across allocators so that the
+        10 000th ``Dopplergram.fits`` does not test 9 999 taken names first."""
         self.folder = Path(folder)
-        self._taken: set[str] = {n.casefold() for n in reserved}
+        self._reserved = reserved
+        self._taken: set[str] = set()
+        self._hints = hints if hints is not None else {}
 
     def reserve(self, name: str) -> None:
         self._taken.add(name.casefold())
 
     def _free(self, name: str) -> bool:
-        if name.casefold() in self._taken:
+        folded = name.casefold()
+        if folded in self._taken or folded in self._reserved:
             return False
         folder = self.folder
         return not (
@@ -127,13 +165,17 @@ class NameAllocator:
 
     def allocate(self, raw_name: str) -> Path:
         base = safe_filename(raw_name)
-        name = base
-        n = 1
+        folded = base.casefold()
+        n = self._hints.get(folded, 1)
+        name = base if n == 1 else with_suffix_number(base, n)
         while not self._free(name):
             n += 1
             name = with_suffix_number(base, n)
+        self._hints[folded] = n
         self._taken.add(name.casefold())
-        path = self.folder / name
-        if not inside(self.folder, path):  # a symlink planted in the folder, say
-            raise ValueError(f"refusing a download path outside {self.folder}: {path}")
-        return path
+        # ``name`` is one component (no separator, not ``.``/``..``) and nothing exists under
+        # it (``_free`` checked with lexists, so not even a planted symlink): the path is
+        # inside the folder by construction, no realpath needed
+        if "/" in name or "\\" in name or name in (".", ".."):
+            raise ValueError(f"unsafe file name {name!r}")
+        return self.folder / name

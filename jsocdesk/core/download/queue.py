@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jsocdesk.core.download.catalog import Catalog
 from jsocdesk.core.download.item import DownloadItem, DownloadState
@@ -83,9 +84,17 @@ class DownloadQueue(EventedList[DownloadItem]):
         limits: ConcurrencyLimits | None = None,
         catalog: Catalog | None = None,
     ) -> None:
-        super().__init__(items)
+        super().__init__()
         self.limits = limits or ConcurrencyLimits()
         self.catalog = catalog
+        # indexes, so that queues of many thousand files stay O(1) per operation
+        self._by_id: dict[str, DownloadItem] = {}
+        self._by_key: dict[str, DownloadItem] = {}
+        self._by_url: dict[tuple[str, Path], DownloadItem] = {}
+        self._names: dict[Path, set[str]] = {}
+        self._name_hints: dict[Path, dict[str, int]] = {}
+        self._positions: dict[str, int] | None = None
+        self.extend(items)
         self.state_changed = Signal("state_changed")
         self.work_available = Signal("work_available")
         self.progressed = Signal("progressed")
@@ -113,7 +122,7 @@ class DownloadQueue(EventedList[DownloadItem]):
         existing = self._find_same(url, folder, key)
         if existing is not None:
             if existing.url != url and existing.state is not S.ACTIVE:
-                existing.url = url
+                self._set_url(existing, url)
                 self.notify_item(existing)
             return existing
         known = self.catalog.lookup(key) if (self.catalog is not None and key) else None
@@ -123,8 +132,9 @@ class DownloadQueue(EventedList[DownloadItem]):
             item.bytes_done = item.total = known.size
             self.append(item)
             return item
-        reserved = (it.target.name for it in self if it.target.parent == folder)
-        allocator = NameAllocator(folder, reserved)
+        allocator = NameAllocator(
+            folder, self._names.get(folder, ()), self._name_hints.setdefault(folder, {})
+        )
         target = allocator.allocate(name if name else filename_from_url(url))
         item = DownloadItem(url, target, expected_size=expected_size, checksum=checksum, key=key)
         self.append(item)
@@ -137,21 +147,92 @@ class DownloadQueue(EventedList[DownloadItem]):
         self.work_available.emit()
 
     def _find_same(self, url: str, folder: Path, key: str | None) -> DownloadItem | None:
-        for it in self:
-            if it.state is S.CANCELLED:
-                continue
-            if key is not None and it.key == key:
-                return it
-            if it.url == url and it.target.parent == folder:
+        for it in (
+            self._by_key.get(key) if key is not None else None,
+            self._by_url.get((url, folder)),
+        ):
+            if it is not None and it.state is not S.CANCELLED:
                 return it
         return None
 
+    # --- structural changes keep the indexes current
+    def _index(self, item: DownloadItem) -> None:
+        self._by_id[item.id] = item
+        if item.key is not None:
+            self._by_key[item.key] = item
+        self._by_url[(item.url, item.target.parent)] = item
+        self._names.setdefault(item.target.parent, set()).add(item.target.name.casefold())
+
+    def _unindex(self, item: DownloadItem) -> None:
+        self._by_id.pop(item.id, None)
+        if item.key is not None and self._by_key.get(item.key) is item:
+            del self._by_key[item.key]
+        if self._by_url.get((item.url, item.target.parent)) is item:
+            del self._by_url[(item.url, item.target.parent)]
+        names = self._names.get(item.target.parent)
+        if names is not None:
+            names.discard(item.target.name.casefold())
+
+    def _set_url(self, item: DownloadItem, url: str) -> None:
+        if self._by_url.get((item.url, item.target.parent)) is item:
+            del self._by_url[(item.url, item.target.parent)]
+        item.url = url
+        self._by_url[(url, item.target.parent)] = item
+
+    def insert(self, index: int, value: DownloadItem) -> None:
+        self._positions = None
+        self._index(value)
+        super().insert(index, value)
+
+    def extend(self, values: Iterable[DownloadItem]) -> None:
+        new = list(values)
+        self._positions = None
+        for it in new:
+            self._index(it)
+        super().extend(new)
+
+    def __delitem__(self, index: int | slice) -> None:
+        if isinstance(index, int):
+            self._positions = None
+            self._unindex(self[index])
+        super().__delitem__(index)
+
+    def __setitem__(self, index: int | slice, value: Any) -> None:
+        if isinstance(index, int):
+            self._positions = None
+            self._unindex(self[index])
+            self._index(value)
+        super().__setitem__(index, value)
+
+    def move(self, src: int, dest: int) -> None:
+        self._positions = None
+        super().move(src, dest)
+
+    def replace_all(self, values: Iterable[DownloadItem]) -> None:
+        new = list(values)
+        self._positions = None
+        self._by_id.clear()
+        self._by_key.clear()
+        self._by_url.clear()
+        self._names.clear()
+        self._name_hints.clear()
+        for it in new:
+            self._index(it)
+        super().replace_all(new)
+
+    def index_of(self, item: DownloadItem) -> int:
+        """Position of ``item`` (amortised O(1): positions are cached between structural
+        changes)."""
+        if self._positions is None:
+            self._positions = {it.id: i for i, it in enumerate(self)}
+        i = self._positions.get(item.id)
+        if i is None or self[i] is not item:
+            raise ValueError("item not in queue")
+        return i
+
     # --- lookups
     def find(self, item_id: str) -> DownloadItem:
-        for it in self:
-            if it.id == item_id:
-                return it
-        raise KeyError(item_id)
+        return self._by_id[item_id]
 
     def in_state(self, *states: DownloadState) -> Iterator[DownloadItem]:
         return (it for it in self if it.state in states)
