@@ -80,22 +80,46 @@ def test_or_sets_are_paged_exactly(demo_server: DemoServer) -> None:
 
 
 def test_row_access_and_errors(demo_server: DemoServer) -> None:
-    async def body(c: JsocClient) -> ResultSet:
+    async def body(c: JsocClient) -> tuple[ResultSet, int]:
         rs = ResultSet(c, V45_HOUR, KEYS, page_size=20)
         assert await rs.fetch_next() == 20
+        before = c.requests_sent
+        assert await rs.fetch_next(15) == 15
         assert await rs.fetch_next(5) == 5
-        return rs
+        pages = c.requests_sent - before
+        whole = await c.query(V45_HOUR, ["T_REC"])
+        assert np.array_equal(rs.column("T_REC").values, whole.keywords["T_REC"].values[:40])
+        return rs, pages
 
-    rs = with_client(demo_server, body)
-    assert len(rs) == 25
+    rs, pages = with_client(demo_server, body)
+    assert pages == 2  # one record-range request per page
+    assert len(rs) == 40
     assert rs.row_texts(24)[0] == rs.text(24, "T_REC")
     assert isinstance(rs.value(3, "QUALITY"), int)
     with pytest.raises(IndexError):
-        rs.value(25, "T_REC")
+        rs.value(40, "T_REC")
     with pytest.raises(KeyError):
         rs.column("NOPE")
     with pytest.raises(ValueError, match="at least one"):
         ResultSet(None, V45_HOUR, [])  # type: ignore[arg-type]
+
+
+def test_window_pages_without_record_ranges(demo_server: DemoServer) -> None:
+    """A record set with its own where-clause cannot take the recnum clause: n= windows."""
+    where = V45_HOUR + "[? QUALITY >= 0 ?]"
+
+    async def body(c: JsocClient) -> tuple[list[int], Any, ResultSet]:
+        rs = ResultSet(c, where, KEYS, page_size=20)
+        got = [await rs.fetch_next(), await rs.fetch_next(15)]
+        # after four pages' worth of rows, the rest comes in one request
+        got.append(await rs.fetch_next(5))
+        return got, await c.query(where, KEYS), rs
+
+    got, whole, rs = with_client(demo_server, body)
+    assert got == [20, 15, len(whole) - 35]
+    assert rs.at_end
+    for name in KEYS:
+        assert np.array_equal(rs.column(name).values, whole.keywords[name].values)
 
 
 def test_empty_record_set(demo_server: DemoServer) -> None:

@@ -14,7 +14,9 @@ the previous page).  When the check fails, or the record set cannot take an extr
 does not know ``recnum`` in where clauses, the result set falls back to exact ``n=`` forms:
 the last page (and :meth:`ResultSet.fetch_all`) asks for the last ``remaining`` records
 (``n=-remaining``); other pages ask for the first ``loaded + page`` records and keep the
-tail (more transfer, same result, memory still proportional to the rows kept).
+tail (more transfer, same result), until ``loaded`` reaches four pages, when the rest comes
+in one request (so the transfer stays linear in the listing; memory stays proportional to
+the rows loaded).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
     from jsocdesk.core.jsoc.protocol import QueryResult
 
 RECNUM = "*recnum*"
+#: Without record ranges, pages are windows ``n=loaded+page``; once ``loaded`` reaches this
+#: many pages, the rest comes in one request instead (keeps the total transfer linear).
+_WINDOW_LIMIT = 4
 _SEGMENT_SUFFIX = re.compile(r"\{[^{}]*\}\s*$")
 
 
@@ -206,7 +211,7 @@ class ResultSet:
                 if self._continues(result):
                     return self._append(result)
             self._ranges_ok = False
-        if want >= remaining or self._all:
+        if want >= remaining or self._all or self._loaded >= _WINDOW_LIMIT * want:
             # the last ``remaining`` records (n < 0) are exactly the ones not loaded yet
             return self._append(await self._query(self.recordset, -remaining))
         # a window: the first loaded+want records, of which the first ``loaded`` are known
