@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from jsocdesk.demo import fitsgen, records, series, transport
+from jsocdesk.demo import records, series, transport
 from jsocdesk.demo.exports import ExportManager
 from jsocdesk.demo.faults import Fault
 from jsocdesk.demo.listing import Streamed, rs_list, series_struct
@@ -36,6 +36,13 @@ FAULTS_KEY = web.RequestKey("demo_faults", list)
 
 #: checkAddress.py's validation pattern (matched at the start, like ``re.match``).
 EMAIL_RE = re.compile(r"\s*[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,6}")
+
+
+def _write_sums_file(path: Path, rec: records.Record, seg: series.Seg, size: int) -> None:
+    # astropy.io.fits is imported on first use, in a worker thread (keeps start-up short).
+    from jsocdesk.demo import fitsgen
+
+    fitsgen.write_segment(path, rec, seg, size, full=False)
 
 
 class JsocApi:
@@ -123,12 +130,8 @@ class JsocApi:
                 rec, fname = found
                 seg = next((g for g in rec.series.segments if g.file == fname), None)
                 if seg is not None:
-                    await loop.run_in_executor(
-                        None,
-                        lambda: fitsgen.write_segment(
-                            path, rec, seg, self.app.config.segment_bytes, full=False
-                        ),
-                    )
+                    size = self.app.config.segment_bytes
+                    await loop.run_in_executor(None, _write_sums_file, path, rec, seg, size)
                     ok = True
             fut.set_result(ok)
             return ok

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jsocdesk.demo import fitsgen, records
+from jsocdesk.demo import records
 from jsocdesk.demo.records import KeywordGen, Record
 from jsocdesk.demo.series import Seg
 
@@ -349,6 +349,8 @@ class ExportManager:
         return self.app.data_dir / e.dir.lstrip("/")
 
     def _build(self, e: Export) -> None:
+        from jsocdesk.demo import fitsgen  # astropy.io.fits: imported on first use (start-up)
+
         cfg = self.app.config
         out = self.export_dir(e)
         out.mkdir(parents=True, exist_ok=True)
@@ -403,6 +405,8 @@ class ExportManager:
 
     @staticmethod
     def _write_keywords(path: Path, e: Export) -> None:
+        from jsocdesk.demo import fitsgen
+
         seen: set[str] = set()
         with path.open("w", encoding="ascii", errors="replace") as fh:
             for entry in e.entries:
