@@ -241,7 +241,7 @@ def test_attach_to_an_export_made_by_drms(demo_server: DemoServer, drms_jsoc: An
         return await job.wait(c, FAST)
 
     urls = with_client(demo_server, body)
-    assert request.wait(timeout=30)
+    assert request.wait(timeout=30, sleep=0.1)
     assert sorted(urls) == sorted(request.urls.url)
 
 
