@@ -76,6 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load_gui() -> Any:
+    """The GUI entry module, or ``None`` when the Qt extra is not installed."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(dep) is None for dep in ("PySide6", "qasync")):
+        return None
     try:
         return importlib.import_module("jsocdesk.gui.app")
     except ModuleNotFoundError:
