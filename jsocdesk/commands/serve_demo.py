@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
 import threading
@@ -96,7 +97,9 @@ async def _serve(config: object, watch_stdin: bool) -> int:
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
+        # Windows has no loop signal handlers: Ctrl+C / termination end asyncio.run there.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, done.set)
     if watch_stdin:
 
         def _watch() -> None:
