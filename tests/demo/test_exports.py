@@ -310,3 +310,22 @@ def test_sums_segment_files_on_demand(drms_jsoc: Any, demo_server: DemoServer) -
         assert body[:6] == b"SIMPLE"
         assert h.get(url.replace("Dopplergram.fits", "nope.fits")).status_code == 404
         assert h.get(url.replace("/S0", "/S9")).status_code == 404
+
+
+def test_exports_skip_records_without_image(demo_server: DemoServer) -> None:
+    from jsocdesk.demo import records
+
+    ds = "hmi.v_45s[2014.01.01_00:00:00_TAI/1d]"
+    (sel,) = records.select(ds)
+    gen = records.KeywordGen(sel.series)
+    total = sel.count()
+    without = sum(1 for r in sel if gen.missing_image(r))
+    assert without > 0
+    d = request(demo_server, ds + "{Dopplergram}", method="url_quick", protocol="as-is")
+    assert d["status"] == 0
+    assert d["rcount"] == total - without
+    # An explicit QUALITY clause keeps them (JSOC adds image_exists only without one).
+    d = request(
+        demo_server, ds + "[? QUALITY >= 0 ?]{Dopplergram}", method="url_quick", protocol="as-is"
+    )
+    assert d["rcount"] == total

@@ -181,3 +181,14 @@ def test_first_and_last() -> None:
     assert next(iter(first)).spec().startswith("hmi.V_45s[2010.04.30_19:00:00_TAI]")
     (last,) = R.select("hmi.v_45s[$]")
     assert last.count() == 1
+
+
+def test_missing_images_print_missing_and_flag_quality() -> None:
+    (sel,) = R.select("hmi.v_45s[2014.01.01_00:00:00_TAI/1d]")
+    gen = R.KeywordGen(sel.series)
+    missing = [r for r in sel if gen.missing_image(r)]
+    assert missing, "some records of a day have no image"
+    r = missing[0]
+    assert gen.value(r, "QUALITY") == "0x80000000"
+    assert gen.value(r, "DATAMEAN") == "MISSING"
+    assert gen.value(r, "T_REC") != "MISSING"
