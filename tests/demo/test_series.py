@@ -113,3 +113,20 @@ def test_slot_rules() -> None:
 def test_unknown_series() -> None:
     with pytest.raises(KeyError):
         S.series_info("no.such_series")
+
+
+def test_every_series_describes_itself_and_lists_its_first_record() -> None:
+    from jsocdesk.demo import records
+    from jsocdesk.demo.listing import Streamed, rs_list, series_struct
+
+    for name in S.series_names():
+        d = series_struct(name)
+        assert d["status"] == 0, name
+        assert d["primekeys"], name
+        first = d["Interval"]["FirstRecord"]
+        sels = records.select(first)
+        assert sum(s.count() for s in sels) == 1, (name, first)
+        out = rs_list(sels, key="**ALL**", seg="**ALL**", link="", recinfo=True, limit=1)
+        assert isinstance(out, Streamed)
+        body = b"".join(out.chunks)
+        assert body.endswith(b'"status": 0}'), name
