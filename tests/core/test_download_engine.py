@@ -209,6 +209,32 @@ def test_pause_resume_cancel(demo_server: DemoServer, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.fits"]
 
 
+def test_cancel_then_immediate_retry_restarts_cleanly(
+    demo_server: DemoServer, tmp_path: Path
+) -> None:
+    data = payload(1_500_000, 6)
+    q = DownloadQueue()
+    item = q.add(put(demo_server, "c.fits", data), tmp_path / "out", expected_size=len(data))
+    log = RangeLog()
+
+    async def scenario() -> None:
+        async with log.client() as http:
+            engine = DownloadEngine(q, http=http, options=options(bandwidth=1_000_000))
+            engine.start()
+            await until(lambda: item.bytes_done > 100_000)
+            q.cancel(item)
+            q.retry(item)  # before the cancelled transfer has even unwound
+            engine.set_bandwidth(None)
+            await until(lambda: item.finished)
+            await engine.aclose()
+
+    run(scenario())
+    assert item.state is S.DONE, item.error
+    assert item.target.read_bytes() == data
+    assert log.starts("c.fits") == [0, 0]  # cancelled means the partial file is gone
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["c.fits"]
+
+
 def test_queue_order_is_start_order(demo_server: DemoServer, tmp_path: Path) -> None:
     q = DownloadQueue(limits=ConcurrencyLimits(total=1, per_host=1))
     items = [q.add(put(demo_server, f"{i}.fits", payload(5000, i)), tmp_path) for i in range(4)]

@@ -35,6 +35,7 @@ import base64
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import random
 import re
@@ -55,6 +56,8 @@ from jsocdesk.core.download.store import QueueStore
 S = DownloadState
 WriteMode = Literal["inline", "thread"]
 OsWrite = Callable[[int, bytes | memoryview], int]
+
+_log = logging.getLogger(__name__)
 
 USER_AGENT = f"jsocdesk/{__version__} httpx/{httpx.__version__}"
 
@@ -452,8 +455,10 @@ class DownloadEngine:
         self._dirty = True
         task = self._tasks.get(item.id)
         if item.state in (S.PAUSED, S.CANCELLED) and task is not None:
-            task.cancel()  # the task cleans up (and deletes the .part if cancelled)
-        elif item.state is S.CANCELLED and not self._closing:
+            task.cancel()  # the transfer stops at its next await; the .part stays consistent
+        if item.state is S.CANCELLED and not self._closing:
+            # deleted now (on a thread), not when the task unwinds: a retry may come first;
+            # the next attempt waits for the deletion before creating a new .part
             self._discard_part(item)
             item.bytes_done = 0
         if self._wake is not None:
@@ -464,7 +469,7 @@ class DownloadEngine:
         assert self._wake is not None
         while True:
             self._wake.clear()
-            while (item := self.queue.next_runnable()) is not None:
+            while (item := self.queue.next_runnable(busy=self._tasks)) is not None:
                 self._launch(item)
             if stop_when_idle and not self._tasks and self.queue.idle:
                 return
@@ -595,12 +600,13 @@ class DownloadEngine:
                 else:
                     return
         except asyncio.CancelledError:
-            if item.state is S.CANCELLED:
-                self._discard_part(item)
-                item.bytes_done = 0
-            elif item.state is S.ACTIVE:  # engine shutting down: resume next time
+            if item.state is S.ACTIVE:  # engine shutting down: resume next time
                 self.queue.set_state(item, S.QUEUED)
             raise
+        except Exception as exc:  # noqa: BLE001  # a bug must fail one item, not the engine
+            _log.exception("download of %s failed unexpectedly", item.url)
+            if item.state is S.ACTIVE:
+                self._fail(item, f"unexpected error: {exc!r}")
 
     def _fail(self, item: DownloadItem, message: str) -> None:
         item.consecutive_failures = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -300,8 +300,14 @@ class DownloadQueue(EventedList[DownloadItem]):
         del self[self.index_of(item)]
 
     # --- scheduling
-    def next_runnable(self, now: float | None = None) -> DownloadItem | None:
-        """The first queued item that may start now under the limits, or ``None``."""
+    def next_runnable(
+        self, now: float | None = None, busy: Container[str] = ()
+    ) -> DownloadItem | None:
+        """The first queued item that may start now under the limits, or ``None``.
+
+        ``busy``: ids of items whose previous transfer is still winding down (cancelled a
+        moment ago, say); they wait so two transfers never share a ``.part`` file.
+        """
         now = time.monotonic() if now is None else now
         active = [it for it in self if it.state is S.ACTIVE]
         if len(active) >= self.limits.total:
@@ -312,7 +318,7 @@ class DownloadQueue(EventedList[DownloadItem]):
                 continue
             if it.next_attempt_at is not None and it.next_attempt_at > now:
                 continue
-            if per_host[it.host] >= self.limits.per_host:
+            if per_host[it.host] >= self.limits.per_host or it.id in busy:
                 continue
             return it
         return None
