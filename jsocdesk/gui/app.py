@@ -99,7 +99,8 @@ async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.
         if args.demo:
             from jsocdesk.gui.demo_process import DemoServerProcess
 
-            demo = DemoServerProcess()
+            data_dir = ctx.paths.cache / "demo-server"
+            demo = DemoServerProcess(extra_args=["--data-dir", str(data_dir)])
             ctx.keep.append(demo)
             window.statusBar().showMessage("Starting the demo server…")
             url = await demo.start()

@@ -41,7 +41,16 @@ class DemoServerProcess(QObject):
     async def start(self) -> str:
         """Start the server; return its base URL once it printed it."""
         self._future = asyncio.get_running_loop().create_future()
-        args = ["-m", "jsocdesk", "serve-demo", "--port", "0", *self._extra_args]
+        # --exit-on-stdin-eof: if this app dies, the closed pipe stops the server too
+        args = [
+            "-m",
+            "jsocdesk",
+            "serve-demo",
+            "--port",
+            "0",
+            "--exit-on-stdin-eof",
+            *self._extra_args,
+        ]
         self._proc.start(sys.executable, args)
         try:
             return await asyncio.wait_for(asyncio.shield(self._future), START_TIMEOUT_S)
@@ -83,6 +92,9 @@ class DemoServerProcess(QObject):
         if not self.running:
             return
         self._stopping = True
+        self._proc.closeWriteChannel()
+        if self._proc.waitForFinished(STOP_TIMEOUT_MS):
+            return
         self._proc.terminate()
         if not self._proc.waitForFinished(STOP_TIMEOUT_MS):
             self._proc.kill()

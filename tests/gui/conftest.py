@@ -35,6 +35,22 @@ def _drain(loop: asyncio.AbstractEventLoop, timeout_ms: int = 5000) -> None:
             t.exception()  # retrieved: reported by the test that owned it
 
 
+def _kill_loop_timers(loop: Any) -> None:
+    """Unregister the Qt timers a closed qasync loop still has.
+
+    WORKAROUND(qasync 0.28): ``close()`` only flags the loop's ``_SimpleTimer`` as stopped;
+    each pending ``call_later`` (httpx timeouts: up to a minute) stays registered and later
+    fires into Python on that orphaned QObject.  If the cyclic GC frees the closed loop
+    during such a callback, Qt returns into a deleted object and the process segfaults in
+    ``QCoreApplication::notifyInternal2``.  Killing the timers now makes the old loop inert.
+    """
+    timer = loop._timer
+    callbacks = getattr(timer, "_SimpleTimer__callbacks", {})
+    for timer_id in list(callbacks):
+        timer.killTimer(timer_id)
+    callbacks.clear()
+
+
 @pytest.fixture
 def qloop(qapp: Any) -> Iterator[qasync.QEventLoop]:
     """A qasync loop *running* inside the pytest-qt application.
@@ -56,6 +72,7 @@ def qloop(qapp: Any) -> Iterator[qasync.QEventLoop]:
         loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
         asyncio.events._set_running_loop(None)
         loop.close()
+        _kill_loop_timers(loop)
         asyncio.set_event_loop(None)
     if errors:
         first = errors[0]

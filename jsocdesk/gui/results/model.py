@@ -231,11 +231,16 @@ class ResultTableModel(QAbstractTableModel):
     # --- sorting ----------------------------------------------------------------------------
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(self._columns) or self.rs.loaded == 0:
-            self._sort = None if column < 0 else self._sort
+        """Sort the loaded rows (and every page that arrives later); ``column < 0``
+        goes back to the server's order."""
+        if column < 0 or column >= len(self._columns):
+            self._sort = None
+            if self._view is not None:
+                self._relayout(np.sort(self._view))
             return
         self._sort = (self._columns[column], order)
-        self._apply_sort(self._columns[column], order)
+        if self.rs.loaded:
+            self._apply_sort(self._columns[column], order)
 
     def _sort_keys(self, name: str) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
         col: Column = self.rs.column(name)

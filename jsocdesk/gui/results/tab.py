@@ -120,8 +120,12 @@ class ResultsTabWidget(QWidget):
         model.progress_changed.connect(self._on_model_progress_changed)
         model.filter_applied.connect(lambda _n: self._update_status())
         self.model = model
+        # rows come in the server's order until the user clicks a header
+        self.view.setSortingEnabled(False)
         self.view.setModel(model)
+        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.restore_header_state()
+        self.view.setSortingEnabled(True)
         if old is not None:
             old.deleteLater()
         self.status_label.setText(f"Searching {rs.recordset}…")
