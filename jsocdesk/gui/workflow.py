@@ -159,6 +159,7 @@ class Workflow(QObject):
             for sig in (ev.inserted, ev.removed, ev.moved, ev.reset):
                 sig.connect(self.sessions.mark_dirty)
         self.downloads.state_changed.connect(self.sessions.mark_dirty)
+        self.downloads.work_available.connect(self.ensure_engine)
         self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
         self.exports_tab.options_changed.connect(self.sessions.mark_dirty)
         self.downloads_tab.quick_look_requested.connect(self.quick_look)
@@ -177,15 +178,19 @@ class Workflow(QObject):
         self.ensure_engine()
         self.sessions.offer_recovery()
 
-    def ensure_engine(self) -> None:
-        """Start the download engine once a loop runs (it then follows the queue)."""
+    def ensure_engine(self, *_args: object) -> None:
+        """Start the download engine (it then follows the queue) once a loop runs.
+
+        Called whenever the queue has work (``work_available``) and at start-up; without a
+        running loop (a window built before the loop starts) the next call starts it.
+        """
+        if self._closing is not None:
+            return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            QTimer.singleShot(0, self.ensure_engine)
             return
-        if self._closing is None:
-            self.engine.start()
+        self.engine.start()
 
     def _rewire_file_menu(self) -> None:
         w = self.window

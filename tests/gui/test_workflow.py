@@ -135,7 +135,7 @@ def select_all_rows(wf: Workflow) -> list[Any]:
 def test_whole_workflow_restart_reattach_resume(
     qtbot: Any, demo_server_factory: Any, apps: Callable[..., App], tmp_path: Path
 ) -> None:
-    server = demo_server_factory(export_delay=1.0, segment_bytes=300_000)
+    server = demo_server_factory(export_delay=2.0, segment_bytes=300_000)
     folder = tmp_path / "downloads"
     first = apps(server, folder)
     w, wf = first.window, first.wf
