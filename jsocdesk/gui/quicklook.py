@@ -60,8 +60,13 @@ def _thumbnail(data: np.ndarray[Any, Any]) -> tuple[bytes, int, int]:
         return b"", 0, 0
     arr = np.asarray(data[:hh, :ww], dtype=np.float64)
     small = arr.reshape(hh // step, step, ww // step, step)
-    with np.errstate(all="ignore"):
-        small = np.nanmean(small, axis=(1, 3)) if np.isnan(small).any() else small.mean(axis=(1, 3))
+    # block mean over finite pixels (NaN off-disk pixels are common); written out instead of
+    # np.nanmean, which warns on all-NaN blocks (warnings filters are not thread-safe)
+    ok = np.isfinite(small)
+    total = np.where(ok, small, 0.0).sum(axis=(1, 3))
+    count = ok.sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        small = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     finite = small[np.isfinite(small)]
     if finite.size == 0:
         grey = np.zeros(small.shape, dtype=np.uint8)
