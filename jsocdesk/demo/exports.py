@@ -8,7 +8,9 @@ status is 5.  ``url_quick`` + ``as-is`` answers at once (status 0, ``requestid: 
 Rules enforced in JSOC's order: e-mail registered (else 4), one pending request per
 e-mail and at most ``max_pending_per_client`` per client address (else 7), record set
 valid (else 4), size cap (else 3), identical requests within ``dedup_window`` reuse the
-same id.
+same id.  The registry of requests is kept in ``<data dir>/demo-exports.json``, so a demo
+server restarted on the same data directory (the GUI's demo mode) still answers for
+finished exports; requests that were pending at the restart report status 4.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import re
 import shutil
 import tarfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,6 +83,33 @@ class Export:
     def dir(self) -> str:
         return f"/SUM{1 + self.sunum % 99}/D{self.sunum}/S00000"
 
+    #: Fields kept in the registry file, so a restarted server still knows its exports.
+    PERSISTED = (
+        "requestid",
+        "method",
+        "protocol",
+        "notify",
+        "client",
+        "ds",
+        "digest",
+        "created",
+        "delay",
+        "rcount",
+        "size_mb",
+        "sunum",
+        "status",
+        "error",
+        "completed",
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.PERSISTED}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Export:
+        fields = {k: d[k] for k in cls.PERSISTED if k in d}
+        return cls(entries=[], **fields)
+
     def pending(self, now: float) -> bool:
         return self.status in (1, 2)
 
@@ -87,12 +117,61 @@ class Export:
 class ExportManager:
     """All export requests of one server; runs on the server loop."""
 
+    REGISTRY = "demo-exports.json"
+
     def __init__(self, app: DemoApp) -> None:
         self.app = app
         self.exports: dict[str, Export] = {}
         self._seq = 0
         self._day = ""
         self._sunum = EXPORT_SUNUM_BASE
+        self._version = 0
+        self._written = 0
+        self._write_lock = threading.Lock()
+        self._load()
+
+    # --- registry file (the data dir outlives the process in the GUI's demo mode) -------
+
+    @property
+    def registry_path(self) -> Path:
+        return self.app.data_dir / self.REGISTRY
+
+    def _load(self) -> None:
+        try:
+            items = json.loads(self.registry_path.read_text(encoding="utf-8"))["exports"]
+            restored = [Export.from_json(d) for d in items]
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        day = datetime.now(UTC).strftime("%Y%m%d")
+        for e in restored:
+            if e.status in (1, 2):
+                e.status = 4
+                e.error = (
+                    "The demo server was restarted before this export finished; "
+                    "please submit the request again."
+                )
+            self.exports[e.requestid] = e
+            self._sunum = max(self._sunum, e.sunum)
+            if e.requestid.startswith(f"JSOC_{day}_"):
+                self._day = day
+                self._seq = max(self._seq, int(e.requestid.split("_")[2]))
+
+    def _snapshot(self) -> tuple[int, str]:
+        """The registry as text, taken on the loop thread, with a version number."""
+        self._version += 1
+        payload = {"format_version": 1, "exports": [e.to_json() for e in self.exports.values()]}
+        return self._version, json.dumps(payload, indent=1)
+
+    def _write(self, version: int, text: str) -> None:
+        from jsocdesk.core.atomic import atomic_write_text
+
+        with self._write_lock:
+            if version > self._written:  # never let an older snapshot land last
+                atomic_write_text(self.registry_path, text)
+                self._written = version
+
+    def _save(self) -> None:
+        self._write(*self._snapshot())
 
     async def close(self) -> None:
         tasks = [e.task for e in self.exports.values() if e.task is not None]
@@ -271,6 +350,7 @@ class ExportManager:
             sunum=self._sunum,
         )
         self.exports[exp.requestid] = exp
+        await self._save_async()
         exp.task = asyncio.get_running_loop().create_task(self._run(exp))
         return {
             "status": 2,
@@ -344,6 +424,11 @@ class ExportManager:
         except Exception as exc:  # noqa: BLE001  # any build failure becomes JSOC status 4
             e.status = 4
             e.error = f"Export failed: {exc}"
+        await self._save_async()
+
+    async def _save_async(self) -> None:
+        version, text = self._snapshot()
+        await asyncio.get_running_loop().run_in_executor(None, self._write, version, text)
 
     def export_dir(self, e: Export) -> Path:
         return self.app.data_dir / e.dir.lstrip("/")
@@ -426,6 +511,7 @@ class ExportManager:
             if e.status == 0 and e.completed is not None and now - e.completed > cfg.expire_after:
                 e.status = 5
                 shutil.rmtree(self.export_dir(e), ignore_errors=True)
+                self._save()
 
     def status(self, requestid: str | None, *, status6: bool) -> dict[str, Any] | Path:
         if not requestid:

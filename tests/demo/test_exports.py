@@ -329,3 +329,26 @@ def test_exports_skip_records_without_image(demo_server: DemoServer) -> None:
         demo_server, ds + "[? QUALITY >= 0 ?]{Dopplergram}", method="url_quick", protocol="as-is"
     )
     assert d["rcount"] == total
+
+
+def test_exports_survive_a_server_restart_on_the_same_data_dir(
+    demo_server_factory: Any, tmp_path: Path
+) -> None:
+    data = tmp_path / "persistent"
+    first = demo_server_factory(data_dir=data, export_delay=0.1)
+    done_id = request(first, SHARP)["requestid"]
+    done = wait_done(first, done_id)
+    first.stop()
+    second = demo_server_factory(data_dir=data, export_delay=30.0)
+    again = fetch(second, op="exp_status", requestid=done_id)
+    assert again["status"] == "0"
+    assert again["data"] == done["data"]
+    slow = request(second, "hmi.sharp_720s[4864][2014.11.30_00:12_TAI]{continuum}")
+    assert slow["status"] == 2
+    second.stop()
+    third = demo_server_factory(data_dir=data)
+    interrupted = fetch(third, op="exp_status", requestid=slow["requestid"])
+    assert interrupted["status"] == 4
+    assert "restarted" in interrupted["error"]
+    fresh = request(third, "hmi.sharp_720s[4864][2014.11.30_00:24_TAI]{continuum}")
+    assert fresh["requestid"] > slow["requestid"] > done_id
