@@ -149,7 +149,7 @@ def test_url_tar(drms_jsoc: Any, demo_server: DemoServer, tmp_path: Path) -> Non
 
 
 def test_status_moves_2_1_0_and_index_shape(demo_server_factory: Any) -> None:
-    srv = demo_server_factory(export_delay=0.4)
+    srv = demo_server_factory(export_delay=1.2)
     d = request(srv, SHARP)
     assert d["status"] == 2
     assert d["requestid"].startswith("JSOC_")
