@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QStandardPaths, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMenu
 
@@ -168,6 +168,9 @@ class Workflow(QObject):
         self._rewire_file_menu()
         window.setAcceptDrops(True)
         window.installEventFilter(self)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._on_app_about_to_quit)
         QTimer.singleShot(0, self._start)
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -175,7 +178,6 @@ class Workflow(QObject):
         return self.window.query_panel.tree.root
 
     def _start(self) -> None:
-        self.ensure_engine()
         self.sessions.offer_recovery()
 
     def ensure_engine(self, *_args: object) -> None:
@@ -375,6 +377,15 @@ class Workflow(QObject):
         if not shiboken6.isValid(self.window):
             return
         if not self.window.isVisible() and self._closing is None:
+            self._closing = asyncio.ensure_future(self._shutdown())
+
+    def _on_app_about_to_quit(self) -> None:
+        # the app stops its loop soon after: stop the transfers now (partial files are kept)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._closing is None and shiboken6.isValid(self):
             self._closing = asyncio.ensure_future(self._shutdown())
 
     # --- shutdown --------------------------------------------------------------------------------
