@@ -135,10 +135,19 @@ HARP_SALT = 136  # chosen so the sunpy guide's anchors hold (61 SHARPs, HARP 486
 HARP_MAX_LIFE = 14 * 86400.0
 
 
+#: HARPs whose number of 720 s records is pinned to a documented value
+#: (``hmi.sharp_cea_720s[3604]`` lists 1223 records with sunpy 7.0.5, jsoc-protocol.md §9).
+HARP_RECORDS = {3604: 1223}
+
+
 @functools.lru_cache(maxsize=65536)
 def harp_life(n: int) -> tuple[float, float]:
     """(birth, death) DRMS times of HARP ``n``: births on a jittered grid, mixed lifetimes."""
     birth = HARP_T0 + (n - 1 + unit(HARP_SALT, n, 1)) * HARP_GAP
+    pinned = HARP_RECORDS.get(n)
+    if pinned is not None:
+        first_slot = math.ceil(birth / 720.0) * 720.0
+        return birth, first_slot + (pinned - 1) * 720.0 + 1.0
     u = unit(HARP_SALT, n, 2)
     life = 0.3 + 2.4 * u if u < 0.5 else 2.5 + 14.0 * (u - 0.5)
     return birth, min(birth + life * 86400.0, birth + HARP_MAX_LIFE)
