@@ -356,6 +356,7 @@ class DownloadEngine:
         self.catalog = catalog if catalog is not None else queue.catalog
         self._own_http = http is None
         self._http = http
+        self._http_future: asyncio.Future[httpx.AsyncClient] | None = None
         self._os_write = os_write
         self._rng = rng or random.Random()
         self._bucket = TokenBucket(self.options.bandwidth) if self.options.bandwidth else None
@@ -381,17 +382,25 @@ class DownloadEngine:
         """Change the bandwidth cap at run time (``None`` lifts it)."""
         self._bucket = TokenBucket(bytes_per_second) if bytes_per_second else None
 
-    @property
-    def http(self) -> httpx.AsyncClient:
+    def _make_client(self) -> httpx.AsyncClient:
+        limits = self.queue.limits
+        return httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(
+                max_connections=limits.total, max_keepalive_connections=limits.total
+            ),
+            follow_redirects=True,
+        )
+
+    async def _client(self) -> httpx.AsyncClient:
+        """The shared client; created on a worker thread when the engine owns it (building an
+        ``httpx.AsyncClient`` loads the CA bundle: ~35 ms that would stall the loop)."""
         if self._http is None:
-            limits = self.queue.limits
-            self._http = httpx.AsyncClient(
-                headers={"User-Agent": USER_AGENT},
-                limits=httpx.Limits(
-                    max_connections=limits.total, max_keepalive_connections=limits.total
-                ),
-                follow_redirects=True,
-            )
+            if self._http_future is None:
+                self._http_future = asyncio.ensure_future(asyncio.to_thread(self._make_client))
+            client = await asyncio.shield(self._http_future)
+            if self._http is None:
+                self._http = client
         return self._http
 
     @property
@@ -438,9 +447,14 @@ class DownloadEngine:
             await asyncio.gather(*self._discards.values(), return_exceptions=True)
         self._publish()
         await self._final_save()
-        if self._own_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        if self._own_http:
+            if self._http is None and self._http_future is not None:
+                with contextlib.suppress(Exception):
+                    self._http = await self._http_future
+            self._http_future = None
+            if self._http is not None:
+                await self._http.aclose()
+                self._http = None
 
     # --- queue events
     def _on_queue_work_available(self) -> None:
@@ -690,7 +704,8 @@ class DownloadEngine:
             pool=None,
         )
         try:
-            async with self.http.stream("GET", item.url, headers=headers, timeout=timeout) as resp:
+            http = await self._client()
+            async with http.stream("GET", item.url, headers=headers, timeout=timeout) as resp:
                 total, write_from = self._check_response(item, resp, offset, start)
                 if write_from == 0 and offset > 0:
                     offset, overlap = 0, b""  # server sent the whole file: start over
