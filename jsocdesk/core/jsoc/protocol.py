@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -461,38 +461,55 @@ def kind_of(info: KeywordInfo | None, name: str) -> ColumnKind:
 
 def parse_rs_list(body: bytes, series: SeriesInfo | None) -> QueryResult:
     """Parse an ``rs_list`` body; keyword columns are typed from ``series``."""
-    skeleton, arrays = scan_string_arrays(body)
+
+    def kind(group: str, name: str) -> ColumnKind:
+        if group == "keywords":
+            info = series.keyword(name) if series is not None else None
+            return kind_of(info, name)
+        return ColumnKind.TEXT
+
+    def convert(group: str, key: str, name: str, raw: BytesArray) -> Column | None:
+        if key != "values" or group not in ("keywords", "segments", "links"):
+            return None
+        return to_column(name, kind(group, name), raw)
+
+    skeleton, arrays = scan_string_arrays(body, convert)
     d = expect_object(skeleton, "rs_list")
     check_status(d, "rs_list")
 
-    def strings(v: Any, where: str) -> BytesArray:
+    def column(v: Any, group: str, name: str) -> Column:
         if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(arrays):
-            return arrays[v]
+            got = arrays[v]
+            if isinstance(got, Column):
+                if got.name != name:
+                    raise ProtocolError(f"rs_list: values of {got.name!r} filed under {name!r}")
+                return got
+            return to_column(name, kind(group, name), got)
         if isinstance(v, list):
             try:
-                return np.array([str(x).encode() for x in v], dtype=np.bytes_)
+                raw = np.array([str(x).encode() for x in v], dtype=np.bytes_)
             except (TypeError, ValueError):
                 pass
-        raise ProtocolError(f"rs_list: '{where}' values are not a list of strings")
+            else:
+                return to_column(name, kind(group, name), raw)
+        raise ProtocolError(f"rs_list: '{group}' values are not a list of strings")
 
-    def group(key: str) -> list[tuple[str, BytesArray]]:
-        items = d.get(key, [])
+    def columns(group: str) -> dict[str, Column]:
+        items = d.get(group, [])
         if not isinstance(items, list):
-            raise ProtocolError(f"rs_list: '{key}' is not a list")
-        out = []
+            raise ProtocolError(f"rs_list: '{group}' is not a list")
+        out: dict[str, Column] = {}
         for it in items:
             if not isinstance(it, dict) or "name" not in it:
-                raise ProtocolError(f"rs_list: bad '{key}' entry")
-            out.append((str(it["name"]), strings(it.get("values", []), key)))
+                raise ProtocolError(f"rs_list: bad '{group}' entry")
+            name = str(it["name"])
+            out[name] = column(it.get("values", []), group, name)
         return out
 
     count = _int(d, "count")
-    keywords: dict[str, Column] = {}
-    for name, raw in group("keywords"):
-        info = series.keyword(name) if series is not None else None
-        keywords[name] = to_column(name, kind_of(info, name), raw)
-    segments = {n: to_column(n, ColumnKind.TEXT, raw) for n, raw in group("segments")}
-    links = {n: to_column(n, ColumnKind.TEXT, raw) for n, raw in group("links")}
+    keywords = columns("keywords")
+    segments = columns("segments")
+    links = columns("links")
     lengths = {len(c) for g in (keywords, segments, links) for c in g.values()}
     if len(lengths) > 1:
         raise ProtocolError(f"rs_list: columns of different lengths {sorted(lengths)}")
@@ -520,27 +537,37 @@ def parse_count(d: Any) -> int:
 
 # --- fast scanning of big string arrays ---------------------------------------------------
 
-_ARRAY_RE = re.compile(rb'"(?:values|dims|cparms|bzeros|bscales)"\s*:\s*\[\s*')
+_ARRAY_RE = re.compile(rb'"(values|dims|cparms|bzeros|bscales)"\s*:\s*\[\s*')
 _CLOSE_RE = re.compile(rb'"\s*\]')
+_GROUP_RE = re.compile(rb'"(keywords|segments|links)"\s*:\s*\[')
+_NAME_RE = re.compile(rb'"name"\s*:\s*"([^"]*)"')
 _CHUNK = 1 << 16
 
+#: ``convert(group, key, name, raw)``: turn one lifted array into its final value at once
+#: (``None`` keeps the raw byte-string array).
+Converter = Callable[[str, str, str, BytesArray], Any]
 
-def scan_string_arrays(body: bytes) -> tuple[Any, list[BytesArray]]:
+
+def scan_string_arrays(body: bytes, convert: Converter | None = None) -> tuple[Any, list[Any]]:
     """JSON-decode ``body`` with its big per-record string arrays lifted out as numpy arrays.
 
     Each ``"values": ["a", "b", ...]`` (and the segment ``dims``/``cparms``/... arrays) is
     replaced in the decoded document by an integer index into the returned list of ``S<n>``
-    arrays, so a million values never become a million Python strings.  Documents with
-    backslash escapes (where quote counting is not safe) go through :func:`json.loads`
-    unchanged and keep plain lists.
+    arrays, so a million values never become a million Python strings.  With ``convert``,
+    each array is handed over as soon as it is cut out, together with its group
+    (``keywords``/``segments``/``links``), key and the ``name`` of its object when that
+    comes first, so only one raw column is alive at a time.  Documents with backslash
+    escapes (where quote counting is not safe) go through :func:`json.loads` unchanged and
+    keep plain lists.
     """
     if b"\\" in body:
         return loads(body, "rs_list"), []
     buf = np.frombuffer(body, dtype=np.uint8)
-    arrays: list[BytesArray] = []
+    arrays: list[Any] = []
     pieces: list[bytes] = []
     pos = 0
     search_from = 0
+    group = ""
     while True:
         m = _ARRAY_RE.search(body, search_from)
         if m is None:
@@ -558,7 +585,20 @@ def scan_string_arrays(body: bytes) -> tuple[Any, list[BytesArray]]:
         else:
             search_from = first
             continue
-        arrays.append(arr)
+        between = bytes(body[pos : m.start()])
+        for g in _GROUP_RE.finditer(between):
+            group = g.group(1).decode()
+        value: Any = arr
+        if convert is not None:
+            own = between[between.rfind(b"{") + 1 :] if b"{" in between else b""
+            names = _NAME_RE.findall(own)
+            if names:
+                name = names[-1].decode("utf-8", "replace")
+                converted = convert(group, m.group(1).decode(), name, arr)
+                if converted is not None:
+                    value = converted
+        del arr
+        arrays.append(value)
         bracket = body.rindex(b"[", m.start(), first)
         pieces.append(body[pos:bracket])
         pieces.append(str(len(arrays) - 1).encode())
