@@ -53,10 +53,11 @@ FITS_HEADER_BYTES = 2880 * 4
 
 @dataclass
 class FileEntry:
-    record: Record
+    record: Record  # the exported record
     seg: Seg
     record_name: str  # as listed in index.json
     filename: str  # basename inside the export directory
+    source: tuple[Record, Seg]  # where the bytes come from (differs for linked segments)
 
 
 @dataclass
@@ -307,7 +308,7 @@ class ExportManager:
                 "data": [
                     {
                         "record": e.record_name,
-                        "filename": records.segment_path(e.record, e.seg.file),
+                        "filename": records.segment_path(e.source[0], e.source[1].file),
                     }
                     for e in entries
                 ],
@@ -398,14 +399,17 @@ class ExportManager:
             for name in seg_names:
                 seg = sel.series.segment(name)
                 assert seg is not None
+                source = records.resolve_segment(r, seg)
+                if source is None:
+                    continue
                 counter += 1
                 # Processing writes new files named after the segment (image.fits, not
                 # image_lev1.fits).
-                seg_file = f"{seg.name}.fits" if processed else seg.file
+                seg_file = f"{seg.name}.fits" if processed else source[1].file
                 fname = expand_filename(fmt, r, seg, gen, series_name, counter, seg_file)
                 with_seg = protocol == "as-is" or method == "url_quick"
                 rec_name = f"{spec}{{{seg.name}}}" if with_seg else spec
-                entries.append(FileEntry(r, seg, rec_name, fname))
+                entries.append(FileEntry(r, seg, rec_name, fname, source))
         return entries, len(recs)
 
     def _wait(self, e: Export, now: float) -> int:
@@ -451,8 +455,8 @@ class ExportManager:
             entry.filename = name
             fitsgen.write_segment(
                 out / name,
-                entry.record,
-                entry.seg,
+                entry.source[0],
+                entry.source[1],
                 cfg.segment_bytes,
                 full=e.protocol == "fits",
             )

@@ -223,11 +223,19 @@ class RsList:
 
         def values(sel: Selection, r: Record) -> str:
             s = info(sel)
-            return "InvalidSegName" if s is None else records.segment_path(r, s.file)
+            if s is None:
+                return "InvalidSegName"
+            resolved = records.resolve_segment(r, s)
+            if resolved is None:
+                return "BadSegLink"
+            return records.segment_path(resolved[0], resolved[1].file)
 
         def dims(sel: Selection, r: Record) -> str:
             s = info(sel)
-            return "NA" if s is None else segment_dims(r, s.dims)
+            if s is None:
+                return "NA"
+            resolved = records.resolve_segment(r, s)
+            return "NA" if resolved is None else segment_dims(resolved[0], resolved[1].dims)
 
         def cparms(sel: Selection, r: Record) -> str:
             s = info(sel)

@@ -30,6 +30,7 @@ from jsocdesk.core.query import syntax
 from jsocdesk.demo.series import (
     HMI_FIRST,
     Kw,
+    Seg,
     Series,
     SlotAxis,
     ValuesAxis,
@@ -1372,6 +1373,26 @@ class KeywordGen:
         except (TimeFormatError, RecordSetError):
             return False
         return _apply(c.op, a, b)
+
+
+def resolve_segment(r: Record, seg: Seg) -> tuple[Record, Seg] | None:
+    """Follow a linked segment (``link via MDATA``) to the target record's segment."""
+    if seg.link is None:
+        return r, seg
+    li = r.series.link(seg.link)
+    target = get_series(li.target) if li is not None else None
+    if target is None or r.t is None:
+        return None
+    kw = target.keyword(target.primekeys[0])
+    try:
+        (sel,) = select(f"{target.name}[{format_value(kw, r.t)}]")
+    except (RecordSetError, ValueError):
+        return None
+    found = next(iter(sel), None)
+    tseg = target.segment(seg.name)
+    if found is None or tseg is None or tseg.link is not None:
+        return None
+    return found, tseg
 
 
 def sunum_of(r: Record) -> int:

@@ -82,7 +82,14 @@ class Seg:
             return self.filename
         return f"{self.name}.fits" if self.protocol == "fits" else self.name
 
+    @property
+    def link(self) -> str | None:
+        """Name of the link a linked segment is read through (``link via MDATA``)."""
+        return self.protocol[len("link via ") :] if self.protocol.startswith("link via ") else None
+
     def info(self) -> SegmentInfo:
+        if self.link is not None:  # JSOC reports no units/dims for linked segments
+            return SegmentInfo(self.name, self.type, None, self.protocol, None, self.note)
         return SegmentInfo(self.name, self.type, self.units, self.protocol, self.dims, self.note)
 
 
@@ -687,6 +694,11 @@ def _build() -> list[Series]:
         Seg("azimuth", "int", "degree", "fits", "4096x4096", bscale=0.01),
         Seg("disambig", "char", "Flag", "fits", "4096x4096"),
         Seg("conf_disambig", "char", "dimensionless", "fits", "4096x4096"),
+        # Not disambiguated: read through the MDATA link from the inversion series.
+        *(
+            Seg(n, "int", "", "link via MDATA", "")
+            for n in ("vlos_mag", "dop_width", "eta_0", "confid_map")
+        ),
     )
     b_kws = [
         *hmi_fd_keywords(b_segs, me_slot, "various", "B vector", 720.0),

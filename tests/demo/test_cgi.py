@@ -62,6 +62,17 @@ def test_series_struct_shape(demo_server: DemoServer) -> None:
     names = [k["name"] for k in d["keywords"]]
     assert {"T_REC_step", "T_REC_epoch", "cparms_sg000", "magnetogram_bscale"} <= set(names)
     assert get(demo_server, "jsoc_info", op="series_struct", ds="nope").json()["status"] == 1
+    b = get(demo_server, "jsoc_info", op="series_struct", ds="hmi.b_720s").json()
+    linked = next(g for g in b["segments"] if g["name"] == "vlos_mag")
+    assert linked == {
+        "name": "vlos_mag",
+        "type": "int",
+        "units": None,
+        "protocol": "link via MDATA",
+        "dims": None,
+        "note": "",
+    }
+    assert b["links"][0]["name"] == "MDATA"
 
 
 def test_rs_summary_and_bad_requests(demo_server: DemoServer) -> None:

@@ -8,6 +8,7 @@ import drms
 import pytest
 
 from jsocdesk.demo.server import DemoServer
+from tests.demo_server import DEMO_EMAIL
 
 V45_HOUR = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 
@@ -189,3 +190,22 @@ def test_check_email(client: drms.Client, demo_server: DemoServer) -> None:
             drms.Client(email=bad)
     demo_server.register_email("fresh@example.org")
     assert drms.Client(email="fresh@example.org").email == "fresh@example.org"
+
+
+def test_linked_segments_follow_mdata(client: drms.Client, demo_server: DemoServer) -> None:
+    segs = client.info("hmi.B_720s").segments
+    assert segs.loc["vlos_mag"].protocol == "link via MDATA"
+    assert not segs.loc["vlos_mag"].dims
+    s = client.query("hmi.B_720s[2013.07.03_08:42_TAI/40m]", seg="field,vlos_mag")
+    assert len(s) == 3
+    me = client.query("hmi.ME_720s_fd10[2013.07.03_08:42_TAI/40m]", seg="vlos_mag")
+    assert list(s.vlos_mag) == list(me.vlos_mag)
+    assert s.field[0] != me.vlos_mag[0]
+    e = drms.Client(email=DEMO_EMAIL).export(
+        "hmi.B_720s[2013.07.03_08:48_TAI]{field,vlos_mag}", method="url", protocol="fits"
+    )
+    assert e.wait(timeout=60, sleep=0.1)
+    assert sorted(e.data.filename) == [
+        "hmi.b_720s.20130703_084800_TAI.field.fits",
+        "hmi.b_720s.20130703_084800_TAI.vlos_mag.fits",
+    ]
