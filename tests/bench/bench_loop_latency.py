@@ -31,6 +31,8 @@ from tests.bench._download_common import (
 __all__ = ["served"]  # the fixture, re-exported for pytest
 
 PERIOD = 0.005
+#: (stalls, own stalls, elapsed seconds, position of the worst own stall in 0..1)
+Beats = tuple[list[float], list[float], float, float]
 
 
 def _run_delay() -> float:
@@ -42,8 +44,8 @@ def _run_delay() -> float:
         return 0.0
 
 
-async def _with_heartbeat(work: Awaitable[None]) -> tuple[list[float], list[float], float]:
-    """Run ``work`` with a 5 ms heartbeat; returns (stalls, own stalls, elapsed).
+async def _with_heartbeat(work: Awaitable[None]) -> Beats:
+    """Run ``work`` with a 5 ms heartbeat; returns :data:`Beats`.
 
     A *stall* is how late a wake-up is.  On a shared machine part of it is time the loop
     thread was ready but the kernel ran someone else (run-queue wait, from schedstat); the
@@ -51,6 +53,7 @@ async def _with_heartbeat(work: Awaitable[None]) -> tuple[list[float], list[floa
     """
     stalls: list[float] = []
     own: list[float] = []
+    stamps: list[float] = []
     stop = asyncio.Event()
 
     async def heartbeat() -> None:
@@ -60,11 +63,13 @@ async def _with_heartbeat(work: Awaitable[None]) -> tuple[list[float], list[floa
             late = max(0.0, time.perf_counter() - t0 - PERIOD)
             stalls.append(late)
             own.append(max(0.0, late - (_run_delay() - q0)))
+            stamps.append(time.perf_counter())
 
     beat = asyncio.get_running_loop().create_task(heartbeat())
     await asyncio.sleep(0.05)  # let the heartbeat settle
     stalls.clear()
     own.clear()
+    stamps.clear()
     t0 = time.perf_counter()
     try:
         await work
@@ -72,7 +77,9 @@ async def _with_heartbeat(work: Awaitable[None]) -> tuple[list[float], list[floa
         elapsed = time.perf_counter() - t0
         stop.set()
         await beat
-    return stalls, own, elapsed
+    worst = max(range(len(own)), key=own.__getitem__) if own else 0
+    where = (stamps[worst] - t0) / elapsed if stamps else 0.0
+    return stalls, own, elapsed, where
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -80,14 +87,18 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _run_asyncio(make: Callable[[], Awaitable[None]]) -> tuple[list[float], list[float], float]:
-    async def main() -> tuple[list[float], list[float], float]:
+def _run_asyncio(
+    make: Callable[[], Awaitable[None]],
+) -> Beats:
+    async def main() -> Beats:
         return await _with_heartbeat(make())
 
     return asyncio.run(main())
 
 
-def _run_qasync(make: Callable[[], Awaitable[None]]) -> tuple[list[float], list[float], float]:
+def _run_qasync(
+    make: Callable[[], Awaitable[None]],
+) -> Beats:
     import qasync
     from PySide6.QtWidgets import QApplication  # PySide6 before qasync
 
@@ -95,7 +106,7 @@ def _run_qasync(make: Callable[[], Awaitable[None]]) -> tuple[list[float], list[
     loop = qasync.QEventLoop(app)
     try:
 
-        async def main() -> tuple[list[float], list[float], float]:
+        async def main() -> Beats:
             return await _with_heartbeat(make())
 
         return loop.run_until_complete(main())
@@ -112,8 +123,9 @@ def test_loop_latency_during_transfers(served: Served) -> None:
 
     clients: dict[str, Callable[[], Awaitable[None]]] = {
         "jsocdesk (shipped)": lambda: jsocdesk_download(served, out("lat-js")),
+        "jsocdesk (no fsync)": lambda: jsocdesk_download(served, out("lat-js"), fsync=False),
         "jsocdesk (thread writes)": lambda: jsocdesk_download(
-            served, out("lat-jst"), write_mode="thread"
+            served, out("lat-js"), write_mode="thread"
         ),
         "parfive (1 conn/file)": lambda: parfive_download(served, out("lat-pf")),
     }
@@ -122,22 +134,23 @@ def test_loop_latency_during_transfers(served: Served) -> None:
         for loop_name, runner in (("asyncio", _run_asyncio), ("qasync", _run_qasync)):
             for label, make in clients.items():
                 load = os.getloadavg()[0]
-                stalls, own, elapsed = runner(make)
-                rows.append((loop_name, label, load, stalls, own, total_mb / elapsed))
+                stalls, own, elapsed, where = runner(make)
+                rows.append((loop_name, label, load, stalls, own, total_mb / elapsed, where))
     print(
         f"\n== loop latency: 5 ms heartbeat during {FILES} × {FILE_BYTES // 2**20} MiB "
         f"({os.cpu_count()} CPUs, shared)"
     )
-    print("stall = lateness of a 5 ms sleep; own = stall minus run-queue wait (schedstat)")
+    print("stall = lateness of a 5 ms sleep; own = stall minus run-queue wait (schedstat);")
+    print("'at' = when the worst own stall happened, in % of the transfer time")
     print(
         f"{'loop':8s} {'client':26s} {'load':>5s} {'beats':>6s} {'p50':>6s} {'p99':>6s} "
-        f"{'max':>7s} | {'own p99':>7s} {'own max':>7s} {'MB/s':>6s}"
+        f"{'max':>7s} | {'own p99':>7s} {'own max':>7s} {'at':>4s} {'MB/s':>6s}"
     )
-    for loop_name, label, load, stalls, own, mbs in rows:
+    for loop_name, label, load, stalls, own, mbs, where in rows:
         ms = [x * 1000 for x in stalls]
         oms = [x * 1000 for x in own]
         print(
             f"{loop_name:8s} {label:26s} {load:5.1f} {len(ms):6d} {statistics.median(ms):6.2f} "
             f"{_percentile(ms, 0.99):6.2f} {max(ms):7.2f} | {_percentile(oms, 0.99):7.2f} "
-            f"{max(oms):7.2f} {mbs:6.0f}"
+            f"{max(oms):7.2f} {100 * where:3.0f}% {mbs:6.0f}"
         )
