@@ -99,7 +99,7 @@ def series_struct(ds: str) -> dict[str, Any]:
                 "dims": g.dims,
                 "note": g.note,
             }
-            for g in s.segments
+            for g in info.segments
         ],
         "links": [
             {"name": li.name, "target": li.target, "kind": li.kind, "note": li.note}
