@@ -336,3 +336,25 @@ def test_queue_add_known_to_catalog_is_done(tmp_path: Path) -> None:
     assert it.state is S.DONE
     assert it.target == f
     assert it.bytes_done == 3
+
+
+def test_server_checksum_headers() -> None:
+    import base64
+    import hashlib
+
+    import httpx
+
+    from jsocdesk.core.download.engine import _server_checksum
+
+    data = b"solar data"
+    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    assert _server_checksum(httpx.Headers({"Repr-Digest": f"sha-256=:{sha}:"})) == (
+        "sha256:" + hashlib.sha256(data).hexdigest()
+    )
+    assert _server_checksum(httpx.Headers({"Digest": f"MD5={md5}"})) == (
+        "md5:" + hashlib.md5(data).hexdigest()
+    )
+    assert _server_checksum(httpx.Headers({"Digest": "crc32c=abc"})) is None
+    assert _server_checksum(httpx.Headers({"Digest": "sha-256=!!notbase64"})) is None
+    assert _server_checksum(httpx.Headers({})) is None
