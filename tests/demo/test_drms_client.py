@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import drms
+import pandas as pd
 import pytest
 
 from jsocdesk.demo.server import DemoServer
@@ -195,7 +196,7 @@ def test_check_email(client: drms.Client, demo_server: DemoServer) -> None:
 def test_linked_segments_follow_mdata(client: drms.Client, demo_server: DemoServer) -> None:
     segs = client.info("hmi.B_720s").segments
     assert segs.loc["vlos_mag"].protocol == "link via MDATA"
-    assert not segs.loc["vlos_mag"].dims
+    assert pd.isna(segs.loc["vlos_mag"].dims)
     s = client.query("hmi.B_720s[2013.07.03_08:42_TAI/40m]", seg="field,vlos_mag")
     assert len(s) == 3
     me = client.query("hmi.ME_720s_fd10[2013.07.03_08:42_TAI/40m]", seg="vlos_mag")
