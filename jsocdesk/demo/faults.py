@@ -23,7 +23,11 @@ kind               effect (``value`` / ``at``)
                    which drms retries) instead of the real status
 =================  =======================================================================
 
-Several faults may fire on one request (e.g. latency + reset).  Faults are configured at
+Several faults may fire on one request (e.g. latency + reset); at most one body fault
+fires per request, and none together with an ``http_error``.  Body faults honour ``Range``
+(a resumed download gets ``206`` and is then cut).  A streamed ``rs_list`` answer that a
+body fault hits is rendered in full first (fine for test sizes).  ``server.faults.hits``
+counts what fired, per kind.  Faults are configured at
 start (``DemoConfig(faults=[...])``, ``jsocdesk serve-demo --fault SPEC``) or at run time:
 in-process through ``server.faults.add(Fault(...))`` / ``.clear()``, or over HTTP with
 ``POST /_demo/faults`` (JSON object or list of objects with the fields of :class:`Fault`),
