@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 S = DownloadState
 DOWNLOADS_FORMAT = 1
 SESSION_SUFFIXES = (".json", ".jsocdesk")
+#: the export plan is recomputed this long after the last edit of the query
+PLAN_DELAY_MS = 400
 
 
 def default_download_folder() -> Path:
@@ -151,6 +153,10 @@ class Workflow(QObject):
         )
         self.quick_look_dialog: QuickLookDialog | None = None
         self._plan_stale = True
+        self._plan_timer = QTimer(self)
+        self._plan_timer.setSingleShot(True)
+        self._plan_timer.setInterval(PLAN_DELAY_MS)
+        self._plan_timer.timeout.connect(self._on_plan_timer_timeout)
         self._closing: asyncio.Task[None] | None = None
 
         ctx.connected.connect(self._on_ctx_connected)
@@ -318,8 +324,11 @@ class Workflow(QObject):
         self._plan_stale = True
         self.sessions.mark_dirty()
         if self.window.tabs.currentWidget() is self.exports_tab:
-            self.exports_tab.refresh_plan()
-            self._plan_stale = False
+            self._plan_timer.start()  # re-plan once the edits pause
+
+    def _on_plan_timer_timeout(self) -> None:
+        if self.window.tabs.currentWidget() is self.exports_tab:
+            self._on_window_tab_changed(self.window.tabs.currentIndex())
 
     def _on_window_tab_changed(self, _index: int) -> None:
         shown = self.window.tabs.currentWidget() is self.exports_tab

@@ -284,3 +284,16 @@ def test_jobs_model_under_rapid_updates(qapp: Any, model_tester: Any) -> None:
             model.data(model.index(r, c))
     model.detach()
     assert len(jobs[0].changed) == 0
+
+
+def test_a_query_that_does_not_compile_is_explained_not_reported(
+    qtbot: Any, ctx: AppContext, demo_server: Any
+) -> None:
+    ctx.connect(demo_server.base_url)
+    tab, queue = make_tab(qtbot, ctx, And(Time("2014-01-01T00:00:00", "2014-01-01T01:00:00")))
+    plan(qtbot, tab)
+    assert tab.plan == []
+    assert tab.plan_label.text().startswith("The query cannot be exported yet: ")
+    assert not tab.submit_button.isEnabled()
+    assert ctx.sink.reports == []  # the query panel marks the node; no error dialog
+    close_queue(qtbot, tab, queue)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from jsocdesk.core.errors import QueryError
 from jsocdesk.core.jsoc.export import (
     ExportJob,
     ExportQueue,
@@ -100,14 +101,23 @@ def n_files(compiled: CompiledRecordSet, info: SeriesInfo | None, count: int) ->
     return count * max(1, segments)
 
 
-async def make_plan(
-    client: Any, root: Node, *, merge: bool, headers: bool
-) -> tuple[list[PlanRow], str | None]:
+@dataclass
+class Plan:
+    rows: list[PlanRow]
+    notify: str | None = None  # the first Notify address of the query
+    problem: str = ""  # why the query cannot be exported ("" when it can)
+
+
+async def make_plan(client: Any, root: Node, *, merge: bool, headers: bool) -> Plan:
     """Compile ``root`` against the server, count each record set, choose the methods.
 
-    Returns the rows and the first Notify address found in the query (or None).
+    A query that does not compile is not an error of the app: its problem is returned (the
+    query panel marks the node); server and transport failures propagate.
     """
-    compiled, infos = await compile_for_server(client, root, merge=merge)
+    try:
+        compiled, infos = await compile_for_server(client, root, merge=merge)
+    except QueryError as exc:
+        return Plan([], None, exc.message)
     counts = await asyncio.gather(*(client.count(c.record_set) for c in compiled))
     rows: list[PlanRow] = []
     notify: str | None = None
@@ -121,7 +131,7 @@ async def make_plan(
         )
         rows.append(PlanRow(c, info, count, auto))
         notify = notify or c.notify
-    return rows, notify
+    return Plan(rows, notify)
 
 
 def email_message(check: EmailCheck, address: str) -> str:
@@ -348,8 +358,8 @@ class ExportsTab(QWidget):
         self.plan_label.setText(f"Cannot plan the export: {exc}")
         self._update_submit()
 
-    def _on_plan_ready(self, result: tuple[list[PlanRow], str | None]) -> None:
-        rows, notify = result
+    def _on_plan_ready(self, result: Plan) -> None:
+        rows, notify = result.rows, result.notify
         for row in rows:
             override = self.overrides.get(row.compiled.record_set)
             if override is not None:
@@ -359,11 +369,12 @@ class ExportsTab(QWidget):
         for r, row in enumerate(rows):
             self._fill_plan_row(r, row)
         total = sum(row.count for row in rows)
-        self.plan_label.setText(
-            f"{len(rows)} export(s), {total} record(s)."
-            if rows
-            else "The query has nothing to export."
-        )
+        if result.problem:
+            self.plan_label.setText(f"The query cannot be exported yet: {result.problem}")
+        elif rows:
+            self.plan_label.setText(f"{len(rows)} export(s), {total} record(s).")
+        else:
+            self.plan_label.setText("The query has nothing to export.")
         if notify and not self.email_edit.text().strip():
             self.email_edit.setText(notify)
         self._update_submit()
@@ -483,6 +494,9 @@ class ExportsTab(QWidget):
     def attach(self, requestid: str) -> ExportJob | None:
         rid = requestid.strip()
         if not rid:
+            return None
+        if self.ctx.client is None:
+            self.job_label.setText("Not connected to a JSOC server: cannot follow a request.")
             return None
         for job in self.queue.jobs:
             if job.requestid == rid and not job.state.finished:
