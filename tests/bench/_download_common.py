@@ -97,9 +97,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(base, urls, names, FILE_BYTES, work)
     finally:
         if proc.stdin:
-            proc.stdin.close()
-        proc.terminate()
-        proc.wait(timeout=30)
+            proc.stdin.close()  # --exit-on-stdin-eof: the server stops by itself
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait(timeout=15)
         if proc.stdout:
             proc.stdout.close()
         shutil.rmtree(work, ignore_errors=True)
