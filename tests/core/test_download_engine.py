@@ -146,6 +146,17 @@ def test_byte_exact_under_fault(
     assert not item.part_path.exists()
 
 
+def test_empty_file(demo_server: DemoServer, tmp_path: Path) -> None:
+    q = DownloadQueue()
+    item = q.add(put(demo_server, "empty.txt", b""), tmp_path / "out")
+    sized = q.add(put(demo_server, "empty2.txt", b""), tmp_path / "out", expected_size=0)
+    run(DownloadEngine(q, options=options()).run_until_idle())
+    for it in (item, sized):
+        assert it.state is S.DONE, it.error
+        assert it.attempts == 1
+        assert it.target.read_bytes() == b""
+
+
 def test_permanent_http_error_fails_without_retry(demo_server: DemoServer, tmp_path: Path) -> None:
     q = DownloadQueue()
     item = q.add(demo_server.base_url + "SUM1/D9/S0/missing.fits", tmp_path)

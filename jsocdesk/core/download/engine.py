@@ -242,6 +242,14 @@ def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | Non
     return int(m[1]), int(m[2]), total
 
 
+def _is_empty_file(resp: httpx.Response, start: int) -> bool:
+    return (
+        resp.status_code == 416
+        and start == 0
+        and resp.headers.get("content-range", "").replace(" ", "") == "bytes*/0"
+    )
+
+
 def _strong_etag(value: str | None) -> str | None:
     if value and not value.startswith("W/"):
         return value
@@ -703,17 +711,28 @@ class DownloadEngine:
             write=self.options.stall_timeout,
             pool=None,
         )
+        total: int | None
+        server_sum: str | None
         try:
             http = await self._client()
             async with http.stream("GET", item.url, headers=headers, timeout=timeout) as resp:
-                total, write_from = self._check_response(item, resp, offset, start)
-                if write_from == 0 and offset > 0:
-                    offset, overlap = 0, b""  # server sent the whole file: start over
-                    item.bytes_done = 0
-                item.total = total
-                self._dirty = True
-                await self._receive(item, resp, part, offset, overlap)
-                server_sum = _server_checksum(resp.headers)
+                if _is_empty_file(resp, start):
+                    # "bytes=0-" of an empty file is unsatisfiable: 416 with "bytes */0"
+                    total, server_sum = 0, None
+                    try:
+                        writer = await PartWriter.open(part, 0)
+                        await writer.finish(self.options.fsync)
+                    except OSError as exc:
+                        raise _Fatal(describe_os_error(exc, part)) from exc
+                else:
+                    total, write_from = self._check_response(item, resp, offset, start)
+                    if write_from == 0 and offset > 0:
+                        offset, overlap = 0, b""  # server sent the whole file: start over
+                        item.bytes_done = 0
+                    item.total = total
+                    self._dirty = True
+                    await self._receive(item, resp, part, offset, overlap)
+                    server_sum = _server_checksum(resp.headers)
         except httpx.TimeoutException as exc:
             raise _Retry(f"stalled: no data for {self.options.stall_timeout:g} s") from exc
         except httpx.HTTPError as exc:
