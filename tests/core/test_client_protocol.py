@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 
 import numpy as np
 import pytest
@@ -330,3 +331,37 @@ def test_bytearray_bodies_parse_like_bytes() -> None:
     assert res.keywords["INSTRUME"].to_list() == ["a", 'b"c']
     plain = json.dumps(rs_list({"CAMERA": ["1", "2"]}))
     assert parse_rs_list(bytearray(plain.encode()), SERIES).keywords["CAMERA"].to_list() == [1, 2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False, width=64).map(lambda x: f"{x:.6f}"),
+            st.floats(-1e6, 1e6).map(lambda x: f"{x:.3f}"),
+            st.integers(-(10**14), 10**14).map(str),
+            st.sampled_from(["-0.0", "0", "-.5", "5.", "007", "1e5", "+3", "-", ".", "1.2.3"]),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_vectorised_numbers_equal_python_parsing(texts: list[str]) -> None:
+    body = json.dumps(rs_list({"CRLT_OBS": texts, "CAMERA": texts})).encode()
+    res = parse_rs_list(body, SERIES)
+    for i, t in enumerate(texts):
+        try:
+            want: float | None = float(t)
+        except ValueError:
+            want = None
+        got = res.keywords["CRLT_OBS"].value(i)
+        assert got == want
+        if want is not None:
+            assert math.copysign(1, got) == math.copysign(1, want)  # type: ignore[arg-type]
+        try:
+            iwant: int | None = int(t, 0)
+        except ValueError:
+            iwant = int(want) if want is not None else None
+        if iwant is not None and not -(2**63) <= iwant < 2**63:
+            iwant = None  # does not fit the int64 column: missing
+        assert res.keywords["CAMERA"].value(i) == iwant

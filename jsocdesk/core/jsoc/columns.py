@@ -205,10 +205,10 @@ def _integer_column(name: str, raw: BytesArray) -> Column:
     for i in rest:
         try:
             out[i] = int(bytes(raw[i]), 0)
-        except ValueError:
+        except (ValueError, OverflowError):
             try:
                 out[i] = int(float(bytes(raw[i])))
-            except ValueError:
+            except (ValueError, OverflowError):
                 missing[i] = True
     return Column(name, ColumnKind.INTEGER, out, missing)
 
