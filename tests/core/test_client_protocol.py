@@ -365,3 +365,32 @@ def test_vectorised_numbers_equal_python_parsing(texts: list[str]) -> None:
         if iwant is not None and not -(2**63) <= iwant < 2**63:
             iwant = None  # does not fit the int64 column: missing
         assert res.keywords["CAMERA"].value(i) == iwant
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 6).flatmap(
+        lambda w: st.lists(
+            st.text(alphabet="ab,] [{}:x0", min_size=w, max_size=w), min_size=1, max_size=25
+        )
+    ),
+    st.sampled_from([(", ", ": "), (",", ":"), (" ,  ", ":")]),
+)
+def test_uniform_width_arrays_equal_json_lists(values: list[str], seps: tuple[str, str]) -> None:
+    body = json.dumps({"keywords": [{"name": "S", "values": values}], "n": 1}, separators=seps)
+    doc, arrays = scan_string_arrays(body.encode())
+    raw = doc["keywords"][0]["values"]
+    assert [bytes(x).decode() for x in arrays[raw]] == values
+    assert doc["n"] == 1
+
+
+def test_uniform_arrays_followed_by_more_json() -> None:
+    d = rs_list({"T_REC": ["2014.01.01_00:00:45_TAI"] * 3, "CAMERA": ["2"] * 3})
+    d["segments"] = [{"name": "seg", "values": ["/SUM1/a", "/SUM1/b", "/SUM1/c"]}]
+    body = json.dumps(d).encode()
+    for cut in (len(body) - 1, len(body) - 40, 60):
+        with pytest.raises(ProtocolError):
+            parse_rs_list(body[:cut], SERIES)
+    res = parse_rs_list(body, SERIES)
+    assert res.segments["seg"].to_list() == ["/SUM1/a", "/SUM1/b", "/SUM1/c"]
+    assert res.keywords["CAMERA"].to_list() == [2, 2, 2]

@@ -580,8 +580,12 @@ def scan_string_arrays(body: bytes, convert: Converter | None = None) -> tuple[A
             arr: BytesArray = np.zeros(0, dtype="S1")
             close = first
         elif lead == ord('"'):
-            close = _closing_bracket(body, first)
-            arr = _split_strings(body, buf, first, close)
+            uniform = _uniform_strings(body, buf, first)
+            if uniform is not None:
+                arr, close = uniform
+            else:
+                close = _closing_bracket(body, first)
+                arr = _split_strings(body, buf, first, close)
         else:
             search_from = first
             continue
@@ -608,6 +612,79 @@ def scan_string_arrays(body: bytes, convert: Converter | None = None) -> tuple[A
     return loads(b"".join(pieces), "rs_list"), arrays
 
 
+def _uniform_strings(
+    body: bytes, buf: npt.NDArray[np.uint8], first: int
+) -> tuple[BytesArray, int] | None:
+    """Fast path for arrays whose strings all have one width (times, hex, flags, ...).
+
+    Every element then sits at ``first + k * stride``: the quotes and separators are
+    checked at those positions with strided views (no scan of every byte), and the number
+    of quotes up to the closing bracket must be exactly two per element, so no quote hides
+    inside a value.  Returns ``(values, index of ']')`` or ``None`` to use the general path.
+    """
+    size = len(body)
+    e0 = body.find(b'"', first + 1)
+    if e0 < 0:
+        return None
+    width = e0 - first - 1
+    j = e0 + 1
+    while j < size and body[j] in b" \t\r\n,":
+        j += 1
+    if j >= size:
+        return None
+    sep = bytes(body[e0 + 1 : j])
+    if body[j] == ord("]"):
+        if sep.strip():
+            return None
+        count, close = 1, j
+    else:
+        if body[j] != ord('"') or sep.strip() != b",":
+            return None
+        stride = width + 2 + len(sep)
+        # element k ends at e0 + k*stride; its next byte (e0 + k*stride + 1) must exist
+        room = (size - e0 - 2) // stride + 1
+        ends = np.lib.stride_tricks.as_strided(
+            buf[e0:], shape=(room,), strides=(stride,), writeable=False
+        )
+        nexts = np.lib.stride_tricks.as_strided(
+            buf[e0 + 1 :], shape=(room,), strides=(stride,), writeable=False
+        )
+        stop = np.flatnonzero(nexts != body[e0 + 1])
+        if stop.size == 0:
+            return None
+        count = int(stop[0]) + 1
+        if not bool((ends[:count] == ord('"')).all()):
+            return None
+        starts = np.lib.stride_tricks.as_strided(
+            buf[first:], shape=(count,), strides=(stride,), writeable=False
+        )
+        if not bool((starts == ord('"')).all()):
+            return None
+        sep_arr = np.frombuffer(sep, dtype=np.uint8)
+        gaps = np.lib.stride_tricks.as_strided(
+            buf[e0 + 1 :], shape=(count - 1, len(sep)), strides=(stride, 1), writeable=False
+        )
+        if count > 1 and not bool((gaps == sep_arr).all()):
+            return None
+        tail = e0 + (count - 1) * stride + 1
+        close = tail
+        while close < size and body[close] in b" \t\r\n":
+            close += 1
+        if close >= size or body[close] != ord("]"):
+            return None
+    if body.count(b'"', first, close) != 2 * count:
+        return None
+    if count == 1:
+        values = np.frombuffer(bytes(body[first + 1 : e0]) or b"\0", dtype=f"S{max(width, 1)}")
+        return values.copy(), close
+    view = np.lib.stride_tricks.as_strided(
+        buf[first + 1 :], shape=(count, max(width, 1)), strides=(stride, 1), writeable=False
+    )
+    if width == 0:
+        return np.zeros(count, dtype="S1"), close
+    return np.ascontiguousarray(view).view(f"S{width}").ravel(), close
+
+
 def _closing_bracket(body: bytes, first: int) -> int:
     """Index of the ``]`` that closes a string array whose first quote is at ``first``."""
     k = first
@@ -628,19 +705,21 @@ def _split_strings(body: bytes, buf: npt.NDArray[np.uint8], first: int, close: i
         raise ProtocolError("rs_list: unbalanced quotes")
     opens = quotes[0::2]
     closes = quotes[1::2]
-    # what lies between two strings must be a comma, optionally followed by spaces
+    # what lies between two strings must be one comma and whitespace
     if opens.size > 1:
         gap_start = closes[:-1] + 1
         gaps = opens[1:] - gap_start
-        if not bool((seg[gap_start] == ord(",")).all()):
+        commas = np.zeros(gaps.size, dtype=np.int64)
+        last = seg.size - 1
+        for off in range(int(gaps.max())):
+            inside = off < gaps
+            ch = seg[np.minimum(gap_start + off, last)]
+            is_comma = ch == ord(",")
+            if not bool((~inside | is_comma | np.isin(ch, _WHITESPACE)).all()):
+                raise ProtocolError("rs_list: malformed string array")
+            commas += is_comma & inside
+        if not bool((commas == 1).all()):
             raise ProtocolError("rs_list: malformed string array")
-        if int(gaps.max()) > 1:
-            g = int(gaps.max())
-            for off in range(1, g):
-                idx = gap_start + off
-                inside = off < gaps
-                if not bool(np.isin(seg[idx[inside]], _WHITESPACE).all()):
-                    raise ProtocolError("rs_list: malformed string array")
     tail = seg[int(closes[-1]) + 1 :] if closes.size else seg
     if tail.size and not bool(np.isin(tail, _WHITESPACE).all()):
         raise ProtocolError("rs_list: malformed string array")
