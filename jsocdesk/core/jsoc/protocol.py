@@ -649,12 +649,21 @@ def _uniform_strings(
         nexts = np.lib.stride_tricks.as_strided(
             buf[e0 + 1 :], shape=(room,), strides=(stride,), writeable=False
         )
-        stop = np.flatnonzero(nexts != body[e0 + 1])
-        if stop.size == 0:
+        # walk block by block: a column that is not uniform fails in its first block
+        lead_sep = body[e0 + 1]
+        found: int | None = None
+        for k0 in range(0, room, _CHUNK):
+            k1 = min(room, k0 + _CHUNK)
+            stop = np.flatnonzero(nexts[k0:k1] != lead_sep)
+            last = k1 if stop.size == 0 else k0 + int(stop[0]) + 1
+            if not bool((ends[k0:last] == ord('"')).all()):
+                return None
+            if stop.size:
+                found = last
+                break
+        if found is None:
             return None
-        count = int(stop[0]) + 1
-        if not bool((ends[:count] == ord('"')).all()):
-            return None
+        count = found
         starts = np.lib.stride_tricks.as_strided(
             buf[first:], shape=(count,), strides=(stride,), writeable=False
         )
