@@ -90,7 +90,6 @@ async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.
     assert isinstance(app, QApplication)
     quitting = asyncio.Event()
     app.aboutToQuit.connect(quitting.set)
-    demo = None
     workflow = None
     try:
         if args.measure_startup:
@@ -98,8 +97,9 @@ async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.
             return 0
         await asyncio.sleep(0)  # let the window paint before the heavier imports below
         workflow = _install_workflow(window, ctx)
-        url = await _choose_server(ctx, args)
-        if args.demo:
+        if args.server:
+            ctx.connect(str(args.server))
+        elif args.demo:
             from jsocdesk.gui.demo_process import DemoServerProcess
 
             data_dir = ctx.paths.cache / "demo-server"
@@ -107,9 +107,10 @@ async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.
             ctx.keep.append(demo)
             window.statusBar().showMessage("Starting the demo server…")
             url = await demo.start()
-        if url is not None:
             ctx.connect(url)
             window.statusBar().showMessage(f"Connected to {url}", 5000)
+        else:
+            await window.connect_chosen_server()  # JSOC, or what the settings say
         if args.session:
             window.open_session_file(args.session)
         if args.smoke_test:
@@ -128,8 +129,11 @@ async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.
         if workflow is not None:
             await workflow.aclose()
         await ctx.aclose()
-        if demo is not None:
-            demo.stop()
+        from jsocdesk.gui.demo_process import DemoServerProcess
+
+        for kept in ctx.keep:
+            if isinstance(kept, DemoServerProcess):
+                kept.stop()
 
 
 def _install_workflow(window: MainWindow, ctx: AppContext) -> Any:
@@ -158,14 +162,6 @@ def _quit_after_first_paint(app: object, window: object) -> None:
 
     watcher = FirstPaint(window)  # type: ignore[arg-type]
     window.installEventFilter(watcher)  # type: ignore[attr-defined]
-
-
-async def _choose_server(ctx: AppContext, args: argparse.Namespace) -> str | None:
-    if args.server:
-        return str(args.server)
-    if args.demo:
-        return None
-    return ctx.settings.server_url()
 
 
 async def _smoke_test(ctx: AppContext, window: MainWindow) -> int:

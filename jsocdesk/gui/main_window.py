@@ -116,8 +116,13 @@ class MainWindow(QMainWindow):
             "Save session &as…", self.save_session_as, QKeySequence.StandardKey.SaveAs
         )
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.settings_action = self._action(
+            "Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences
+        )
         for act in (self.new_action, self.open_action, self.save_action, self.save_as_action):
             file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
@@ -209,6 +214,42 @@ class MainWindow(QMainWindow):
     def focus_record_set(self) -> None:
         self.query_panel.recordset_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.query_panel.recordset_edit.selectAll()
+
+    # --- settings ---------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        from jsocdesk.gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.ctx.settings, self)
+        dialog.accepted.connect(lambda: self._on_settings_accepted(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.settings_dialog = dialog
+
+    def _on_settings_accepted(self, dialog: Any) -> None:
+        if dialog.apply():
+            self.ctx.tasks.run(self.connect_chosen_server(), context="Connecting", owner=self)
+
+    async def connect_chosen_server(self) -> str | None:
+        """Connect to the server the settings name (starting the demo server if needed)."""
+        from jsocdesk.gui.demo_process import DemoServerProcess
+        from jsocdesk.gui.settings import ServerKind
+
+        demo_url = None
+        if self.ctx.settings.server_kind is ServerKind.DEMO:
+            demo = next((k for k in self.ctx.keep if isinstance(k, DemoServerProcess)), None)
+            if demo is None or not demo.running:
+                data_dir = self.ctx.paths.cache / "demo-server"
+                demo = DemoServerProcess(extra_args=["--data-dir", str(data_dir)])
+                self.ctx.keep.append(demo)
+                self.statusBar().showMessage("Starting the demo server…")
+                await demo.start()
+            demo_url = demo.url
+        url = self.ctx.settings.server_url(demo_url)
+        if url is not None:
+            self.ctx.connect(url)
+            self.statusBar().showMessage(f"Connected to {url}", 5000)
+        return url
 
     # --- search -----------------------------------------------------------------------------
 
@@ -337,7 +378,12 @@ class MainWindow(QMainWindow):
                 apply(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        from jsocdesk.gui.demo_process import DemoServerProcess
+
         self.query_panel.stop_timers()
+        for kept in self.ctx.keep:
+            if isinstance(kept, DemoServerProcess):
+                kept.stop()
         self.save_ui_state()
         self.results_tab.shutdown()
         super().closeEvent(event)

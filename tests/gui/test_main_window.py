@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -91,3 +92,25 @@ def test_geometry_and_splitters_restored(qtbot: Any, ctx: AppContext) -> None:
     qtbot.waitExposed(w2)
     assert (w2.size().width(), w2.size().height()) == (760, 540)
     assert w2.main_splitter.sizes() == sizes
+
+
+def test_settings_dialog_switches_server(
+    qtbot: Any, window: MainWindow, ctx: AppContext, demo_server: Any
+) -> None:
+    from jsocdesk.gui.settings import ServerKind
+
+    window.settings_action.trigger()
+    dialog = window.settings_dialog
+    assert dialog.isVisible()
+    assert dialog.jsoc_radio.isChecked()
+    dialog.custom_radio.setChecked(True)
+    dialog.url_edit.setText(demo_server.base_url)
+    dialog.email_edit.setText("demo@example.com")
+    with qtbot.waitSignal(window.series_browser.series_loaded, timeout=30_000):
+        dialog.accept()
+    assert ctx.settings.server_kind is ServerKind.CUSTOM
+    assert ctx.server_url == demo_server.base_url
+    assert ctx.settings.email == "demo@example.com"
+    assert window.series_browser.model.rowCount() > 200
+    closing = asyncio.ensure_future(ctx.aclose())
+    qtbot.waitUntil(closing.done, timeout=30_000)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from jsocdesk.core.errors import JsocdeskError, QueryError, RecordSetSyntaxError
 from jsocdesk.core.query.tree import (
     And,
+    Group,
     Keyword,
     Node,
     Notify,
@@ -447,7 +448,7 @@ class QueryPanelWidget(QWidget):
 
     async def _refresh(self, root: Node) -> tuple[service.QueryCheck, service.CountResult | None]:
         client = self._ctx.client
-        if not root.children:  # nothing to check yet
+        if isinstance(root, Group) and not root.children:  # nothing to check yet
             check = service.QueryCheck()
             self._apply_check(check)
             return check, None

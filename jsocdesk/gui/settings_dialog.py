@@ -1,0 +1,83 @@
+"""SettingsDialog: which server to talk to (JSOC / demo / custom URL), e-mail, count delay.
+
+Non-modal-safe: opened with ``open()``; ``accepted`` applies the choices and the window
+reconnects in a background task.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jsocdesk.gui.settings import ServerKind, UserSettings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: UserSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("jsocdesk — settings")
+        self._settings = settings
+        self.jsoc_radio = QRadioButton("JSOC (jsoc.stanford.edu)", self)
+        self.demo_radio = QRadioButton("Demo server (offline, started by jsocdesk)", self)
+        self.custom_radio = QRadioButton("Other server:", self)
+        self.group = QButtonGroup(self)
+        for i, b in enumerate((self.jsoc_radio, self.demo_radio, self.custom_radio)):
+            self.group.addButton(b, i)
+        self.url_edit = QLineEdit(settings.custom_url, self)
+        self.url_edit.setPlaceholderText("http://host:port/")
+        self.email_edit = QLineEdit(settings.email, self)
+        self.email_edit.setPlaceholderText("registered JSOC export address")
+        self.delay_spin = QSpinBox(self)
+        self.delay_spin.setRange(0, 5000)
+        self.delay_spin.setSuffix(" ms")
+        self.delay_spin.setValue(settings.count_delay_ms)
+        {
+            ServerKind.JSOC: self.jsoc_radio,
+            ServerKind.DEMO: self.demo_radio,
+            ServerKind.CUSTOM: self.custom_radio,
+        }[settings.server_kind].setChecked(True)
+        self.custom_radio.toggled.connect(self.url_edit.setEnabled)
+        self.url_edit.setEnabled(self.custom_radio.isChecked())
+
+        form = QFormLayout()
+        server_box = QVBoxLayout()
+        for w in (self.jsoc_radio, self.demo_radio, self.custom_radio, self.url_edit):
+            server_box.addWidget(w)
+        form.addRow("Server", server_box)
+        form.addRow("Export e-mail", self.email_edit)
+        form.addRow("Live count delay", self.delay_spin)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def chosen_kind(self) -> ServerKind:
+        if self.demo_radio.isChecked():
+            return ServerKind.DEMO
+        if self.custom_radio.isChecked() and self.url_edit.text().strip():
+            return ServerKind.CUSTOM
+        return ServerKind.JSOC
+
+    def apply(self) -> bool:
+        """Store the choices; True when the server changed."""
+        s = self._settings
+        before = (s.server_kind, s.custom_url)
+        s.server_kind = self.chosen_kind()
+        s.custom_url = self.url_edit.text().strip()
+        s.email = self.email_edit.text().strip()
+        s.count_delay_ms = self.delay_spin.value()
+        s.sync()
+        return (s.server_kind, s.custom_url) != before
