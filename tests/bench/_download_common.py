@@ -109,7 +109,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 async def jsocdesk_download(
-    served: Served, out: Path, *, write_mode: str = "inline", fsync: bool = True
+    served: Served, out: Path, *, write_mode: str = "thread", fsync: bool = True
 ) -> None:
     from jsocdesk.core.download import (
         ConcurrencyLimits,

@@ -5,10 +5,10 @@ same files; each client downloads all files in parallel (one connection per file
 alternate ``BENCH_REPEAT`` times and the best time of each is compared.  Prints MB/s and the
 ratio to parfive (goal: jsocdesk ≥ 1.0× parfive).
 
-Variants: jsocdesk as shipped (inline writes, fsync before the final rename), jsocdesk
-without fsync (what parfive and curl do: no durability guarantee), jsocdesk with writes on a
-worker thread; parfive with one connection per file (what sunpy uses, and like-for-like) and
-with its default 5 splits per file; curl ``--parallel``.
+Variants: jsocdesk as shipped (writes on a worker thread, fsync before the final rename),
+jsocdesk without fsync (what parfive and curl do: no durability guarantee), jsocdesk with
+inline writes on the loop thread; parfive with one connection per file (what sunpy uses,
+and like-for-like) and with its default 5 splits per file; curl ``--parallel``.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ def _variants(s: Served) -> dict[str, Callable[[Path], float]]:
         return lambda out: timed(jsocdesk_download, s, out, **kw)
 
     return {
-        "jsocdesk (shipped: inline writes, fsync)": js(),
+        "jsocdesk (shipped: thread writes, fsync)": js(),
         "jsocdesk (no fsync, like parfive/curl)": js(fsync=False),
-        "jsocdesk (thread writes, fsync)": js(write_mode="thread"),
+        "jsocdesk (inline writes, fsync)": js(write_mode="inline"),
         "parfive (1 conn/file)": lambda out: timed(parfive_download, s, out),
         "parfive (default 5 splits/file)": lambda out: timed(
             parfive_download, s, out, max_splits=5
