@@ -141,11 +141,10 @@ def link_value(r: Record, link: str) -> str:
 
 def pseudo_value(r: Record, key: str, segment_bytes: int) -> str:
     k = key.lower()
-    sunum = records.sunum_of(r)
     if k == "*recnum*":
         return str(r.recnum)
     if k == "*sunum*":
-        return str(sunum)
+        return str(records.sunum_of(r))
     if k == "*size*":
         return str(segment_bytes * max(1, len(r.series.segments)))
     if k in ("*online*", "*archive*"):

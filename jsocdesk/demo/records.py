@@ -808,6 +808,9 @@ class Selection:
     where: tuple[WhereExpr, ...] = ()
     recnums: tuple[tuple[int, int], ...] = ()
     text: str = ""
+    #: Lowest record number listed (from a top-level ``recnum > N`` clause); records come
+    #: in record-number order, so only the head of the (already clipped) sets is skipped.
+    recnum_floor: int | None = None
 
     def _base(self) -> Iterator[Record]:
         if self.recnums:
@@ -823,7 +826,16 @@ class Selection:
                     ):
                         yield r
             return
-        yield from self.model.iterate(self.sets)
+        it = self.model.iterate(self.sets)
+        floor = self.recnum_floor
+        if floor is None:
+            yield from it
+            return
+        for r in it:
+            if r.recnum >= floor:
+                yield r
+                break
+        yield from it
 
     def __iter__(self) -> Iterator[Record]:
         if not self.where:
@@ -835,9 +847,15 @@ class Selection:
                 yield r
 
     def count(self) -> int:
-        if not self.where and not self.recnums:
-            return self.model.count(self.sets)
-        return sum(1 for _ in self)
+        if self.where or self.recnums:
+            return sum(1 for _ in self)
+        n = self.model.count(self.sets)
+        if self.recnum_floor is not None:
+            for r in self.model.iterate(self.sets):
+                if r.recnum >= self.recnum_floor:
+                    break
+                n -= 1
+        return n
 
     def segment_names(self) -> list[str]:
         """Canonical names of the segments the ``{…}`` filter keeps (all without one)."""
@@ -940,17 +958,31 @@ def _selection(series: Series, spec: syntax.RecordSetSpec, text: str, now: float
     # A top-level "recnum > N" (how clients page) starts the iteration near N instead of
     # filtering from the first record: records are listed in record-number order.
     floor = None
+    rest: list[WhereExpr] = []
     for e in where:
+        bound = None
         if isinstance(e, syntax.Comparison) and e.name.lower() == "recnum" and e.op in (">", ">="):
             try:
-                bound = int(_number(e.value)) + (1 if e.op == ">" else 0)
+                bound = math.floor(_number(e.value)) + (1 if e.op == ">" else 0)
             except (RecordSetError, OverflowError, ValueError):
-                continue
+                bound = None
+            if (
+                bound is not None
+                and e.op == ">="
+                and _number(e.value) != math.floor(_number(e.value))
+            ):
+                bound += 1
+        if bound is None:
+            rest.append(e)
+        else:
             floor = bound if floor is None else max(floor, bound)
-    if floor is not None:
+    if floor is not None and not recnums:
         first = model.first_index_for_recnum(floor)
         sets[0] = sets[0].clip(first, sets[0].last if sets[0].last is not None else first)
-    return Selection(series, model, sets, spec.segments, tuple(where), tuple(recnums), text)
+    elif floor is not None:
+        rest.append(syntax.Comparison("recnum", ">=", str(floor), False, 0))
+        floor = None
+    return Selection(series, model, sets, spec.segments, tuple(rest), tuple(recnums), text, floor)
 
 
 # --- where-clauses ---------------------------------------------------------------------------
