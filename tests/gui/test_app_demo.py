@@ -288,3 +288,19 @@ def test_keyboard_only_building(qtbot: Any, window: MainWindow) -> None:
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert panel.tree.child_count(panel.tree.root_id) == 2
     assert panel.model.data(panel.model.index(0, 0), Role.KIND) == "and"
+    # Insert pops the "add node" menu at the current row; its actions add nodes
+    qtbot.keyClick(view, Qt.Key.Key_Insert)
+    menu = panel.popup_menu
+    assert menu is not None
+    qtbot.waitUntil(menu.isVisible, timeout=5_000)
+    titles = [a.text() for a in menu.actions()]
+    assert "+ Sample" in titles
+    qtbot.keyClick(menu, Qt.Key.Key_Escape)
+    # Insert pops the "add node" menu at the current row; its actions add nodes
+    qtbot.keyClick(view, Qt.Key.Key_Insert)
+    menu = panel.popup_menu
+    assert menu is not None
+    qtbot.waitUntil(menu.isVisible, timeout=5_000)
+    titles = [a.text() for a in menu.actions()]
+    assert "+ Sample" in titles
+    qtbot.keyClick(menu, Qt.Key.Key_Escape)

@@ -77,14 +77,17 @@ class QueryTreeView(QTreeView):
     """Tree view with keyboard moves: Alt+Up/Down reorder, Alt+Left/Right out/indent."""
 
     delete_requested = Signal()
+    #: Insert key: show the "add node" menu at the current row
+    add_menu_requested = Signal()
 
     def keyPressEvent(self, event: Any) -> None:
-        if (
-            event.key() == Qt.Key.Key_Delete
-            and self.state() != QAbstractItemView.State.EditingState
-        ):
-            self.delete_requested.emit()
-            return
+        if self.state() != QAbstractItemView.State.EditingState:
+            if event.key() == Qt.Key.Key_Delete:
+                self.delete_requested.emit()
+                return
+            if event.key() == Qt.Key.Key_Insert:
+                self.add_menu_requested.emit()
+                return
         super().keyPressEvent(event)
 
 
@@ -112,6 +115,8 @@ class QueryPanelWidget(QWidget):
         self.current_info: SeriesInfo | None = None
         self._infos: dict[str, SeriesInfo] = {}
         self._setting_text = False
+        #: the last context / "add node" menu shown (kept alive while it is open)
+        self.popup_menu: QMenu | None = None
 
         self.view = QueryTreeView(self)
         self.view.setObjectName("query-tree")
@@ -132,6 +137,7 @@ class QueryPanelWidget(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._on_view_context_menu)
         self.view.delete_requested.connect(self.delete_selected)
+        self.view.add_menu_requested.connect(self._on_view_add_menu_requested)
         self.delegate = QueryValueDelegate(self.completions, self.view)
         self.view.setItemDelegateForColumn(1, self.delegate)
         self.view.header().setStretchLastSection(True)
@@ -237,14 +243,23 @@ class QueryPanelWidget(QWidget):
             self.move_actions.append(act)
 
     def _on_view_context_menu(self, pos: QPoint) -> None:
-        menu = self.context_menu()
-        menu.popup(self.view.viewport().mapToGlobal(pos))
+        self.popup_menu = self.context_menu()
+        self.popup_menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    def add_menu(self) -> QMenu:
+        menu = QMenu("Add", self)
+        for kind in ADD_KINDS:
+            menu.addAction(self.add_actions[kind])
+        return menu
+
+    def _on_view_add_menu_requested(self) -> None:
+        rect = self.view.visualRect(self.view.currentIndex())
+        self.popup_menu = self.add_menu()
+        self.popup_menu.popup(self.view.viewport().mapToGlobal(rect.bottomLeft()))
 
     def context_menu(self) -> QMenu:
         menu = QMenu(self)
-        add = menu.addMenu("Add")
-        for kind in ADD_KINDS:
-            add.addAction(self.add_actions[kind])
+        menu.addMenu(self.add_menu())
         menu.addAction(self.group_and_action)
         menu.addAction(self.group_or_action)
         for act in self.move_actions:
