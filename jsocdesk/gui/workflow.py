@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QStandardPaths, QTimer
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from jsocdesk.core.download.catalog import Catalog, CatalogError, catalog_key
@@ -201,9 +201,12 @@ class Workflow(QObject):
         self.engine.start()
 
     def _rewire_file_menu(self) -> None:
+        """Open / Save / Save As act on whole sessions; add New session and Open recent.
+
+        The window's own "New query" (Ctrl+N) keeps clearing just the query tree.
+        """
         w = self.window
         pairs = (
-            (w.new_action, self.sessions.new),
             (w.open_action, self.sessions.open_dialog),
             (w.save_action, self.sessions.save),
             (w.save_as_action, self.sessions.save_as_dialog),
@@ -212,10 +215,13 @@ class Workflow(QObject):
             with contextlib.suppress(RuntimeError, TypeError):
                 action.triggered.disconnect()
             action.triggered.connect(slot)
-        w.new_action.setText("&New session")
+        self.new_session_action = QAction("New &session", w)
+        self.new_session_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.new_session_action.triggered.connect(self.sessions.new)
         for menu_action in w.menuBar().actions():
             menu = menu_action.menu()
             if isinstance(menu, QMenu) and w.save_action in menu.actions():
+                menu.insertAction(w.open_action, self.new_session_action)
                 menu.insertMenu(w.save_action, self.sessions.recent_menu)
                 break
         # the command line (`jsocdesk SESSION.json`) opens through the window: route it here

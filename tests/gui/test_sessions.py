@@ -251,8 +251,8 @@ def test_close_with_unsaved_changes_asks_without_blocking(
 def test_new_session_asks_then_clears(qtbot: Any, wins: Callable[..., Win]) -> None:
     w = wins()
     w.tree.set_root(SEED)
-    w.window.new_action.trigger()
+    w.wf.new_session_action.trigger()
     w.answer(QMessageBox.StandardButton.Discard)
     assert len(w.tree.root.children) == 0
     assert not w.window.isWindowModified()
-    assert w.window.new_action.text() == "&New session"
+    assert w.wf.new_session_action.shortcut().toString() == "Ctrl+Shift+N"
