@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from jsocdesk.core import drmstime
@@ -191,8 +192,9 @@ class RsList:
     def column(self, fn: Any) -> Iterator[bytes]:
         buf: list[str] = []
         first = True
+        quote = encode_basestring_ascii  # every listed value is a string
         for sel, r in self.rows():
-            buf.append(json.dumps(fn(sel, r)))
+            buf.append(quote(fn(sel, r)))
             if len(buf) >= CHUNK_RECORDS:
                 yield (("" if first else ", ") + ", ".join(buf)).encode()
                 first = False
@@ -211,7 +213,14 @@ class RsList:
     def keyword_fn(self, key: str) -> Any:
         if key.lower() in PSEUDO_KEYS:
             return lambda sel, r: pseudo_value(r, key, self.segment_bytes)
-        return lambda sel, r: self.gens[id(sel)].value(r, key)
+        # Resolve the keyword once per selection, not once per record.
+        resolved = {id(s): self.gens[id(s)].resolve(key) for s in self.sels}
+
+        def fn(sel: Selection, r: Record) -> str:
+            kw = resolved[id(sel)]
+            return "Invalid KeyLink" if kw is None else self.gens[id(sel)].printed(r, kw)
+
+        return fn
 
     def seg_fns(self, seg: str) -> list[tuple[str, Any]]:
         def info(sel: Selection) -> Any:

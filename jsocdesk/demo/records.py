@@ -1110,6 +1110,16 @@ def _apply(op: str, a: Any, b: Any) -> bool:
 # --- keyword values ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _format_time(fmt: str, value: float) -> str:
+    # Cached: records sharing a slot (7 AIA wavelengths, a HARP's siblings) print it once.
+    zone, _, dec = fmt.partition(":")
+    decimals = int(dec or 0)
+    if zone == "iso":
+        return drmstime.format_utc_iso(value, decimals)
+    return drmstime.format_tai(value, decimals)
+
+
 def format_value(kw: Kw | None, value: Any) -> str:
     """Print a value the way DRMS prints it with the keyword's format."""
     if value is None:
@@ -1120,11 +1130,7 @@ def format_value(kw: Kw | None, value: Any) -> str:
     if kw.type == "time":
         if not isinstance(value, int | float) or math.isnan(value):
             return "MISSING"
-        zone, _, dec = fmt.partition(":")
-        decimals = int(dec or 0)
-        if zone == "iso":
-            return drmstime.format_utc_iso(float(value), decimals)
-        return drmstime.format_tai(float(value), decimals)
+        return _format_time(fmt, float(value))
     if kw.type == "string":
         return str(value)
     try:
@@ -1369,12 +1375,17 @@ class KeywordGen:
 
     def value(self, r: Record, name: str) -> str:
         """The printed value of keyword ``name`` ("Invalid KeyLink" if the series lacks it)."""
+        kw = self.resolve(name)
+        return "Invalid KeyLink" if kw is None else self.printed(r, kw)
+
+    def resolve(self, name: str) -> Kw | None:
+        """The keyword a listed name means (``DATE-OBS`` is an alias of ``DATE__OBS``)."""
         kw = self.series.keyword(name)
-        if kw is None:
-            if name.upper() == "DATE-OBS":
-                kw = self.series.keyword("DATE__OBS")
-            if kw is None:
-                return "Invalid KeyLink"
+        if kw is None and name.upper() == "DATE-OBS":
+            kw = self.series.keyword("DATE__OBS")
+        return kw
+
+    def printed(self, r: Record, kw: Kw) -> str:
         v = self.raw(r, kw.name)
         if isinstance(v, str) and v == "MISSING":
             return v
