@@ -184,16 +184,17 @@ def test_listing_many_records_keeps_server_memory_flat(tmp_path: Path) -> None:
             "op": "rs_list",
             "ds": "hmi.v_45s[2014.01.01_00:00:00_TAI/100d]",
             "key": "T_REC,QUALITY",
-            "n": "100000",
+            "n": "200000",
         }
         size = 0
         with httpx.stream("GET", base + "cgi-bin/ajax/jsoc_info", params=params, timeout=300) as r:
             for chunk in r.iter_bytes():
                 size += len(chunk)
-        assert size > 100000 * 2 * 20
+        assert size > 200000 * 2 * 20
         grown = _rss_kb(proc.pid)["VmHWM"] - before
-        # The JSON answer is ~6 MB; generation must not hold it (or the records) in memory.
-        assert grown < 4000, f"server peak RSS grew by {grown} kB"
+        # The answer is ~8 MB of JSON (~30 MB as Python strings): generating it must hold
+        # neither the text nor the records; caches and worker threads may add a little.
+        assert grown < 10_000, f"server peak RSS grew by {grown} kB"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
