@@ -182,7 +182,7 @@ def test_listing_many_records_keeps_server_memory_flat(tmp_path: Path) -> None:
         before = _rss_kb(proc.pid)["VmHWM"]
         params: dict[str, Any] = {
             "op": "rs_list",
-            "ds": "hmi.v_45s[2014.01.01_00:00:00_TAI/100d]",
+            "ds": "hmi.v_45s[2014.01.01_00:00:00_TAI/200d]",
             "key": "T_REC,QUALITY",
             "n": "200000",
         }
