@@ -155,8 +155,9 @@ def test_ui_stalls_during_downloads(qtbot: Any, qloop: Any, served: Served) -> N
 def test_screenshots_mid_transfer(qtbot: Any, qloop: Any, served: Served, tmp_path: Path) -> None:
     import astropy.units as u
 
-    from jsocdesk.core.jsoc.export import PollPolicy
+    from jsocdesk.core.jsoc.export import JobState, PollPolicy
     from jsocdesk.core.query.tree import And, Or, Sample, Series, Time
+    from jsocdesk.gui.exports.model import COL_RECORDSET, COL_STATUS
 
     target = (
         REPO / "docs" / "screenshots"
@@ -182,23 +183,21 @@ def test_screenshots_mid_transfer(qtbot: Any, qloop: Any, served: Served, tmp_pa
     with qtbot.waitSignal(tab.plan_ready, timeout=60_000):
         window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.email_registered is True, timeout=60_000)
-    jobs = tab.submit()
-    qtbot.waitUntil(lambda: jobs[0].state.finished, timeout=120_000)
-    # the big files, capped so they are mid-way when the pictures are taken
-    wf.engine.set_bandwidth(min(FILE_BYTES, 64 * 2**20) / 4.0)
+    # the big files, capped (all of them in ~20 s) so they are mid-way in the pictures
+    wf.engine.set_bandwidth(FILES * FILE_BYTES / 20.0)
     for url in served.urls:
         wf.downloads.add(url, out, expected_size=served.size)
     qtbot.waitUntil(
-        lambda: (
-            sum(it.bytes_done for it in wf.downloads) > 0.3 * FILES * FILE_BYTES
-            or all(it.state is DownloadState.DONE for it in wf.downloads)
-        ),
+        lambda: sum(it.bytes_done for it in wf.downloads) > 0.3 * FILES * FILE_BYTES,
         timeout=600_000,
     )
-    window.tabs.setCurrentWidget(tab)
-    tab.jobs_view.resizeColumnToContents(3)
-    qtbot.wait(400)
+    # then the exports: the second waits for the first (one pending export per e-mail)
+    jobs = tab.submit()
+    qtbot.waitUntil(lambda: jobs[1].state is JobState.HELD and bool(jobs[0].requestid))
+    tab.jobs_view.setColumnWidth(COL_RECORDSET, 200)
+    tab.jobs_view.setColumnWidth(COL_STATUS, 600)
     window.grab().save(str(target / "exports-tab.png"))
+    qtbot.waitUntil(lambda: all(j.state.finished for j in jobs), timeout=120_000)
     window.tabs.setCurrentWidget(wf.downloads_tab)
     qtbot.wait(700)  # two repaint ticks
     window.grab().save(str(target / "downloads-tab.png"))
