@@ -291,3 +291,31 @@ def test_session_file_dropped_on_the_window_opens(
     enter.ignore()
     QApplication.sendEvent(app.window, enter)
     assert not enter.isAccepted()
+
+
+def test_downloaded_files_are_recognised_on_rerun(
+    qtbot: Any, demo_server: Any, apps: Callable[..., App], tmp_path: Path
+) -> None:
+    folder = tmp_path / "first"
+    first = apps(demo_server, folder)
+    job = submit(qtbot, first, SEED)
+    qtbot.waitUntil(lambda: job.state is JobState.DONE, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: (
+            len(first.wf.downloads) == 7 and all(it.state is S.DONE for it in first.wf.downloads)
+        ),
+        timeout=30_000,
+    )
+    paths = sorted(it.target for it in first.wf.downloads)
+    first.close(qtbot)  # the catalogue is saved
+
+    # another run of the app, another folder: the same export is recognised, nothing fetched
+    second = apps(demo_server, tmp_path / "second")
+    again = submit(qtbot, second, SEED)
+    qtbot.waitUntil(lambda: again.state is JobState.DONE, timeout=20_000)
+    qtbot.waitUntil(lambda: len(second.wf.downloads) == 7, timeout=10_000)
+    assert all(it.state is S.DONE for it in second.wf.downloads)
+    assert sorted(it.target for it in second.wf.downloads) == paths
+    assert not (tmp_path / "second").exists()
+    model = second.wf.downloads_tab.model
+    assert {model.data(model.index(r, 5)) for r in range(model.rowCount())} == {"Done"}
