@@ -194,6 +194,14 @@ def _integer_column(name: str, raw: BytesArray) -> Column:
             weights = 16 ** np.arange(width - 3, -1, -1, dtype=np.int64)
             out = digits.astype(np.int64) @ weights
             return Column(name, ColumnKind.INTEGER, out, missing)
+    if width <= 18:
+        # same-width plain digits (CAMERA, CAR_ROT, ...): a few vector ops, no parsing
+        dec = chars - ord("0")
+        if bool((dec <= 9).all()):  # uint8: anything below '0' wraps above 9
+            out = dec[:, 0].astype(np.int64)
+            for j in range(1, width):
+                out = out * 10 + dec[:, j]
+            return Column(name, ColumnKind.INTEGER, out, missing)
     ok = ~missing
     if is_hex is not None:
         ok &= ~is_hex
