@@ -358,3 +358,50 @@ def test_server_checksum_headers() -> None:
     assert _server_checksum(httpx.Headers({"Digest": "crc32c=abc"})) is None
     assert _server_checksum(httpx.Headers({"Digest": "sha-256=!!notbase64"})) is None
     assert _server_checksum(httpx.Headers({})) is None
+
+
+# Format 1 files exactly as jsocdesk 0.1 writes them: they must keep loading.
+QUEUE_V1 = """{
+ "format_version": 1,
+ "items": [
+  {"id": "4f1c", "url": "http://jsoc.stanford.edu/SUM9/D1/S0/a.fits",
+   "target": "/data/a.fits", "expected_size": 1000, "checksum": null,
+   "key": "hmi.m_45s[2014.01.01_00:00:45_TAI][2]{magnetogram}|fits", "state": "active",
+   "bytes_done": 500, "total": 1000, "error": null, "attempts": 1,
+   "etag": "\\"5f-3e8\\"", "last_modified": "Wed, 01 Jan 2014 00:00:00 GMT"},
+  {"id": "77aa", "url": "http://jsoc.stanford.edu/SUM9/D1/S0/b.fits",
+   "target": "/data/b.fits", "expected_size": null, "checksum": "md5:00",
+   "key": null, "state": "failed", "bytes_done": 0, "total": null,
+   "error": "HTTP 404 Not Found", "attempts": 1, "etag": null, "last_modified": null}
+ ]
+}"""
+
+CATALOG_V1 = """{
+ "format_version": 1,
+ "entries": [
+  {"key": "hmi.v_45s[2014.01.01_00:00:00_TAI][2]{Dopplergram}", "path": "PATH",
+   "size": 3, "url": "http://jsoc.stanford.edu/SUM58/D8/S8/Dopplergram.fits",
+   "completed": 1764000000.0}
+ ]
+}"""
+
+
+def test_queue_format_v1_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "queue.json"
+    path.write_text(QUEUE_V1)
+    a, b = QueueStore(path).load()
+    assert (a.state, a.total, a.etag, a.attempts) == (S.QUEUED, 1000, '"5f-3e8"', 1)
+    assert a.part_path == Path("/data/a.fits.part")
+    assert (b.state, b.error, b.checksum) == (S.FAILED, "HTTP 404 Not Found", "md5:00")
+    q = DownloadQueue([a, b])
+    assert q.find("77aa") is b
+
+
+def test_catalog_format_v1_still_loads(tmp_path: Path) -> None:
+    f = tmp_path / "Dopplergram.fits"
+    f.write_bytes(b"abc")
+    path = tmp_path / "catalog.json"
+    path.write_text(CATALOG_V1.replace("PATH", str(f)))
+    entry = Catalog(path).lookup("hmi.v_45s[2014.01.01_00:00:00_TAI][2]{Dopplergram}")
+    assert entry is not None
+    assert (entry.path, entry.size) == (f, 3)
