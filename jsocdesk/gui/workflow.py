@@ -177,7 +177,7 @@ class Workflow(QObject):
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._on_app_about_to_quit)
-        QTimer.singleShot(0, self._start)
+        QTimer.singleShot(0, self, self._start)  # once the window is up; dropped if it is gone
 
     # --- plumbing ------------------------------------------------------------------------------
     def query_root(self) -> Node:
@@ -189,8 +189,9 @@ class Workflow(QObject):
     def ensure_engine(self, *_args: object) -> None:
         """Start the download engine (it then follows the queue) once a loop runs.
 
-        Called whenever the queue has work (``work_available``) and at start-up; without a
-        running loop (a window built before the loop starts) the next call starts it.
+        Called whenever the queue has work (``work_available``) and after a session is
+        restored; without a running loop (a window built before the loop starts) the next
+        call starts it.
         """
         if self._closing is not None:
             return
