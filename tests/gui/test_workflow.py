@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from jsocdesk.core.download.engine import EngineOptions
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.jsoc.export import ExportJob, JobState, PollPolicy
+from jsocdesk.core.jsoc.protocol import ExportFile
 from jsocdesk.core.query.tree import And, Sample, Series, Time
 from jsocdesk.demo.faults import Fault
 from jsocdesk.gui.context import AppContext
@@ -319,3 +320,42 @@ def test_downloaded_files_are_recognised_on_rerun(
     assert not (tmp_path / "second").exists()
     model = second.wf.downloads_tab.model
     assert {model.data(model.index(r, 5)) for r in range(model.rowCount())} == {"Done"}
+
+
+def test_url_quick_as_is_files_get_distinct_names(
+    qtbot: Any, demo_server: Any, apps: Callable[..., App], tmp_path: Path
+) -> None:
+    f = ExportFile(
+        "hmi.v_45s[2014.01.01_00:00:00_TAI][2]{Dopplergram}",
+        "/SUM58/D803708321/S00008/Dopplergram.fits",
+        "http://127.0.0.1/SUM58/D803708321/S00008/Dopplergram.fits",
+    )
+    assert local_name(f) == "hmi.v_45s.2014.01.01_00.00.00_TAI.2.Dopplergram.fits"
+    named = ExportFile("hmi.v_45s[x]", "hmi.v_45s.123.Dopplergram.fits", "http://h/a")
+    assert local_name(named) == "hmi.v_45s.123.Dopplergram.fits"
+
+    folder = tmp_path / "raw"
+    app = apps(demo_server, folder)
+    wf = app.wf
+    app.window.query_panel.tree.set_root(SEED)
+    with qtbot.waitSignal(wf.exports_tab.plan_ready, timeout=20_000):
+        app.window.tabs.setCurrentWidget(wf.exports_tab)
+    wf.exports_tab.headers_check.setChecked(False)  # raw segment files: url_quick + as-is
+    qtbot.waitUntil(
+        lambda: bool(wf.exports_tab.plan) and wf.exports_tab.plan[0].method == "url_quick",
+        timeout=20_000,
+    )
+    assert wf.exports_tab.plan[0].protocol == "as-is"
+    qtbot.waitUntil(lambda: wf.exports_tab.email_registered is True, timeout=20_000)
+    (job,) = wf.exports_tab.submit()
+    qtbot.waitUntil(lambda: job.state is JobState.DONE, timeout=20_000)
+    assert job.requestid == ""  # answered at once, no staging
+    qtbot.waitUntil(
+        lambda: len(wf.downloads) == 7 and all(it.state is S.DONE for it in wf.downloads),
+        timeout=30_000,
+    )
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 7
+    assert all(n.startswith("hmi.") and n.endswith(".fits") for n in names), names
+    for f in job.files:
+        assert (folder / local_name(f)).read_bytes() == server_file(demo_server, f.url).read_bytes()
