@@ -26,7 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that sub-command's module is imported."""
     parser = argparse.ArgumentParser(
         prog="jsocdesk",
         description="Desktop client for JSOC (SDO/HMI/AIA data). "
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        mod = _load(module)
+        mod = _load(module) if only in (None, name) else None
         if mod is not None:
             mod.add_arguments(p)
         p.set_defaults(_module=module)
@@ -66,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         return int(gui.main(args_list))
-    parser = build_parser()
+    command = args_list[0] if args_list[0] in COMMANDS else None
+    parser = build_parser(only=command)
     args = parser.parse_args(args_list)
     mod = _load(args._module)
     if mod is None:
