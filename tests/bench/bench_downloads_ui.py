@@ -44,14 +44,12 @@ WRITE_MODE = os.environ.get("BENCH_WRITE_MODE", EngineOptions().write_mode)
 def _window(qtbot: Any, served: Served, folder: Path) -> tuple[Any, Any, Any]:
     from jsocdesk.gui.context import AppContext
     from jsocdesk.gui.main_window import MainWindow
-    from jsocdesk.gui.workflow import Workflow, install_workflow
+    from jsocdesk.gui.workflow import install_workflow
 
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.email = DEMO_EMAIL
     window = MainWindow(ctx)
-    wf = getattr(window, "workflow", None)
-    if not isinstance(wf, Workflow):
-        wf = install_workflow(window, ctx)
+    wf = install_workflow(window, ctx)  # as jsocdesk.gui.app does
     wf.download_folder = folder
     wf.downloads.limits = ConcurrencyLimits(total=FILES, per_host=FILES)
     wf.engine.options = EngineOptions(write_mode=WRITE_MODE)  # type: ignore[arg-type]

@@ -34,10 +34,7 @@ class Win:
     def __init__(self, qtbot: Any, autosave_ms: int | None = None) -> None:
         self.ctx = AppContext.create(show_error_dialog=False)
         self.window = MainWindow(self.ctx)
-        wf = getattr(self.window, "workflow", None)
-        if not isinstance(wf, Workflow):
-            wf = install_workflow(self.window, self.ctx)
-        self.wf: Workflow = wf
+        self.wf: Workflow = install_workflow(self.window, self.ctx)  # as jsocdesk.gui.app does
         if autosave_ms is not None:
             self.sessions.autosave_timer.setInterval(autosave_ms)
         self.window.show()

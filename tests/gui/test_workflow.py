@@ -44,11 +44,9 @@ SECOND = And(Series("hmi.m_45s"), Time("2014-01-01T00:00:00", "2014-01-01T00:05:
 THIRD = And(Series("hmi.ic_720s"), Time("2014-01-01T00:00:00", "2014-01-01T02:00:00"))
 
 
-def workflow_of(window: MainWindow, ctx: AppContext) -> Workflow:
-    """The window's workflow (installed by the window itself, or here)."""
-    wf = getattr(window, "workflow", None)
-    if not isinstance(wf, Workflow):
-        wf = install_workflow(window, ctx)
+def install(window: MainWindow, ctx: AppContext) -> Workflow:
+    """What ``jsocdesk.gui.app`` does after the first paint, with fast test timings."""
+    wf = install_workflow(window, ctx)
     wf.exports.policy = FAST
     wf.engine.options = EngineOptions(fsync=False, progress_interval=0.05)
     return wf
@@ -61,7 +59,7 @@ class App:
         self.ctx = AppContext.create(show_error_dialog=False)
         self.ctx.settings.email = DEMO_EMAIL
         self.window = MainWindow(self.ctx)
-        self.wf = workflow_of(self.window, self.ctx)
+        self.wf = install(self.window, self.ctx)
         self.wf.download_folder = folder
         self.window.show()
         qtbot.waitExposed(self.window)
