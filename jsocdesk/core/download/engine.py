@@ -623,33 +623,28 @@ class DownloadEngine:
 
     # --- one item
     async def _run_item(self, item: DownloadItem) -> None:
-        opts = self.options
+        """One attempt; on a retryable failure the item goes back to ``queued`` with the time
+        of its next attempt (its slot is free for other files meanwhile)."""
+        retry = self.options.retry
         try:
-            while True:
-                start_bytes = self._part_size(item)
-                item.attempts += 1
-                try:
-                    await self._attempt(item)
-                except _Retry as exc:
-                    # progress only counts if the bytes are kept for the next attempt
-                    progressed = not exc.restart and self._part_size(item) > start_bytes
-                    item.consecutive_failures = 1 if progressed else item.consecutive_failures + 1
-                    if exc.restart:
-                        self._discard_part(item)
-                    if item.consecutive_failures >= opts.retry.max_attempts:
-                        self._fail(item, f"{exc} (gave up after {item.attempts} attempts)")
-                        return
-                    delay = max(
-                        exc.min_delay, opts.retry.delay(item.consecutive_failures, self._rng)
-                    )
-                    item.next_attempt_at = time.monotonic() + delay
-                    self.queue.set_state(item, S.QUEUED, f"retrying: {exc}")
+            start_bytes = self._part_size(item)
+            item.attempts += 1
+            try:
+                await self._attempt(item)
+            except _Retry as exc:
+                # progress only counts if the bytes are kept for the next attempt
+                progressed = not exc.restart and self._part_size(item) > start_bytes
+                item.consecutive_failures = 1 if progressed else item.consecutive_failures + 1
+                if exc.restart:
+                    self._discard_part(item)
+                if item.consecutive_failures >= retry.max_attempts:
+                    self._fail(item, f"{exc} (gave up after {item.attempts} attempts)")
                     return
-                except _Fatal as exc:
-                    self._fail(item, str(exc))
-                    return
-                else:
-                    return
+                delay = max(exc.min_delay, retry.delay(item.consecutive_failures, self._rng))
+                item.next_attempt_at = time.monotonic() + delay
+                self.queue.set_state(item, S.QUEUED, f"retrying: {exc}")
+            except _Fatal as exc:
+                self._fail(item, str(exc))
         except asyncio.CancelledError:
             if item.state is S.ACTIVE:  # engine shutting down: resume next time
                 self.queue.set_state(item, S.QUEUED)
