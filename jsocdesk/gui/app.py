@@ -24,10 +24,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsocdesk.gui.context import AppContext
     from jsocdesk.gui.main_window import MainWindow
+    from jsocdesk.gui.startup import FirstPaintWatcher
 
 #: the seed's first query: hmi.v_45s, 2014-01-01 00:00–01:00 UTC (81 records)
 SMOKE_RECORDSET = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 SMOKE_TIMEOUT_S = 60.0
+#: how long start-up waits for the first paint before building the panels anyway
+FIRST_PAINT_WAIT_S = 1.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,9 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from jsocdesk.gui.main_window import MainWindow
 
-    window = MainWindow(ctx)
-    if args.measure_startup:
-        _quit_after_first_paint(app, window)
+    # the frame first; build() fills it after it painted (see MainWindow)
+    from jsocdesk.gui.startup import FirstPaintWatcher
+
+    window = MainWindow(ctx, deferred=True)
+    first_paint = FirstPaintWatcher(window, announce=args.measure_startup)
     window.show()
 
     import asyncio
@@ -76,13 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return int(loop.run_until_complete(_run(app, ctx, window, args)))
+            return int(loop.run_until_complete(_run(app, ctx, window, first_paint, args)))
     finally:
         sys.excepthook = sys.__excepthook__
         asyncio.set_event_loop(None)
 
 
-async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.Namespace) -> int:
+async def _run(
+    app: object,
+    ctx: AppContext,
+    window: MainWindow,
+    first_paint: FirstPaintWatcher,
+    args: argparse.Namespace,
+) -> int:
     import asyncio
 
     from PySide6.QtWidgets import QApplication
@@ -92,10 +103,12 @@ async def _run(app: object, ctx: AppContext, window: MainWindow, args: argparse.
     app.aboutToQuit.connect(quitting.set)
     workflow = None
     try:
+        await first_paint.painted(FIRST_PAINT_WAIT_S)
+        window.build()
         if args.measure_startup:
-            await quitting.wait()
+            window.repaint()
+            print("ready", flush=True)  # noqa: T201
             return 0
-        await asyncio.sleep(0)  # let the window paint before the heavier imports below
         workflow = _install_workflow(window, ctx)
         if args.server:
             ctx.connect(str(args.server))
@@ -147,21 +160,6 @@ def _install_workflow(window: MainWindow, ctx: AppContext) -> Any:
             raise
         return None
     return mod.install_workflow(window, ctx)
-
-
-def _quit_after_first_paint(app: object, window: object) -> None:
-    from PySide6.QtCore import QEvent, QObject, QTimer
-
-    class FirstPaint(QObject):
-        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint and not self.property("seen"):
-                self.setProperty("seen", True)
-                print("first-paint", flush=True)  # noqa: T201
-                QTimer.singleShot(0, app.quit)  # type: ignore[attr-defined]
-            return False
-
-    watcher = FirstPaint(window)  # type: ignore[arg-type]
-    window.installEventFilter(watcher)  # type: ignore[attr-defined]
 
 
 async def _smoke_test(ctx: AppContext, window: MainWindow) -> int:

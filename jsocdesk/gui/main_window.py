@@ -2,13 +2,18 @@
 
 The window composes widgets and wires them; it holds no query logic of its own.  Other
 features add tabs with :meth:`MainWindow.add_tab` (Exports, Downloads, ...).
+
+Fast first paint: ``MainWindow(ctx, deferred=True)`` builds only the frame (size, status
+bar); the app shows it, lets it paint, then calls :meth:`MainWindow.build`, which imports the
+heavy parts (astropy via the query core, numpy via the results) and creates the panels.
+Without ``deferred`` (tests, tools) everything is built at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -22,13 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from jsocdesk.core.errors import JsocError
-from jsocdesk.core.results.resultset import ResultSet
-from jsocdesk.core.seriesinfo import SeriesInfo
 from jsocdesk.gui.context import AppContext
-from jsocdesk.gui.query import service
-from jsocdesk.gui.query.panel import QueryPanelWidget
-from jsocdesk.gui.results.tab import ResultsTabWidget
-from jsocdesk.gui.series.browser import SeriesBrowserWidget
+
+if TYPE_CHECKING:
+    from jsocdesk.core.results.resultset import ResultSet
+    from jsocdesk.core.seriesinfo import SeriesInfo
+    from jsocdesk.gui.query.panel import QueryPanelWidget
+    from jsocdesk.gui.results.tab import ResultsTabWidget
+    from jsocdesk.gui.series.browser import SeriesBrowserWidget
 
 RESULT_PAGE_SIZE = 5000
 WINDOW_TITLE = "jsocdesk"
@@ -40,14 +46,51 @@ class MainWindow(QMainWindow):
     #: a search was refused because the query has problems (first message)
     search_blocked = Signal(str)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    # created by build()
+    series_browser: SeriesBrowserWidget
+    query_panel: QueryPanelWidget
+    results_tab: ResultsTabWidget
+
+    def __init__(
+        self, ctx: AppContext, parent: QWidget | None = None, *, deferred: bool = False
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.session_path: Path | None = None
+        self.built = False
         self.setObjectName("main-window")
         self.setWindowTitle(WINDOW_TITLE)
         self.resize(1280, 800)
+        self.busy_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.busy_label)
+        self.server_label = QLabel("Not connected", self)
+        self.statusBar().addPermanentWidget(self.server_label)
+        ctx.sink.attach(self.statusBar(), self)
+        ctx.tasks.busy_changed.connect(self._on_tasks_busy_changed)
+        ctx.connected.connect(self._on_ctx_connected)
+        for key, apply in (
+            ("window/geometry", self.restoreGeometry),
+            ("window/state", self.restoreState),
+        ):
+            state = ctx.ui_state.load_bytes(key)
+            if state is not None:
+                apply(state)
+        if deferred:
+            placeholder = QLabel("Loading…", self)
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.setCentralWidget(placeholder)
+        else:
+            self.build()
 
+    def build(self) -> None:
+        """Create the panels, menus and wiring (once)."""
+        if self.built:
+            return
+        from jsocdesk.gui.query.panel import QueryPanelWidget
+        from jsocdesk.gui.results.tab import ResultsTabWidget
+        from jsocdesk.gui.series.browser import SeriesBrowserWidget
+
+        ctx = self.ctx
         self.series_browser = SeriesBrowserWidget(ctx, self)
         self.query_panel = QueryPanelWidget(ctx, self)
         self.results_tab = ResultsTabWidget(ctx, self)
@@ -70,14 +113,6 @@ class MainWindow(QMainWindow):
         self.main_splitter.setStretchFactor(1, 5)
         self.setCentralWidget(self.main_splitter)
 
-        self.busy_label = QLabel(self)
-        self.statusBar().addPermanentWidget(self.busy_label)
-        self.server_label = QLabel("Not connected", self)
-        self.statusBar().addPermanentWidget(self.server_label)
-        ctx.sink.attach(self.statusBar(), self)
-        ctx.tasks.busy_changed.connect(self._on_tasks_busy_changed)
-        ctx.connected.connect(self._on_ctx_connected)
-
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
         self.series_browser.use_series_requested.connect(self._on_browser_use_series_requested)
         self.series_browser.series_loaded.connect(self._on_browser_series_loaded)
@@ -85,7 +120,11 @@ class MainWindow(QMainWindow):
         self.results_tab.columns_requested.connect(lambda _keys: self.search())
 
         self._build_menus()
+        self.built = True
         self.restore_ui_state()
+        if ctx.client is not None:  # connected before the panels existed
+            self.series_browser.reload()
+            self.query_panel.schedule_refresh()
 
     # --- tabs -------------------------------------------------------------------------------
 
@@ -257,6 +296,9 @@ class MainWindow(QMainWindow):
         return self.ctx.tasks.run(self._search(), name="search", context="Searching", owner=self)
 
     async def _search(self) -> ResultSet | None:
+        from jsocdesk.core.results.resultset import ResultSet
+        from jsocdesk.gui.query import service
+
         client = self.ctx.client
         if client is None:
             raise JsocError("Not connected to a JSOC server")
@@ -356,6 +398,9 @@ class MainWindow(QMainWindow):
         ui = self.ctx.ui_state
         ui.save_bytes("window/geometry", self.saveGeometry())
         ui.save_bytes("window/state", self.saveState())
+        if not self.built:
+            ui.sync()
+            return
         ui.save_bytes("window/main-splitter", self.main_splitter.saveState())
         ui.save_bytes("window/right-splitter", self.right_splitter.saveState())
         ui.save_bytes("window/series-splitter", self.series_browser.splitter.saveState())
@@ -366,8 +411,6 @@ class MainWindow(QMainWindow):
     def restore_ui_state(self) -> None:
         ui = self.ctx.ui_state
         for key, apply in (
-            ("window/geometry", self.restoreGeometry),
-            ("window/state", self.restoreState),
             ("window/main-splitter", self.main_splitter.restoreState),
             ("window/right-splitter", self.right_splitter.restoreState),
             ("window/series-splitter", self.series_browser.splitter.restoreState),
@@ -380,10 +423,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         from jsocdesk.gui.demo_process import DemoServerProcess
 
-        self.query_panel.stop_timers()
+        if self.built:
+            self.query_panel.stop_timers()
         for kept in self.ctx.keep:
             if isinstance(kept, DemoServerProcess):
                 kept.stop()
         self.save_ui_state()
-        self.results_tab.shutdown()
+        if self.built:
+            self.results_tab.shutdown()
         super().closeEvent(event)

@@ -1,9 +1,9 @@
 """GUI benchmarks (``make bench``; numbers are printed, nothing is asserted on time).
 
 1. **Cold start to first paint**: ``jsocdesk --measure-startup`` (the real ``main()``:
-   QApplication, qasync loop, context, main window) against a bare ``QMainWindow`` started
-   the same way, each in a fresh child process, several runs; prints medians and the ratio.
-   Goal: ≤ 1 s.
+   QApplication, qasync loop, context, main window frame) against a bare ``QMainWindow``
+   started the same way, each in a fresh child process, several runs; prints medians and
+   the ratio, plus the time until the panels are built and painted ("ready").  Goal: ≤ 1 s.
 2. **UI stalls while a 1M-row result loads and a count is in flight**: the main window
    against the demo server; a 2 ms heartbeat QTimer records how late each tick fires while
    the results table pulls pages until a million rows are loaded and the live count of a
@@ -49,18 +49,20 @@ app.exec()
 RUNS = 5
 
 
-def _time_to_line(cmd: list[str], env: dict[str, str]) -> float:
+def _times_to_lines(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Seconds from spawning ``cmd`` to each marker line it prints (first-paint, ready)."""
     t0 = time.perf_counter()
-    elapsed = None
+    seen: dict[str, float] = {}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
-            if elapsed is None and line.strip() == b"first-paint":
-                elapsed = time.perf_counter() - t0
+            marker = line.strip().decode()
+            if marker in ("first-paint", "ready") and marker not in seen:
+                seen[marker] = time.perf_counter() - t0
         proc.wait(timeout=30)
-    if elapsed is None:
+    if "first-paint" not in seen:
         raise AssertionError(f"{cmd} never painted")
-    return elapsed
+    return seen
 
 
 def test_cold_start_to_first_paint(tmp_path: Any) -> None:
@@ -71,18 +73,20 @@ def test_cold_start_to_first_paint(tmp_path: Any) -> None:
     app_cmd = [sys.executable, "-m", "jsocdesk", "--measure-startup"]
     bare_cmd = [sys.executable, "-c", BARE_WINDOW]
     # warm the OS file cache once for both, then alternate
-    _time_to_line(app_cmd, env)
-    _time_to_line(bare_cmd, env)
-    app_times, bare_times = [], []
+    _times_to_lines(app_cmd, env)
+    _times_to_lines(bare_cmd, env)
+    paint, ready, bare = [], [], []
     for _ in range(RUNS):
-        app_times.append(_time_to_line(app_cmd, env))
-        bare_times.append(_time_to_line(bare_cmd, env))
-    app_med = statistics.median(app_times)
-    bare_med = statistics.median(bare_times)
+        t = _times_to_lines(app_cmd, env)
+        paint.append(t["first-paint"])
+        ready.append(t["ready"])
+        bare.append(_times_to_lines(bare_cmd, env)["first-paint"])
+    p, r, b = (statistics.median(x) for x in (paint, ready, bare))
     print(
-        f"\ncold start to first paint (median of {RUNS}): jsocdesk {app_med * 1000:.0f} ms, "
-        f"bare QMainWindow {bare_med * 1000:.0f} ms, ratio {app_med / bare_med:.2f}x "
-        f"(goal: jsocdesk <= 1000 ms)"
+        f"\ncold start (median of {RUNS}): jsocdesk first paint {p * 1000:.0f} ms "
+        f"(window frame), panels built and painted {r * 1000:.0f} ms; bare QMainWindow "
+        f"{b * 1000:.0f} ms; ratio first paint {p / b:.2f}x, ready {r / b:.2f}x "
+        f"(goal: first paint <= 1000 ms)"
     )
 
 
