@@ -146,6 +146,24 @@ def test_byte_exact_under_fault(
     assert not item.part_path.exists()
 
 
+def test_oversized_partial_file_is_discarded(demo_server: DemoServer, tmp_path: Path) -> None:
+    data = payload(200_000, 12)
+    q = DownloadQueue()
+    item = q.add(put(demo_server, "o.fits", data), tmp_path / "out", expected_size=len(data))
+    item.part_path.parent.mkdir(parents=True)
+    item.part_path.write_bytes(b"x" * (len(data) + 10))  # garbage from somewhere else
+    log = RangeLog()
+
+    async def go() -> None:
+        async with log.client() as http:
+            await DownloadEngine(q, http=http, options=options()).run_until_idle()
+
+    run(go())
+    assert item.state is S.DONE, item.error
+    assert item.target.read_bytes() == data
+    assert log.starts("o.fits") == [0]
+
+
 def test_empty_file(demo_server: DemoServer, tmp_path: Path) -> None:
     q = DownloadQueue()
     item = q.add(put(demo_server, "empty.txt", b""), tmp_path / "out")

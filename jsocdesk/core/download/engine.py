@@ -665,7 +665,7 @@ class DownloadEngine:
         except OSError:
             return 0
 
-    def _discard_part(self, item: DownloadItem) -> None:
+    def _discard_part(self, item: DownloadItem) -> asyncio.Task[None] | None:
         """Delete the partial file without blocking the loop.
 
         Unlinking a large file costs 20-100 ms on ext4 and any metadata operation may wait
@@ -678,7 +678,7 @@ class DownloadEngine:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (queue used before the engine started)
             _unlink_quietly(item.part_path)
-            return
+            return None
 
         async def discard() -> None:
             if previous is not None:
@@ -693,6 +693,7 @@ class DownloadEngine:
                 del self._discards[item_id]
 
         task.add_done_callback(done)
+        return task
 
     async def _attempt(self, item: DownloadItem) -> None:
         target, part = item.target, item.part_path
@@ -718,7 +719,9 @@ class DownloadEngine:
 
         offset = self._part_size(item)
         if item.size_hint is not None and offset > item.size_hint:
-            self._discard_part(item)
+            discarding = self._discard_part(item)
+            if discarding is not None:
+                await discarding
             offset = 0
         if offset == 0:
             item.etag = item.last_modified = None
