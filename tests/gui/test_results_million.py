@@ -69,3 +69,34 @@ def test_million_rows_load_lazily(qtbot: Any, ctx: AppContext) -> None:
     model.sort(1, Qt.SortOrder.AscendingOrder)
     assert model.data(model.index(0, 1)) == "94"
     assert model.data(model.index(model.rowCount() - 1, 1)) == "335"
+
+
+def test_results_header_state_restored_per_series(qtbot: Any, ctx: AppContext) -> None:
+    assert ctx.client is not None
+    query = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
+
+    def open_tab() -> tuple[ResultsTabWidget, Any]:
+        tab = ResultsTabWidget(ctx)
+        qtbot.addWidget(tab)
+        tab.show()
+        info_task = asyncio.ensure_future(ctx.client.series_info("hmi.v_45s"))  # type: ignore[union-attr]
+        qtbot.waitUntil(info_task.done, timeout=30_000)
+        info = info_task.result()
+        rs = ResultSet(ctx.client, query, tab.keys_for(info), series=info)  # type: ignore[arg-type]
+        model = tab.show_result_set(rs, info)
+        qtbot.waitUntil(lambda: rs.loaded > 0 and not model.fetching, timeout=30_000)
+        return tab, info
+
+    tab, info = open_tab()
+    header = tab.view.horizontalHeader()
+    header.resizeSection(0, 233)
+    header.moveSection(1, 0)
+    tab.shutdown()
+    tab.close()
+    tab2, _ = open_tab()
+    header2 = tab2.view.horizontalHeader()
+    assert header2.sectionSize(0) == 233
+    assert header2.logicalIndex(0) == 1
+    assert tab2.model is not None
+    assert tab2.model.columns[:2] == list(info.primekeys)
+    tab2.shutdown()
