@@ -239,3 +239,18 @@ def test_model_tester_under_rapid_progress(qtbot: Any, model_tester: Any, tmp_pa
         for c in range(model.columnCount()):
             model.data(model.index(r, c))
     model.detach()
+
+
+def test_repaint_timer_sleeps_while_idle(qtbot: Any, tmp_path: Path, window: QMainWindow) -> None:
+    queue = DownloadQueue()
+    tab = make_tab(window, queue)
+    assert not tab.repaint_timer.isActive()  # empty queue
+    item = queue.add("http://127.0.0.1:1/SUM1/a.fits", tmp_path, expected_size=10)
+    assert tab.repaint_timer.isActive()
+    queue.pause(item)
+    tab.refresh()
+    assert not tab.repaint_timer.isActive()
+    assert tab.totals_label.text() == "0 of 1 done · 0 B / 10 B"
+    queue.resume(item)  # queued again: something may move
+    assert tab.repaint_timer.isActive()
+    tab.detach()

@@ -121,9 +121,14 @@ class DownloadsTab(QWidget):
         self.repaint_timer = QTimer(self)
         self.repaint_timer.setInterval(REPAINT_MS)
         self.repaint_timer.timeout.connect(self.refresh)
-        self.repaint_timer.start()
+        # the timer runs while something may change on screen; an idle queue stops it
+        ev = queue.events
+        self._wake_signals = (ev.changed, ev.inserted, ev.removed, ev.moved, ev.reset)
+        for sig in self._wake_signals:
+            sig.connect(self.wake)
         self._update_actions()
-        self.refresh()
+        self.wake()
+        self.refresh()  # stops the timer again if there is nothing to follow
 
     def _action(self, text: str, slot: Any, shortcut: str | None = None) -> QAction:
         act = QAction(text, self)
@@ -138,12 +143,19 @@ class DownloadsTab(QWidget):
     def detach(self) -> None:
         """Stop following the queue (before the tab is discarded)."""
         self.repaint_timer.stop()
+        for sig in self._wake_signals:
+            sig.disconnect(self.wake)
         self.queue.state_changed.disconnect(self._on_queue_state_changed)
         self.model.detach()
         if self._status_bar is not None:
             self._status_bar.removeWidget(self.totals_label)
 
     # --- the one timer ------------------------------------------------------------------------
+    def wake(self, *_args: object) -> None:
+        """Make sure the repaint timer runs (something in the queue changed)."""
+        if not self.repaint_timer.isActive():
+            self.repaint_timer.start()
+
     def refresh(self) -> None:
         """Repaint visible dirty rows and refresh the totals (called by the repaint timer)."""
         if self.model.pending_repaints:
@@ -156,6 +168,8 @@ class DownloadsTab(QWidget):
             self._last_totals = text
             self.totals_label.setText(text)
             self.totals_changed.emit(text)
+        if self.queue.idle and not self.model.pending_repaints:
+            self.repaint_timer.stop()  # nothing moves: sleep until the queue wakes us
 
     # --- selection commands ------------------------------------------------------------------
     def selected_items(self) -> list[DownloadItem]:
