@@ -141,6 +141,27 @@ async def parfive_download(served: Served, out: Path, *, max_splits: int = 1) ->
         raise AssertionError(f"parfive errors: {res.errors}")
 
 
+async def aiohttp_download(served: Served, out: Path) -> None:
+    """Reference: the same transfers as a bare aiohttp loop (no resume, no verification),
+    writes of ~1 MiB on a worker thread — to tell the HTTP client's cost from the engine's."""
+    import aiohttp
+
+    async def one(session: aiohttp.ClientSession, url: str, path: Path) -> None:
+        async with session.get(url) as resp:
+            resp.raise_for_status()
+            fh = await asyncio.to_thread(path.open, "wb")
+            try:
+                async for chunk in resp.content.iter_chunked(1 << 20):
+                    await asyncio.to_thread(fh.write, chunk)
+            finally:
+                await asyncio.to_thread(fh.close)
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(
+            *(one(session, u, out / n) for u, n in zip(served.urls, served.names, strict=True))
+        )
+
+
 def curl_download(served: Served, out: Path) -> None:
     args = [
         "curl",

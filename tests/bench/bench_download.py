@@ -8,7 +8,9 @@ ratio to parfive (goal: jsocdesk ≥ 1.0× parfive).
 Variants: jsocdesk as shipped (writes on a worker thread, fsync before the final rename),
 jsocdesk without fsync (what parfive and curl do: no durability guarantee), jsocdesk with
 inline writes on the loop thread; parfive with one connection per file (what sunpy uses,
-and like-for-like) and with its default 5 splits per file; curl ``--parallel``.
+and like-for-like) and with its default 5 splits per file; a bare aiohttp loop (the
+transport alone, no resume or verification) to tell httpx's cost from the engine's; curl
+``--parallel``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tests.bench._download_common import (
     FILES,
     REPEAT,
     Served,
+    aiohttp_download,
     curl_download,
     jsocdesk_download,
     parfive_download,
@@ -47,6 +50,7 @@ def _variants(s: Served) -> dict[str, Callable[[Path], float]]:
         "parfive (default 5 splits/file)": lambda out: timed(
             parfive_download, s, out, max_splits=5
         ),
+        "aiohttp bare loop (transport reference)": lambda out: timed(aiohttp_download, s, out),
         "curl --parallel": lambda out: timed(curl_download, s, out),
     }
 
