@@ -197,7 +197,7 @@ class QueryPanelWidget(QWidget):
         self.model.edit_rejected.connect(self._on_model_edit_rejected)
         self.model.modelReset.connect(self.view.expandAll)
         self.model.rowsInserted.connect(self._on_model_rows_inserted)
-        ctx.connected.connect(lambda _client: self.schedule_refresh())
+        ctx.connected.connect(self._on_ctx_connected)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -442,6 +442,10 @@ class QueryPanelWidget(QWidget):
         self.current_info = info
         self._infos[info.name.lower()] = info
 
+    def _on_ctx_connected(self, _client: object) -> None:
+        self._infos.clear()  # another server: its own metadata
+        self.schedule_refresh()
+
     def _on_tree_modified(self) -> None:
         self.last_count = None
         self.schedule_refresh()
@@ -514,8 +518,9 @@ class QueryPanelWidget(QWidget):
     # --- text -> tree -----------------------------------------------------------------------
 
     def _set_text(self, text: str) -> None:
-        if self.recordset_edit.text() == text:
-            return
+        edit = self.recordset_edit
+        if edit.text() == text or (edit.hasFocus() and edit.isModified()):
+            return  # never overwrite what the user is typing
         self._setting_text = True
         try:
             self.recordset_edit.setText(text)
@@ -568,6 +573,7 @@ class QueryPanelWidget(QWidget):
             self._show_parse_error(result.message, -1)
             return
         assert isinstance(result, Node)
+        self.recordset_edit.setModified(False)  # applied: the compiled text may replace it
         self._clear_parse_error()
         if result != self.tree.root:
             self.model.set_root(result, "Replace query from record set")
