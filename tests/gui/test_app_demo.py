@@ -14,7 +14,7 @@ import astropy.units as u
 import pytest
 from PySide6.QtCore import Qt
 
-from jsocdesk.core.query.tree import And, Keyword, Sample, Segment, Series, Time
+from jsocdesk.core.query.tree import And, Keyword, Or, Sample, Segment, Series, Time
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
 from jsocdesk.gui.roles import Role
@@ -304,3 +304,32 @@ def test_keyboard_only_building(qtbot: Any, window: MainWindow) -> None:
     titles = [a.text() for a in menu.actions()]
     assert "+ Sample" in titles
     qtbot.keyClick(menu, Qt.Key.Key_Escape)
+
+
+def test_or_queries_regrouped_in_the_tree(qtbot: Any, window: MainWindow) -> None:
+    """The seed's OR examples: two series (81 + 2107), two days of one series (81 + 81)."""
+    panel = window.query_panel
+    model = panel.model
+    root = panel.tree.root_id
+    model.append_node(root, Time(*HOUR))
+    v45 = model.append_node(root, Series("hmi.v_45s"))
+    aia = model.append_node(root, Series("aia.lev1_euv_12s"))
+    # two Series in one AND branch is a validation error on the second one
+    qtbot.waitUntil(lambda: aia in model.errors or v45 in model.errors, timeout=30_000)
+    # regroup: drag both Series nodes onto a new OR group
+    orr = model.append_node(root, Or())
+    mime = model.mimeData([model.index_of(v45), model.index_of(aia)])
+    model.dropMimeData(mime, Qt.DropAction.MoveAction, -1, 0, model.index_of(orr))
+    assert panel.tree.child_ids(orr) == (v45, aia)
+    wait_count(qtbot, window, 81 + 2107)
+    assert "(81 + 2107)" in panel.count_label.text()
+    assert panel.recordset_edit.text() == f"{V45},{AIA}"
+
+    panel.model.set_root(
+        And(
+            Or(Time(*HOUR), Time("2014-01-02T00:00", "2014-01-02T01:00")),
+            Series("hmi.v_45s"),
+        )
+    )
+    wait_count(qtbot, window, 162)
+    assert "(81 + 81)" in panel.count_label.text()
