@@ -182,3 +182,18 @@ def test_cut_listing_is_a_protocol_error(demo_server: DemoServer) -> None:
             await c.query(V45_HOUR, ["T_REC", "QUALITY"])
 
     with_client(demo_server, body)
+
+
+def test_query_offset_keeps_the_tail(demo_server: DemoServer) -> None:
+    async def body(c: JsocClient) -> tuple[Any, Any]:
+        whole = await c.query(V45_HOUR, ["T_REC"], recinfo=True)
+        page = await c.query(V45_HOUR, ["T_REC"], limit=10, offset=30, recinfo=True)
+        with pytest.raises(ValueError, match="offset"):
+            await c.query(V45_HOUR, ["T_REC"], offset=3)
+        return whole, page
+
+    whole, page = with_client(demo_server, body)
+    assert len(page) == page.count == 10
+    assert list(page.keywords["T_REC"].values) == list(whole.keywords["T_REC"].values[30:40])
+    assert page.recinfo is not None
+    assert page.recinfo.names == whole.recinfo.names[30:40]

@@ -235,19 +235,35 @@ class JsocClient:
         links: Iterable[str] = (),
         *,
         limit: int | None = None,
+        offset: int = 0,
         recinfo: bool = False,
         series: SeriesInfo | None = None,
     ) -> QueryResult:
         """``rs_list``: the requested columns of the records of ``recordset``.
 
         ``limit`` > 0 returns the first ``limit`` records, < 0 the last ones (JSOC's ``n=``).
+        ``offset`` skips that many records first; JSOC has no offset, so this asks for the
+        first ``offset + limit`` records and keeps the tail (cost grows with ``offset``; a
+        :class:`~jsocdesk.core.results.resultset.ResultSet` pages by record ranges instead).
         Keyword columns are typed from ``series`` (fetched with :meth:`series_info` when not
-        given).  Paging beyond ``n=`` is the job of
-        :class:`~jsocdesk.core.results.resultset.ResultSet`.
+        given).
         """
         keys, segments, links = _names(keys), _names(segments), _names(links)
         if not (keys or segments or links):
             raise ValueError("at least one key, segment or link must be requested")
+        if offset < 0 or (offset and (limit is None or limit <= 0)):
+            raise ValueError("offset needs a positive limit (and must not be negative)")
+        if offset:
+            whole = await self.query(
+                recordset,
+                keys,
+                segments,
+                links,
+                limit=offset + (limit or 0),
+                recinfo=recinfo,
+                series=series,
+            )
+            return whole.tail(offset)
         if series is None and keys:
             series = await self.series_info(series_name_of(recordset))
         params = [("op", "rs_list"), ("ds", recordset)]

@@ -433,6 +433,18 @@ class QueryResult:
                 out.setdefault(k, v)
         return out
 
+    def tail(self, skip: int) -> QueryResult:
+        """The same listing without its first ``skip`` records."""
+
+        def cut(group: dict[str, Column]) -> dict[str, Column]:
+            return {k: c.take(skip, len(c)) for k, c in group.items()}
+
+        recinfo = None
+        if self.recinfo is not None:
+            recinfo = RecordInfo(self.recinfo.names[skip:], self.recinfo.online[skip:])
+        n = max(0, len(self) - skip)
+        return QueryResult(n, cut(self.keywords), cut(self.segments), cut(self.links), recinfo)
+
     def __len__(self) -> int:
         for group in (self.keywords, self.segments, self.links):
             for col in group.values():
