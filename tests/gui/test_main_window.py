@@ -114,3 +114,41 @@ def test_settings_dialog_switches_server(
     assert window.series_browser.model.rowCount() > 200
     closing = asyncio.ensure_future(ctx.aclose())
     qtbot.waitUntil(closing.done, timeout=30_000)
+
+
+def test_session_save_and_open_round_trip(window: MainWindow, tmp_path: Any) -> None:
+    import astropy.units as u
+
+    from jsocdesk.core.query.tree import And, Sample, Series, Time
+
+    panel = window.query_panel
+    query = And(
+        Series("hmi.v_45s"), Time("2014-01-01T00:00", "2014-01-01T01:00"), Sample(10 * u.min)
+    )
+    panel.model.set_root(query)
+    path = tmp_path / "seed.json"
+    window.save_session_file(path)
+    assert path.is_file()
+    assert window.windowTitle().startswith("seed.json")
+    window.new_action.trigger()
+    assert panel.tree.child_count(panel.tree.root_id) == 0
+    window.open_session_file(path)
+    assert panel.tree.root == query
+    assert not panel.undo_stack.canUndo()  # opening is not an edit
+
+
+def test_opening_a_bad_session_reports_and_keeps_the_query(
+    window: MainWindow, ctx: AppContext, tmp_path: Any
+) -> None:
+    from jsocdesk.core.query.tree import Series
+
+    panel = window.query_panel
+    panel.add_node("series", Series("hmi.v_45s"), edit=False)
+    before = panel.tree.to_dict()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format_version": 999}')
+    window.open_session_file(bad)
+    assert panel.tree.to_dict() == before
+    assert ctx.sink.reports
+    assert "bad.json" in ctx.sink.reports[-1].context
+    ctx.sink.reports.clear()
