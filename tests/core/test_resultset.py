@@ -151,3 +151,22 @@ def test_cancel_keeps_what_was_loaded(demo_server: DemoServer) -> None:
         return loaded_after_cancel, cancelled, again, rs.loaded
 
     assert with_client(demo_server, body) == (10, True, 10, 20)
+
+
+def test_memory_grows_with_loaded_rows_only(demo_server: DemoServer) -> None:
+    day = "hmi.v_45s[2014.01.01_00:00:35_TAI/6h]"  # 480 records
+
+    async def body(c: JsocClient) -> tuple[list[int], list[int], int]:
+        rs = ResultSet(c, day, KEYS, page_size=120)
+        loaded, sizes = [], []
+        while rs.can_fetch_more:
+            await rs.fetch_next()
+            loaded.append(rs.loaded)
+            sizes.append(rs.nbytes)
+        return loaded, sizes, rs.total or 0
+
+    loaded, sizes, total = with_client(demo_server, body)
+    assert total == 480
+    assert loaded == [120, 240, 360, 480]
+    per_row = [s / n for s, n in zip(sizes, loaded, strict=True)]
+    assert max(per_row) == min(per_row)  # the same bytes per row, page after page
