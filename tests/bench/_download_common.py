@@ -109,7 +109,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 async def jsocdesk_download(
-    served: Served, out: Path, *, write_mode: str = "thread", fsync: bool = True
+    served: Served,
+    out: Path,
+    *,
+    write_mode: str = "thread",
+    fsync: bool = True,
+    transport: str = "aiohttp",
 ) -> None:
     from jsocdesk.core.download import (
         ConcurrencyLimits,
@@ -123,7 +128,11 @@ async def jsocdesk_download(
     q = DownloadQueue(limits=ConcurrencyLimits(total=n, per_host=n))
     for url in served.urls:
         q.add(url, out, expected_size=served.size)
-    opts = EngineOptions(write_mode=write_mode, fsync=fsync)  # type: ignore[arg-type]
+    opts = EngineOptions(
+        write_mode=write_mode,  # type: ignore[arg-type]
+        fsync=fsync,
+        transport=transport,  # type: ignore[arg-type]
+    )
     await DownloadEngine(q, options=opts).run_until_idle()
     bad = [it for it in q if it.state is not DownloadState.DONE]
     if bad:

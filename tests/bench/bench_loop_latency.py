@@ -2,8 +2,9 @@
 
 A heartbeat task sleeps 5 ms in a loop on the same event loop as the transfers and records
 how late each wake-up is (the *stall*).  Run on plain asyncio and on a qasync ``QEventLoop``
-(offscreen Qt, the loop the app uses), with the jsocdesk engine as shipped (thread writes,
-fsync), without fsync, with inline writes, and with parfive for comparison.  Prints
+(offscreen Qt, the loop the app uses), with the jsocdesk engine as shipped (aiohttp
+transport, thread writes, fsync), with httpx's own transport, without fsync, with inline
+writes, and with parfive for comparison.  Prints
 p50/p99/max stall in ms and MB/s.
 Goal for jsocdesk: p99 ≤ 16 ms (one 60 Hz frame), max ≤ 50 ms.  ``make bench`` only.
 """
@@ -128,6 +129,9 @@ def test_loop_latency_during_transfers(served: Served) -> None:
 
     clients: dict[str, Callable[[], Awaitable[None]]] = {
         "jsocdesk (shipped)": lambda: jsocdesk_download(served, out("lat-js")),
+        "jsocdesk (httpx transport)": lambda: jsocdesk_download(
+            served, out("lat-js"), transport="httpx"
+        ),
         "jsocdesk (no fsync)": lambda: jsocdesk_download(served, out("lat-js"), fsync=False),
         "jsocdesk (inline writes)": lambda: jsocdesk_download(
             served, out("lat-js"), write_mode="inline"

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -30,6 +31,7 @@ from jsocdesk.core.download import (
     QueueStore,
     RetryPolicy,
 )
+from jsocdesk.core.download.transport import AiohttpTransport
 from jsocdesk.demo.faults import Fault
 from jsocdesk.demo.server import DemoServer
 
@@ -73,13 +75,25 @@ class RangeLog:
         async def hook(request: httpx.Request) -> None:
             self.ranges.append((request.url.path.rsplit("/", 1)[-1], request.headers["range"]))
 
-        return httpx.AsyncClient(event_hooks={"request": [hook]})
+        mover = AiohttpTransport() if TRANSPORT["name"] == "aiohttp" else None
+        return httpx.AsyncClient(transport=mover, event_hooks={"request": [hook]})
 
     def starts(self, name: str) -> list[int]:
         return [int(r.split("=")[1].split("-")[0]) for n, r in self.ranges if n == name]
 
 
+TRANSPORT = {"name": "aiohttp"}
+
+
+@pytest.fixture(autouse=True, params=["aiohttp", "httpx"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every engine test runs with both byte movers under the httpx client."""
+    TRANSPORT["name"] = request.param
+    return str(request.param)
+
+
 def options(**kw: Any) -> EngineOptions:
+    kw.setdefault("transport", TRANSPORT["name"])
     kw.setdefault("retry", FAST_RETRY)
     kw.setdefault("stall_timeout", 0.5)
     kw.setdefault("progress_interval", 0.05)
@@ -185,6 +199,20 @@ def test_permanent_http_error_fails_without_retry(demo_server: DemoServer, tmp_p
     assert "404" in item.error
     assert item.attempts == 1
     assert not item.target.exists()
+
+
+def test_unreachable_server_is_retried_then_fails(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    q = DownloadQueue()
+    item = q.add(f"http://127.0.0.1:{port}/SUM1/x.fits", tmp_path)
+    policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
+    run(DownloadEngine(q, options=options(retry=policy)).run_until_idle())
+    assert item.state is S.FAILED
+    assert item.error is not None
+    assert item.error.startswith("connection error")
+    assert item.attempts == 2
 
 
 def test_gives_up_after_retry_budget(demo_server: DemoServer, tmp_path: Path) -> None:

@@ -52,9 +52,11 @@ from jsocdesk.core.download.catalog import Catalog, CatalogEntry
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.download.store import QueueStore
+from jsocdesk.core.download.transport import AiohttpTransport
 
 S = DownloadState
 WriteMode = Literal["inline", "thread"]
+Transport = Literal["aiohttp", "httpx"]
 OsWrite = Callable[[int, bytes | memoryview], int]
 
 _log = logging.getLogger(__name__)
@@ -92,6 +94,8 @@ class EngineOptions:
     progress_interval: float = 0.25
     save_interval: float = 1.0
     bandwidth: float | None = None  # bytes/s over all transfers; None = unlimited
+    #: what moves the bytes under the httpx client: see ``transport.py`` for the numbers
+    transport: Transport = "aiohttp"
     write_mode: WriteMode = "thread"  # see PartWriter for the measurements behind this
     thread_batch: int = 1 << 20  # bytes per hand-off to the writer thread
     fsync: bool = True
@@ -421,12 +425,18 @@ class DownloadEngine:
 
     def _make_client(self) -> httpx.AsyncClient:
         limits = self.queue.limits
+        transport = (
+            AiohttpTransport(max_connections=limits.total)
+            if self.options.transport == "aiohttp"
+            else None
+        )
         return httpx.AsyncClient(
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(
                 max_connections=limits.total, max_keepalive_connections=limits.total
             ),
             follow_redirects=True,
+            transport=transport,
         )
 
     async def _client(self) -> httpx.AsyncClient:
