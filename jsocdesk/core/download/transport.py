@@ -17,10 +17,12 @@ aiohttp's errors turned into the httpx errors they correspond to.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import certifi
 import httpx
 
 #: bytes handed to httpx per chunk (aiohttp buffers up to this much per connection)
@@ -63,12 +65,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, max_connections: int = 10) -> None:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        # the same CA bundle as httpx (certifi), also inside frozen app bundles; built here
+        # because the engine constructs its client on a worker thread (loading CAs is slow)
+        self._ssl = ssl.create_default_context(cafile=certifi.where())
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl),
                 auto_decompress=False,
+                trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, like httpx
                 read_bufsize=CHUNK,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
