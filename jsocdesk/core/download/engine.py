@@ -34,6 +34,7 @@ import asyncio
 import base64
 import contextlib
 import errno
+import functools
 import hashlib
 import logging
 import os
@@ -41,9 +42,10 @@ import random
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -60,6 +62,7 @@ Transport = Literal["aiohttp", "httpx"]
 OsWrite = Callable[[int, bytes | memoryview], int]
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 #: strong references to clean-up tasks that outlive a cancelled transfer
 _background: set[asyncio.Task[None]] = set()
 
@@ -158,8 +161,10 @@ class PartWriter:
         mode: WriteMode = "thread",
         batch: int = 1 << 20,
         os_write: OsWrite = os.write,
+        executor: Executor | None = None,
     ) -> None:
         self.mode = mode
+        self._executor = executor
         self.batch = batch
         self._write = os_write
         self._fd = fd
@@ -178,11 +183,13 @@ class PartWriter:
         mode: WriteMode = "thread",
         batch: int = 1 << 20,
         os_write: OsWrite = os.write,
+        executor: Executor | None = None,
     ) -> PartWriter:
         """Open ``path`` for writing at ``offset`` (on a worker thread: creating a file is a
         metadata operation that can wait for a journal commit)."""
-        fd = await asyncio.to_thread(_open_part, path, offset)
-        return cls(fd, mode=mode, batch=batch, os_write=os_write)
+        loop = asyncio.get_running_loop()
+        fd = await loop.run_in_executor(executor, _open_part, path, offset)
+        return cls(fd, mode=mode, batch=batch, os_write=os_write, executor=executor)
 
     def _write_all(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
@@ -212,7 +219,7 @@ class PartWriter:
         if self._buffer:
             chunks, self._buffer, self._buffered = self._buffer, [], 0
             loop = asyncio.get_running_loop()
-            self._pending = loop.run_in_executor(None, self._write_chunks, chunks)
+            self._pending = loop.run_in_executor(self._executor, self._write_chunks, chunks)
 
     async def finish(self, fsync: bool) -> None:
         """Write everything buffered, optionally fsync, and close."""
@@ -221,7 +228,8 @@ class PartWriter:
             pending, self._pending = self._pending, None
             await pending
         self.closed = True
-        await asyncio.to_thread(_sync_and_close, self._fd, fsync)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, _sync_and_close, self._fd, fsync)
 
     async def abort(self, *, keep: bool = True) -> None:
         """Stop writing and close: finish an in-flight write and, with ``keep``, write what
@@ -240,9 +248,11 @@ class PartWriter:
                 if pending is not None:
                     await pending
                 if chunks:
-                    await loop.run_in_executor(None, self._write_chunks, chunks)
-            except OSError:
-                pass  # the disk refused more bytes; what is on it is still a valid prefix
+                    await loop.run_in_executor(self._executor, self._write_chunks, chunks)
+            except (OSError, RuntimeError):
+                # the disk refused more bytes (or the pool is gone at shutdown): what is on
+                # disk is still a valid prefix
+                pass
             finally:
                 self._close_fd()
 
@@ -402,6 +412,7 @@ class DownloadEngine:
         self._rng = rng or random.Random()
         self._bucket = TokenBucket(self.options.bandwidth) if self.options.bandwidth else None
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._executor: ThreadPoolExecutor | None = None
         self._discards: dict[str, asyncio.Task[None]] = {}
         self._wake: asyncio.Event | None = None
         self._scheduler: asyncio.Task[None] | None = None
@@ -444,11 +455,22 @@ class DownloadEngine:
         ``httpx.AsyncClient`` loads the CA bundle: ~35 ms that would stall the loop)."""
         if self._http is None:
             if self._http_future is None:
-                self._http_future = asyncio.ensure_future(asyncio.to_thread(self._make_client))
+                self._http_future = asyncio.ensure_future(self._io(self._make_client))
             client = await asyncio.shield(self._http_future)
             if self._http is None:
                 self._http = client
         return self._http
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """The engine's own worker threads for file I/O, so slow disks (fsync on a USB drive)
+        never occupy the loop's default executor that the rest of the app uses."""
+        if self._executor is None:
+            workers = 2 * self.queue.limits.total + 2  # a write and an fsync per transfer
+            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="jsocdesk-io")
+        return self._executor
+
+    async def _io(self, fn: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), fn, *args)
 
     @property
     def running(self) -> bool:
@@ -494,6 +516,9 @@ class DownloadEngine:
             await asyncio.gather(*self._discards.values(), return_exceptions=True)
         self._publish()
         await self._final_save()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)  # queued writes still finish
+            self._executor = None
         if self._own_http:
             if self._http is None and self._http_future is not None:
                 with contextlib.suppress(Exception):
@@ -599,7 +624,7 @@ class DownloadEngine:
         self._last_save = now
         self._dirty = False
         future = asyncio.get_running_loop().run_in_executor(
-            None, self._write_snapshots, items, entries
+            self._pool(), self._write_snapshots, items, entries
         )
         self._saving = future
 
@@ -693,7 +718,7 @@ class DownloadEngine:
         async def discard() -> None:
             if previous is not None:
                 await previous
-            await asyncio.to_thread(_unlink_quietly, item.part_path)
+            await self._io(_unlink_quietly, item.part_path)
 
         task = loop.create_task(discard(), name=f"discard-{item.part_path.name}")
         self._discards[item.id] = task
@@ -711,7 +736,7 @@ class DownloadEngine:
         if discard is not None:
             await discard
         try:
-            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            await self._io(functools.partial(target.parent.mkdir, parents=True, exist_ok=True))
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, target.parent)) from exc
 
@@ -736,7 +761,7 @@ class DownloadEngine:
         if offset == 0:
             item.etag = item.last_modified = None
         start = offset - 1 if offset > 0 else 0
-        overlap = await asyncio.to_thread(_last_byte, part, offset) if offset > 0 else b""
+        overlap = await self._io(_last_byte, part, offset) if offset > 0 else b""
         headers = {"Range": f"bytes={start}-", "Accept-Encoding": "identity"}
         validator = item.etag or item.last_modified
         if offset > 0 and validator:
@@ -757,7 +782,7 @@ class DownloadEngine:
                     # "bytes=0-" of an empty file is unsatisfiable: 416 with "bytes */0"
                     total, server_sum = 0, None
                     try:
-                        writer = await PartWriter.open(part, 0)
+                        writer = await PartWriter.open(part, 0, executor=self._pool())
                         await writer.finish(self.options.fsync)
                     except OSError as exc:
                         raise _Fatal(describe_os_error(exc, part)) from exc
@@ -788,7 +813,7 @@ class DownloadEngine:
             )
         await self._verify_checksum(item, part, item.checksum or server_sum)
         try:
-            await asyncio.to_thread(os.replace, part, target)
+            await self._io(os.replace, part, target)
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, target)) from exc
         self._complete(item, size)
@@ -850,6 +875,7 @@ class DownloadEngine:
                 mode=self.options.write_mode,
                 batch=self.options.thread_batch,
                 os_write=self._os_write,
+                executor=self._pool(),
             )
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, part)) from exc
@@ -880,7 +906,7 @@ class DownloadEngine:
             return
         algo, _, expected = checksum.partition(":")
         try:
-            actual = await asyncio.to_thread(_file_digest, path, algo)
+            actual = await self._io(_file_digest, path, algo)
         except ValueError as exc:
             raise _Fatal(f"unknown checksum algorithm {algo!r}") from exc
         if actual.lower() != expected.lower():
