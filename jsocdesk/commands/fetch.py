@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import math
 import re
 import sys
 import time
@@ -109,30 +110,56 @@ def _clock(seconds: float | None) -> str:
 
 class ProgressBar:
     """One line on stderr, redrawn at most on every queue tick (≈ 4 Hz); plain lines every
-    few seconds when stderr is not a terminal."""
+    few seconds when stderr is not a terminal.
+
+    The rate is the smoothed growth of the total bytes (time constant 2 s), so many small
+    files that each finish between two ticks still show a speed.  While some sizes are not
+    known yet (JSOC's listings carry none; a size is known once its transfer starts) the bar
+    and the percentage count files instead of bytes.
+    """
 
     WIDTH = 28
+    TAU = 2.0
 
-    def __init__(self, stream: Any = None) -> None:
+    def __init__(self, stream: Any = None, clock: Any = time.monotonic) -> None:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._clock = clock
         self._last_plain = 0.0
         self._last_text = ""
         self._drawn = False
+        self._ref: tuple[float, int] | None = None
+        self.rate = 0.0
+
+    def _sample(self, bytes_done: int) -> None:
+        now = self._clock()
+        if self._ref is not None:
+            t0, b0 = self._ref
+            dt = now - t0
+            if dt > 0:
+                inst = max(0, bytes_done - b0) / dt
+                alpha = 1.0 - math.exp(-dt / self.TAU)
+                self.rate = inst if self.rate == 0.0 else self.rate + alpha * (inst - self.rate)
+        self._ref = (now, bytes_done)
 
     def line(self, t: Any) -> str:
-        frac = (t.bytes_done / t.bytes_total) if t.bytes_total else None
+        if t.bytes_total:
+            frac: float | None = t.bytes_done / t.bytes_total
+        else:
+            frac = t.done / t.count if t.count else None
         if frac is None:
-            bar = "?" * 3
-            pct = "  ?%"
+            bar, pct = "." * self.WIDTH, "  ?%"
         else:
             filled = int(self.WIDTH * min(1.0, frac))
             bar = "#" * filled + "." * (self.WIDTH - filled)
             pct = f"{100 * frac:3.0f}%"
-        size = _mb(t.bytes_total) if t.bytes_total is not None else "?"
+        size = f"/{_mb(t.bytes_total)}" if t.bytes_total is not None else ""
+        eta = None
+        if t.bytes_total is not None and self.rate > 1.0 and t.bytes_total > t.bytes_done:
+            eta = (t.bytes_total - t.bytes_done) / self.rate
         text = (
-            f"[{bar}] {pct} {_mb(t.bytes_done)}/{size} {t.speed / 1e6:6.1f} MB/s "
-            f"ETA {_clock(t.eta)}  {t.done}/{t.count} files"
+            f"[{bar}] {pct} {_mb(t.bytes_done)}{size} {self.rate / 1e6:6.1f} MB/s "
+            f"ETA {_clock(eta)}  {t.done}/{t.count} files"
         )
         if t.failed:
             text += f", {t.failed} failed"
@@ -141,13 +168,14 @@ class ProgressBar:
         return text
 
     def update(self, totals: Any) -> None:
+        self._sample(totals.bytes_done)
         text = self.line(totals)
         if self.tty:
             self.stream.write("\r" + text + "\x1b[K")
             self.stream.flush()
             self._drawn = True
             return
-        now = time.monotonic()
+        now = self._clock()
         if now - self._last_plain >= 5.0:
             self._last_plain = now
             self._last_text = text

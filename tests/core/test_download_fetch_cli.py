@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import astropy.units as u
@@ -151,13 +153,22 @@ def test_parse_rate_and_bar_line() -> None:
         cancelled=0,
         bytes_done=50_000_000,
         bytes_total=100_000_000,
-        speed=10_000_000.0,
+        speed=0.0,
     )
-    line = ProgressBar().line(totals)
+    now = [0.0]
+    bar = ProgressBar(stream=io.StringIO(), clock=lambda: now[0])
+    bar.update(replace(totals, bytes_done=40_000_000))
+    now[0] = 1.0
+    bar.update(totals)  # 10 MB in one second
+    line = bar.line(totals)
     assert line.startswith("[" + "#" * 14 + "." * 14 + "]  50%")
-    assert "50.0 MB/100.0 MB" in line
+    assert "50.0 MB/100.0 MB   10.0 MB/s" in line
     assert "ETA 0:05" in line
     assert "4/10 files, 1 failed" in line
+    # sizes not known yet: the bar counts files
+    unknown = bar.line(replace(totals, bytes_total=None))
+    assert unknown.startswith("[" + "#" * 11 + "." * 17 + "]  40%")
+    assert "ETA --:--" in unknown
 
 
 def test_fetch_raw_names_files_after_their_records(
