@@ -15,8 +15,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from jsocdesk.core import drmstime
 from jsocdesk.core.seriesinfo import KeywordInfo, LinkInfo, PrimeKeyInfo, SegmentInfo, SeriesInfo
@@ -24,6 +26,8 @@ from jsocdesk.core.seriesinfo import KeywordInfo, LinkInfo, PrimeKeyInfo, Segmen
 MISSING_TIME = "-4712.01.01_11:59_TAI"
 #: 268 real series names + descriptions (JSOC show_series snapshot shipped by sunpy 7.0.5).
 SERIES_JSON = Path(__file__).with_name("data") / "jsoc-series.json"
+
+_T = TypeVar("_T")
 
 
 def _t(text: str) -> float:
@@ -170,25 +174,13 @@ class Series:
         return self._kw_index.get(name.lower())
 
     def segment(self, name: str) -> Seg | None:
-        low = name.lower()
-        for s in self.segments:
-            if s.name.lower() == low:
-                return s
-        return None
+        return _named(self.segments, name, lambda s: s.name)
 
     def link(self, name: str) -> LinkInfo | None:
-        low = name.lower()
-        for li in self.links:
-            if li.name.lower() == low:
-                return li
-        return None
+        return _named(self.links, name, lambda li: li.name)
 
     def axis_of(self, key: str) -> Axis | None:
-        low = key.lower()
-        for a in self.axes:
-            if a.key.lower() == low:
-                return a
-        return None
+        return _named(self.axes, key, lambda a: a.key)
 
     def slot_axis(self) -> SlotAxis | None:
         for a in self.axes:
@@ -230,6 +222,12 @@ class Series:
                 "tapegroup": self.tapegroup,
             },
         )
+
+
+def _named(items: Iterable[_T], name: str, name_of: Callable[[_T], str]) -> _T | None:
+    """The first of ``items`` whose name is ``name``, case-insensitively."""
+    low = name.lower()
+    return next((it for it in items if name_of(it).lower() == low), None)
 
 
 def _num(x: float) -> str:
@@ -615,58 +613,28 @@ def _hmi_fd(
 def _build() -> list[Series]:
     out: list[Series] = []
     # HMI full-disk observables, 45 s (front camera) and 720 s (side camera).
-    for short, seg, bunit, content, bscale in (
-        (
-            "V",
-            Seg("Dopplergram", "int", "m/s", "fits", "4096x4096", bscale=0.25),
-            "m/s",
-            "DOPPLERGRAM",
-            0.25,
-        ),
-        (
-            "M",
-            Seg("magnetogram", "int", "Gauss", "fits", "4096x4096", bscale=0.1),
-            "Gauss",
-            "MAGNETOGRAM",
-            0.1,
-        ),
-        (
-            "Ic",
-            Seg("continuum", "int", "DN/s", "fits", "4096x4096", bscale=1.0),
-            "DN/s",
-            "CONTINUUM INTENSITY",
-            1.0,
-        ),
-        (
-            "Lw",
-            Seg("linewidth", "int", "mA", "fits", "4096x4096", bscale=1.0),
-            "mA",
-            "LINEWIDTH",
-            1.0,
-        ),
-        (
-            "Ld",
-            Seg("linedepth", "int", "DN/s", "fits", "4096x4096", bscale=1.0),
-            "DN/s",
-            "LINEDEPTH",
-            1.0,
-        ),
+    for short, segname, units, content, bscale, desc in (
+        ("V", "Dopplergram", "m/s", "DOPPLERGRAM", 0.25, "Dopplergrams"),
+        ("M", "magnetogram", "Gauss", "MAGNETOGRAM", 0.1, "magnetograms"),
+        ("Ic", "continuum", "DN/s", "CONTINUUM INTENSITY", 1.0, "continuum intensities"),
+        ("Lw", "linewidth", "mA", "LINEWIDTH", 1.0, "linewidths"),
+        ("Ld", "linedepth", "DN/s", "LINEDEPTH", 1.0, "linedepths"),
     ):
-        desc = {
-            "V": "Dopplergrams with a cadence of {} seconds",
-            "M": "magnetograms with a cadence of {} seconds.",
-            "Ic": "continuum intensities with a cadence of {} seconds.",
-            "Lw": "linewidths with a cadence of {} seconds.",
-            "Ld": "linedepths with a cadence of {} seconds.",
-        }[short]
-        seg = Seg(seg.name, seg.type, seg.units, seg.protocol, seg.dims, bscale=bscale)
-        out.append(_hmi_fd(f"hmi.{short}_45s", desc.format(45), seg, 45.0, 2, bunit, content))
-        out.append(_hmi_fd(f"hmi.{short}_720s", desc.format(720), seg, 720.0, 1, bunit, content))
+        seg = _fd_segment(segname, units, bscale)
+        # JSOC's own descriptions: only the Dopplergrams' lacks the final full stop.
+        note = f"{desc} with a cadence of {{}} seconds{'' if short == 'V' else '.'}"
+        for cadence, camera in ((45.0, 2), (720.0, 1)):
+            series_name = f"hmi.{short}_{cadence:.0f}s"
+            out.append(
+                _hmi_fd(
+                    series_name, note.format(f"{cadence:.0f}"), seg, cadence, camera, units, content
+                )
+            )
 
     # Milne-Eddington inversion and the disambiguated field vector, linked by MDATA.
     me_slot = SlotAxis("T_REC", 720.0, HMI_EPOCH, None, HMI_FIRST)
     me_segs = tuple(
-        Seg(n, "int", u, "fits", "4096x4096", bscale=0.01)
+        _fd_segment(n, u, 0.01)
         for n, u in (
             ("inclination", "degree"),
             ("azimuth", "degree"),
@@ -689,9 +657,9 @@ def _build() -> list[Series]:
         )
     )
     b_segs = (
-        Seg("field", "int", "Mx/cm^2", "fits", "4096x4096", bscale=0.01),
-        Seg("inclination", "int", "degree", "fits", "4096x4096", bscale=0.01),
-        Seg("azimuth", "int", "degree", "fits", "4096x4096", bscale=0.01),
+        _fd_segment("field", "Mx/cm^2", 0.01),
+        _fd_segment("inclination", "degree", 0.01),
+        _fd_segment("azimuth", "degree", 0.01),
         Seg("disambig", "char", "Flag", "fits", "4096x4096"),
         Seg("conf_disambig", "char", "dimensionless", "fits", "4096x4096"),
         # Not disambiguated: read through the MDATA link from the inversion series.
@@ -700,16 +668,13 @@ def _build() -> list[Series]:
             for n in ("vlos_mag", "dop_width", "eta_0", "confid_map")
         ),
     )
-    b_kws = [
-        *hmi_fd_keywords(b_segs, me_slot, "various", "B vector", 720.0),
-    ]
     out.append(
         Series(
             "hmi.B_720s",
             "Full-disk Milne-Eddigton inversion with the magnetic field azimuthal ambiguity "
             "resolution applied",
             ("T_REC",),
-            tuple(b_kws),
+            hmi_fd_keywords(b_segs, me_slot, "various", "B vector", 720.0),
             b_segs,
             (me_slot,),
             links=(
