@@ -12,8 +12,6 @@ line.  Errors: one line on stderr, exit status 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from typing import Any
 
 from jsocdesk.commands.search import (
@@ -21,8 +19,8 @@ from jsocdesk.commands.search import (
     fail,
     load_query,
     open_client,
+    run_with_server,
     say,
-    server_url,
 )
 
 METHODS = ("auto", "url", "url_quick", "url-tar")
@@ -49,47 +47,54 @@ def _notify_of(compiled: Any) -> str | None:
     return None
 
 
+async def queue_exports(
+    client: Any, query: Any, args: argparse.Namespace, command: str
+) -> tuple[Any, list[Any]] | int:
+    """Compile ``query`` against the server, check the address and queue one export per
+    record set (``--method auto``: chosen per record set from its count and file sizes).
+
+    Returns (the :class:`ExportQueue`, its jobs in order), or the exit status after a
+    one-line error naming ``command``.
+    """
+    from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, PollPolicy, auto_method
+    from jsocdesk.core.jsoc.plan import compile_for_server
+
+    compiled, infos = await compile_for_server(client, query, merge=args.merge)
+    email = args.email or _notify_of(compiled)
+    if not email:
+        return fail(command, "an e-mail address is needed: --email ADDR or a Notify node")
+    check = await client.check_email(email)
+    if not check.registered:
+        return fail(
+            command,
+            f"{email} is not registered with JSOC ({check.message}); register it at "
+            "http://jsoc.stanford.edu/ajax/register_email.html",
+        )
+    queue = ExportQueue(client, PollPolicy(first=args.poll, cap=max(args.poll, 30.0)))
+    jobs: list[ExportJob] = []
+    for block in compiled:
+        info = infos.get(block.series.lower())
+        if args.method == "auto":
+            choice = await auto_method(
+                client, block.record_set, headers=not args.raw, segments=block.segments, series=info
+            )
+            method, protocol = choice.method, choice.protocol
+        else:
+            method, protocol = args.method, ("as-is" if args.raw else "fits")
+        job = ExportJob(block.record_set, email, method=method, protocol=protocol, series=info)
+        jobs.append(queue.add(job))
+    return queue, jobs
+
+
 async def _export(args: argparse.Namespace, url: str | None) -> int:
     from jsocdesk.core.errors import ExportFailed
-    from jsocdesk.core.jsoc.export import (
-        ExportJob,
-        ExportQueue,
-        PollPolicy,
-        auto_method,
-    )
-    from jsocdesk.core.jsoc.plan import compile_for_server
 
     query = load_query(args.session)
     async with open_client(url) as client:
-        compiled, infos = await compile_for_server(client, query, merge=args.merge)
-        email = args.email or _notify_of(compiled)
-        if not email:
-            return fail("export", "an e-mail address is needed: --email ADDR or a Notify node")
-        check = await client.check_email(email)
-        if not check.registered:
-            return fail(
-                "export",
-                f"{email} is not registered with JSOC ({check.message}); register it at "
-                "http://jsoc.stanford.edu/ajax/register_email.html",
-            )
-        queue = ExportQueue(client, PollPolicy(first=args.poll, cap=max(args.poll, 30.0)))
-        jobs: list[ExportJob] = []
-        for block in compiled:
-            info = infos.get(block.series.lower())
-            if args.method == "auto":
-                choice = await auto_method(
-                    client,
-                    block.record_set,
-                    headers=not args.raw,
-                    segments=block.segments,
-                    series=info,
-                )
-                method, protocol = choice.method, choice.protocol
-            else:
-                method = args.method
-                protocol = "as-is" if args.raw else "fits"
-            job = ExportJob(block.record_set, email, method=method, protocol=protocol, series=info)
-            jobs.append(queue.add(job))
+        queued = await queue_exports(client, query, args, "export")
+        if isinstance(queued, int):
+            return queued
+        queue, jobs = queued
         try:
             for job in jobs:
                 try:
@@ -117,13 +122,4 @@ def _one_line(exc: Exception) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jsocdesk.core.errors import JsocdeskError
-
-    try:
-        with server_url(args) as url:
-            return asyncio.run(_export(args, url))
-    except JsocdeskError as exc:
-        return fail("export", _one_line(exc))
-    except KeyboardInterrupt:
-        sys.stderr.write("jsocdesk export: interrupted\n")
-        return 2
+    return run_with_server("export", args, _export, describe=_one_line)

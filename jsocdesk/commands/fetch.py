@@ -194,60 +194,22 @@ class ProgressBar:
 # --- the command --------------------------------------------------------------------------
 
 
-def _notify_of(compiled: Any) -> str | None:
-    for block in compiled:
-        if block.notify:
-            return str(block.notify)
-    return None
-
-
 async def _export_files(
     args: argparse.Namespace, url: str | None
 ) -> tuple[list[tuple[str, str, str | None]], str | None] | int:
     """Run the exports; returns ([(url, local name, catalogue key)], server) or an exit code."""
+    from jsocdesk.commands.export import queue_exports
     from jsocdesk.core.download.catalog import catalog_key
     from jsocdesk.core.download.names import name_from_record
     from jsocdesk.core.errors import ExportFailed
-    from jsocdesk.core.jsoc.export import (
-        ExportJob,
-        ExportQueue,
-        PollPolicy,
-        choose_method,
-        estimate_file_bytes,
-    )
-    from jsocdesk.core.jsoc.plan import compile_for_server
 
     query = load_query(args.session)
     files: list[tuple[str, str, str | None]] = []
     async with open_client(url) as client:
-        compiled, infos = await compile_for_server(client, query, merge=args.merge)
-        email = args.email or _notify_of(compiled)
-        if not email:
-            return fail("fetch", "an e-mail address is needed: --email ADDR or a Notify node")
-        check = await client.check_email(email)
-        if not check.registered:
-            return fail(
-                "fetch",
-                f"{email} is not registered with JSOC ({check.message}); register it at "
-                "http://jsoc.stanford.edu/ajax/register_email.html",
-            )
-        queue = ExportQueue(client, PollPolicy(first=args.poll, cap=max(args.poll, 30.0)))
-        jobs: list[ExportJob] = []
-        for block in compiled:
-            info = infos.get(block.series.lower())
-            if args.method == "auto":
-                n_files = await client.count(block.record_set)
-                n_files *= max(1, len(block.segments) or (len(info.segments) if info else 1))
-                choice = choose_method(
-                    headers=not args.raw,
-                    n_files=n_files,
-                    file_bytes=estimate_file_bytes(info, block.segments),
-                )
-                method, protocol = choice.method, choice.protocol
-            else:
-                method, protocol = args.method, ("as-is" if args.raw else "fits")
-            job = ExportJob(block.record_set, email, method=method, protocol=protocol, series=info)
-            jobs.append(queue.add(job))
+        queued = await queue_exports(client, query, args, "fetch")
+        if isinstance(queued, int):
+            return queued
+        queue, jobs = queued
         try:
             for job in jobs:
                 try:

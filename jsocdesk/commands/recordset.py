@@ -16,6 +16,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from jsocdesk.commands.search import fail, open_client
 from jsocdesk.core.errors import JsocdeskError, QueryError
 from jsocdesk.core.query.compile import CompiledRecordSet, compile_query
 from jsocdesk.core.query.tree import Node
@@ -37,12 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _fail(message: str) -> int:
-    one_line = " ".join(str(message).split())
-    sys.stderr.write(f"jsocdesk {COMMAND}: {one_line}\n")
-    return 2
-
-
 def _describe(exc: JsocdeskError) -> str:
     if isinstance(exc, QueryError) and isinstance(exc.node, Node):
         return f"{exc.message} (at {exc.node.describe()})"
@@ -57,13 +52,10 @@ def compile_offline(query: Node, *, merge: bool) -> list[CompiledRecordSet]:
 
 
 async def compile_online(query: Node, url: str, *, merge: bool) -> list[CompiledRecordSet]:
-    from jsocdesk.core.jsoc.client import JsocClient, make_http_client
-    from jsocdesk.core.jsoc.config import ServerConfig
     from jsocdesk.core.jsoc.plan import compile_for_server
 
-    config = ServerConfig.from_spec(url)
-    async with make_http_client(config) as http:
-        compiled, _ = await compile_for_server(JsocClient(config, http), query, merge=merge)
+    async with open_client(url) as client:
+        compiled, _ = await compile_for_server(client, query, merge=merge)
     return compiled
 
 
@@ -77,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             compiled = compile_offline(query, merge=args.merge)
     except JsocdeskError as exc:
-        return _fail(_describe(exc))
+        return fail(COMMAND, _describe(exc))
     except KeyboardInterrupt:
-        return _fail("interrupted")
+        return fail(COMMAND, "interrupted")
     for item in compiled:
         sys.stdout.write(item.record_set + "\n")
     return 0

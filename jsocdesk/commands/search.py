@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,13 +126,24 @@ async def _search(args: argparse.Namespace, url: str | None) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def run_with_server(
+    command: str,
+    args: argparse.Namespace,
+    main: Callable[[argparse.Namespace, str | None], Coroutine[Any, Any, int]],
+    describe: Callable[[Exception], str] = str,
+) -> int:
+    """``asyncio.run(main(args, url))`` with the server ``args`` name; typed errors and
+    Ctrl-C become one line on stderr and exit status 2."""
     from jsocdesk.core.errors import JsocdeskError
 
     try:
         with server_url(args) as url:
-            return asyncio.run(_search(args, url))
+            return asyncio.run(main(args, url))
     except JsocdeskError as exc:
-        return fail("search", str(exc))
+        return fail(command, describe(exc))
     except KeyboardInterrupt:
-        return fail("search", "interrupted")
+        return fail(command, "interrupted")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_with_server("search", args, _search)
