@@ -10,15 +10,13 @@ rewrite the file thousands of times.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from jsocdesk.core.atomic import atomic_write_text
+from jsocdesk.core.download.jsonfile import load_versioned, save_versioned
 from jsocdesk.core.errors import DownloadError
 
 FORMAT_VERSION = 1
@@ -65,20 +63,9 @@ class Catalog:
         return cls(Path(data_dir) / "downloads" / FILE_NAME)
 
     def _load(self) -> None:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        data = load_versioned(self.path, "download catalogue", FORMAT_VERSION, CatalogError)
+        if data is None:
             return
-        try:
-            data = json.loads(text)
-            version = int(data["format_version"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CatalogError(f"download catalogue {self.path} is corrupt: {exc}") from exc
-        if version > FORMAT_VERSION:
-            raise CatalogError(
-                f"download catalogue {self.path} was written by a newer jsocdesk "
-                f"(format {version} > {FORMAT_VERSION})"
-            )
         for raw in data.get("entries", []):
             e = CatalogEntry(
                 key=str(raw["key"]),
@@ -135,20 +122,17 @@ class Catalog:
         self._dirty = True
 
     def write_snapshot(self, entries: list[CatalogEntry]) -> None:
-        payload: dict[str, Any] = {
-            "format_version": FORMAT_VERSION,
-            "entries": [
-                {
-                    "key": e.key,
-                    "path": str(e.path),
-                    "size": e.size,
-                    "url": e.url,
-                    "completed": e.completed,
-                }
-                for e in entries
-            ],
-        }
-        atomic_write_text(self.path, json.dumps(payload, indent=1))
+        rows = [
+            {
+                "key": e.key,
+                "path": str(e.path),
+                "size": e.size,
+                "url": e.url,
+                "completed": e.completed,
+            }
+            for e in entries
+        ]
+        save_versioned(self.path, FORMAT_VERSION, "entries", rows)
 
     def __iter__(self) -> Iterator[CatalogEntry]:
         return iter(list(self._entries.values()))

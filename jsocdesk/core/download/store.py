@@ -9,12 +9,10 @@ of the ``.part`` on disk is the truth.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-from jsocdesk.core.atomic import atomic_write_text
 from jsocdesk.core.download.item import DownloadItem, DownloadState
+from jsocdesk.core.download.jsonfile import load_versioned, save_versioned
 from jsocdesk.core.errors import DownloadError
 
 FORMAT_VERSION = 1
@@ -36,20 +34,9 @@ class QueueStore:
         return cls(Path(data_dir) / "downloads" / name)
 
     def load(self) -> list[DownloadItem]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        data = load_versioned(self.path, "download queue", FORMAT_VERSION, QueueStoreError)
+        if data is None:
             return []
-        try:
-            data = json.loads(text)
-            version = int(data["format_version"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise QueueStoreError(f"download queue {self.path} is corrupt: {exc}") from exc
-        if version > FORMAT_VERSION:
-            raise QueueStoreError(
-                f"download queue {self.path} was written by a newer jsocdesk "
-                f"(format {version} > {FORMAT_VERSION})"
-            )
         items: list[DownloadItem] = []
         try:
             for raw in data["items"]:
@@ -62,11 +49,7 @@ class QueueStore:
         return items
 
     def save(self, items: list[DownloadItem]) -> None:
-        payload: dict[str, Any] = {
-            "format_version": FORMAT_VERSION,
-            "items": [it.to_json() for it in items],
-        }
-        atomic_write_text(self.path, json.dumps(payload, indent=1))
+        save_versioned(self.path, FORMAT_VERSION, "items", [it.to_json() for it in items])
 
     def __repr__(self) -> str:
         return f"<QueueStore {self.path}>"

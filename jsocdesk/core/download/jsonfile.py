@@ -1,0 +1,43 @@
+"""Versioned JSON files of the download engine (the queue, the catalogue).
+
+A file is ``{"format_version": N, "<rows>": [...]}``, written atomically; a reader refuses
+corrupt files and files newer than it understands with its own typed error.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jsocdesk.core.atomic import atomic_write_text
+from jsocdesk.core.errors import DownloadError
+
+
+def load_versioned(
+    path: Path, what: str, version: int, error: type[DownloadError]
+) -> dict[str, Any] | None:
+    """The document at ``path``, ``None`` when there is no file.
+
+    ``what`` names the file in messages (``"download queue"``); raises ``error`` when the
+    file is not JSON with an integer ``format_version`` or its version is above ``version``.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(text)
+        found = int(data["format_version"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise error(f"{what} {path} is corrupt: {exc}") from exc
+    if found > version:
+        raise error(f"{what} {path} was written by a newer jsocdesk (format {found} > {version})")
+    doc: dict[str, Any] = data
+    return doc
+
+
+def save_versioned(path: Path, version: int, rows_key: str, rows: list[dict[str, Any]]) -> None:
+    """Write ``{"format_version": version, rows_key: rows}`` atomically."""
+    payload: dict[str, Any] = {"format_version": version, rows_key: rows}
+    atomic_write_text(path, json.dumps(payload, indent=1))
