@@ -146,8 +146,10 @@ def parse_time_seconds(text: str) -> float:
 
 def _split(seconds: float, decimals: int) -> tuple[datetime, str]:
     scale = 10**decimals
-    # Truncate like DRMS' sprint_time does for the requested precision (avoid 59.9999 -> 60).
-    ticks = math.floor(seconds * scale + 1e-6)
+    # Truncate like DRMS' sprint_time does for the requested precision.  The margin (a
+    # thousandth of a tick) absorbs float error: around 1.2e9 s a double is only good to
+    # ~2e-7 s, so 01.10 s must not come out as 01.09 s.
+    ticks = math.floor(seconds * scale + 1e-3)
     whole, frac = divmod(ticks, scale)
     frac_text = f".{frac:0{decimals}d}" if decimals > 0 else ""
     return EPOCH + timedelta(seconds=whole), frac_text

@@ -73,3 +73,16 @@ def test_bad_times_raise_typed(bad: str) -> None:
 )
 def test_durations(text: str, secs: float) -> None:
     assert dt.parse_duration(text) == secs
+
+
+@pytest.mark.parametrize(
+    ("text", "decimals"),
+    [
+        ("2014-01-01T00:00:01.10Z", 2),
+        ("2013-12-31T23:59:39.20Z", 2),
+        ("2025-06-30T12:34:56.99Z", 2),
+        ("2014-01-01T00:00:01.5Z", 1),
+    ],
+)
+def test_fractional_seconds_survive_printing(text: str, decimals: int) -> None:
+    assert dt.format_utc_iso(dt.parse_time_seconds(text), decimals) == text
