@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -101,13 +102,9 @@ async def _serve(config: object, watch_stdin: bool) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, done.set)
     if watch_stdin:
-
-        def _watch() -> None:
-            while sys.stdin.buffer.read(4096):
-                pass
-            loop.call_soon_threadsafe(done.set)
-
-        threading.Thread(target=_watch, name="stdin-watch", daemon=True).start()
+        threading.Thread(
+            target=_watch_stdin, args=(loop, done), name="stdin-watch", daemon=True
+        ).start()
     demo, runner, port = await start_app(config, data_dir)
     try:
         sys.stdout.write(f"http://{config.host}:{port}/\n")
@@ -118,3 +115,19 @@ async def _serve(config: object, watch_stdin: bool) -> int:
         if tmp is not None:
             tmp.cleanup()
     return 0
+
+
+def _watch_stdin(loop: asyncio.AbstractEventLoop, done: asyncio.Event) -> None:
+    """Set ``done`` at end-of-file on stdin.
+
+    Reads file descriptor 0 with :func:`os.read`, not through ``sys.stdin``: a daemon thread
+    blocked inside ``sys.stdin.buffer.read`` holds the buffer's lock, and an interpreter
+    that exits meanwhile (SIGTERM) aborts with "could not acquire lock for <stdin>".
+    """
+    try:
+        while os.read(0, 65536):
+            pass
+    except OSError:
+        pass  # no usable stdin: as good as closed
+    with contextlib.suppress(RuntimeError):  # the loop is already closed
+        loop.call_soon_threadsafe(done.set)
