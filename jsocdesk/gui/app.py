@@ -17,9 +17,12 @@ the loop.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from jsocdesk import __version__
 
 if TYPE_CHECKING:
     from jsocdesk.gui.context import AppContext
@@ -63,6 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jsocdesk.gui.context import AppContext
 
     ctx = AppContext.create(show_error_dialog=not args.smoke_test)
+    from jsocdesk.logsetup import setup_logging
+
+    log_path = setup_logging(ctx.paths)
+    logging.getLogger("jsocdesk").info("jsocdesk %s starting (log: %s)", __version__, log_path)
+    from jsocdesk.gui.about import app_icon
+
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("jsocdesk")  # matches resources/jsocdesk.desktop
     ctx.sink.install()
     loop = qasync.QEventLoop(app)
     loop.set_exception_handler(ctx.sink.loop_exception_handler)
