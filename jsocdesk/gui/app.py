@@ -17,12 +17,9 @@ the loop.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-
-from jsocdesk import __version__
 
 if TYPE_CHECKING:
     from jsocdesk.gui.context import AppContext
@@ -68,8 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = AppContext.create(show_error_dialog=not args.smoke_test)
     from jsocdesk.logsetup import setup_logging
 
-    log_path = setup_logging(ctx.paths)
-    logging.getLogger("jsocdesk").info("jsocdesk %s starting (log: %s)", __version__, log_path)
+    setup_logging(ctx.paths)  # logs "jsocdesk <version> started" itself
     from jsocdesk.gui.about import app_icon
 
     app.setWindowIcon(app_icon())
