@@ -20,7 +20,7 @@ import functools
 import math
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1025,21 +1025,20 @@ def parse_where_expr(sql: str) -> WhereExpr:
     def fail(what: str) -> RecordSetError:
         return RecordSetError(f"invalid where clause `{sql}`: {what}")
 
-    def expr() -> WhereExpr:
+    def chain(word: str, operand: Callable[[], WhereExpr]) -> WhereExpr:
+        """``operand (word operand)*``, grouped from the left."""
         nonlocal i
-        left = term()
-        while peek_word() == "OR":
+        left = operand()
+        while peek_word() == word:
             i += 1
-            left = BoolOp("OR", (left, term()))
+            left = BoolOp(word, (left, operand()))
         return left
 
+    def expr() -> WhereExpr:
+        return chain("OR", term)
+
     def term() -> WhereExpr:
-        nonlocal i
-        left = factor()
-        while peek_word() == "AND":
-            i += 1
-            left = BoolOp("AND", (left, factor()))
-        return left
+        return chain("AND", factor)
 
     def factor() -> WhereExpr:
         nonlocal i
