@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from jsocdesk.core.errors import QueryError
 from jsocdesk.core.query.dnf import Branch, to_dnf
@@ -149,55 +150,47 @@ class BranchParts:
         return None
 
 
+def _itself(node: Node) -> object:
+    return node
+
+
+#: Kinds a branch holds once: node type -> (BranchParts field, what must agree, message).
+_ONCE_PER_BRANCH: dict[type[Node], tuple[str, Callable[[Any], object], str]] = {
+    Series: (
+        "series",
+        lambda node: node.name.lower(),
+        "Only one Series can be given in a branch; separate several series by OR.",
+    ),
+    Time: (
+        "time",
+        _itself,
+        "Only one Time can be given in a branch; separate several time ranges by OR.",
+    ),
+    Wavelength: (
+        "wavelength",
+        _itself,
+        "Only one Wavelength can be given in a branch; separate several wavelengths by OR.",
+    ),
+    Sample: ("sample", _itself, "Only one Sample can be given in a branch."),
+    Notify: ("notify", lambda node: node.email, "Only one Notify e-mail can be given in a branch."),
+}
+
+
 def analyze_branch(branch: Branch) -> tuple[BranchParts, list[QueryError]]:
     """Sort a branch's leaves by kind; report structural problems (duplicates, bare keys)."""
     parts = BranchParts(branch)
     errors: list[QueryError] = []
     for node in branch.nodes:
-        if isinstance(node, Series):
-            if parts.series is None:
-                parts.series = node
-            elif parts.series.name.lower() != node.name.lower():
-                errors.append(
-                    QueryError(
-                        "Only one Series can be given in a branch; separate several series by OR.",
-                        node,
-                    )
-                )
-        elif isinstance(node, Time):
-            if parts.time is None:
-                parts.time = node
-            elif parts.time != node:
-                errors.append(
-                    QueryError(
-                        "Only one Time can be given in a branch; "
-                        "separate several time ranges by OR.",
-                        node,
-                    )
-                )
-        elif isinstance(node, Wavelength):
-            if node.min_angstrom != node.max_angstrom:
-                errors.append(QueryError(MSG_WAVELENGTH_RANGE, node))
-            if parts.wavelength is None:
-                parts.wavelength = node
-            elif parts.wavelength != node:
-                errors.append(
-                    QueryError(
-                        "Only one Wavelength can be given in a branch; "
-                        "separate several wavelengths by OR.",
-                        node,
-                    )
-                )
-        elif isinstance(node, Sample):
-            if parts.sample is None:
-                parts.sample = node
-            elif parts.sample != node:
-                errors.append(QueryError("Only one Sample can be given in a branch.", node))
-        elif isinstance(node, Notify):
-            if parts.notify is None:
-                parts.notify = node
-            elif parts.notify.email != node.email:
-                errors.append(QueryError("Only one Notify e-mail can be given in a branch.", node))
+        if isinstance(node, Wavelength) and node.min_angstrom != node.max_angstrom:
+            errors.append(QueryError(MSG_WAVELENGTH_RANGE, node))
+        once = _ONCE_PER_BRANCH.get(type(node))
+        if once is not None:
+            attr, identity, message = once
+            held = getattr(parts, attr)
+            if held is None:
+                setattr(parts, attr, node)
+            elif identity(held) != identity(node):
+                errors.append(QueryError(message, node))
         elif isinstance(node, PrimeKey):
             same = parts.primekey(node.name)
             if same is None:
