@@ -41,16 +41,9 @@ class Signal:
         return f"<Signal {self.name!r} ({len(self._callbacks)} connected)>"
 
 
-class ListEvents:
-    """The events of an :class:`EventedList`.
-
-    * ``inserting(index, count)`` / ``inserted(index, count)``
-    * ``removing(index, count)`` / ``removed(index, count)``
-    * ``moving(src, dest)`` / ``moved(src, dest)``: one item from ``src`` to ``dest`` where
-      ``dest`` is the index in the list *before* the move (Qt's ``beginMoveRows`` convention)
-    * ``changed(index)``: the item at ``index`` changed in place
-    * ``resetting()`` / ``reset()``
-    """
+class EditEvents:
+    """The before/after signal pairs of an evented container (Qt's ``begin…``/``end…``
+    pairs); each container documents its own arguments."""
 
     def __init__(self) -> None:
         self.inserting = Signal("inserting")
@@ -62,6 +55,18 @@ class ListEvents:
         self.changed = Signal("changed")
         self.resetting = Signal("resetting")
         self.reset = Signal("reset")
+
+
+class ListEvents(EditEvents):
+    """The events of an :class:`EventedList`.
+
+    * ``inserting(index, count)`` / ``inserted(index, count)``
+    * ``removing(index, count)`` / ``removed(index, count)``
+    * ``moving(src, dest)`` / ``moved(src, dest)``: one item from ``src`` to ``dest`` where
+      ``dest`` is the index in the list *before* the move (Qt's ``beginMoveRows`` convention)
+    * ``changed(index)``: the item at ``index`` changed in place
+    * ``resetting()`` / ``reset()``
+    """
 
 
 class EventedList(MutableSequence[T], Generic[T]):

@@ -77,7 +77,7 @@ from astropy.time import Time as AstropyTime
 
 from jsocdesk.core import drmstime
 from jsocdesk.core.errors import QueryError, TimeFormatError
-from jsocdesk.core.events import Signal
+from jsocdesk.core.events import EditEvents, Signal
 
 __all__ = [
     "GROUP_KINDS",
@@ -762,19 +762,12 @@ def _node_from_dict(d: Any, _depth: int) -> Node:
 # --- the evented container -----------------------------------------------------------------
 
 
-class TreeEvents:
-    """Before/after events of a :class:`QueryTree` (see the module docstring)."""
+class TreeEvents(EditEvents):
+    """Before/after events of a :class:`QueryTree` (see the module docstring), plus
+    ``modified`` after every edit."""
 
     def __init__(self) -> None:
-        self.inserting = Signal("inserting")
-        self.inserted = Signal("inserted")
-        self.removing = Signal("removing")
-        self.removed = Signal("removed")
-        self.moving = Signal("moving")
-        self.moved = Signal("moved")
-        self.changed = Signal("changed")
-        self.resetting = Signal("resetting")
-        self.reset = Signal("reset")
+        super().__init__()
         self.modified = Signal("modified")
 
 
