@@ -10,10 +10,15 @@
   ``drms.config._server_configs["jsoc"]`` for the test (so ``drms.Client()`` and sunpy
   talk to the demo server), see ``jsoc-protocol.md`` §1.1.
 * :func:`drms_server_config(base_url)`: the same config object for any base URL.
+* :func:`demo_process(*args, **popen)`: ``jsocdesk serve-demo --port 0 ARGS`` as a child
+  process, with the base URL it printed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,25 @@ def drms_server_config(base_url: str) -> Any:
         show_series_wrapper_dbhost="hmidb2",
         http_download_baseurl=base_url,
     )
+
+
+@contextlib.contextmanager
+def demo_process(*args: str, **popen: Any) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run ``jsocdesk serve-demo --port 0 ARGS`` (stdout piped, text mode, ``popen`` passed
+    on); yields the process and the base URL it printed.  At exit a process still running is
+    terminated and waited for, and its pipes are closed."""
+    command = [sys.executable, "-m", "jsocdesk", "serve-demo", "--port", "0", *args]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, **popen)
+    try:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline().strip()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=20)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 @pytest.fixture

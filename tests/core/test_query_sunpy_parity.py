@@ -23,6 +23,7 @@ from astropy.time import Time as ATime
 
 import jsocdesk.core.query as q
 from jsocdesk.core.drmstime import parse_time_seconds, seconds_to_tai_calendar
+from tests.demo_server import drms_server_config
 
 sunpy_jsoc = pytest.importorskip("sunpy.net.jsoc", reason="sunpy is not installed")
 
@@ -30,7 +31,6 @@ sunpy_jsoc = pytest.importorskip("sunpy.net.jsoc", reason="sunpy is not installe
 @pytest.fixture(scope="module")
 def sunpy_client() -> Iterator[tuple[Any, Any]]:
     import drms
-    from drms.config import ServerConfig
     from sunpy.net.jsoc.attrs import walker
 
     from jsocdesk.demo.config import DemoConfig
@@ -38,18 +38,7 @@ def sunpy_client() -> Iterator[tuple[Any, Any]]:
 
     saved = drms.config._server_configs.get("jsoc")
     with DemoServer(DemoConfig()) as demo:
-        base = demo.base_url
-        drms.config._server_configs["jsoc"] = ServerConfig(
-            name="JSOC",
-            cgi_baseurl=base + "cgi-bin/ajax/",
-            cgi_show_series="show_series",
-            cgi_jsoc_info="jsoc_info",
-            cgi_jsoc_fetch="jsoc_fetch",
-            cgi_check_address="checkAddress.sh",
-            cgi_show_series_wrapper="showextseries",
-            show_series_wrapper_dbhost="hmidb2",
-            http_download_baseurl=base,
-        )
+        drms.config._server_configs["jsoc"] = drms_server_config(demo.base_url)
         try:
             yield sunpy_jsoc.JSOCClient(), walker
         finally:

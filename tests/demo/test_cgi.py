@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import pytest
 
 from jsocdesk.demo.faults import Fault
 from jsocdesk.demo.server import DemoServer
+from tests.demo_server import demo_process
 
 V45_HOUR = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 
@@ -142,22 +141,6 @@ def test_latency_and_error_on_cgi(demo_server: DemoServer) -> None:
     assert demo_server.faults.hits["latency"] == 2
 
 
-def test_stdin_eof_stops_child(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jsocdesk", "serve-demo", "--port", "0", "--exit-on-stdin-eof"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdin is not None
-    base = proc.stdout.readline().strip()
-    assert httpx.get(base).status_code == 200
-    proc.stdin.close()
-    assert proc.wait(timeout=20) == 0
-    proc.stdout.close()
-
-
 def _rss_kb(pid: int) -> dict[str, int]:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -169,14 +152,7 @@ def _rss_kb(pid: int) -> dict[str, int]:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 def test_listing_many_records_keeps_server_memory_flat(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jsocdesk", "serve-demo", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().strip()
+    with demo_process() as (proc, base):
         warm = {"op": "rs_list", "ds": V45_HOUR, "key": "T_REC"}
         httpx.get(base + "cgi-bin/ajax/jsoc_info", params=warm)
         before = _rss_kb(proc.pid)["VmHWM"]
@@ -195,11 +171,6 @@ def test_listing_many_records_keeps_server_memory_flat(tmp_path: Path) -> None:
         # The answer is ~8 MB of JSON (~30 MB as Python strings): generating it must hold
         # neither the text nor the records; caches and worker threads may add a little.
         assert grown < 10_000, f"server peak RSS grew by {grown} kB"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 
 from jsocdesk.demo.faults import Fault, FaultPlan
 from jsocdesk.demo.server import DemoServer
+from tests.demo_server import demo_process
 
 PAYLOAD = bytes(range(256)) * 400  # 102400 bytes
 
@@ -239,36 +239,16 @@ def test_only_one_body_fault_per_request() -> None:
 
 
 def test_serve_demo_child_process(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jsocdesk",
-            "serve-demo",
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "--fault",
-            "files:http_error=503x1",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().strip()
+    args = ("--data-dir", str(tmp_path / "d"), "--fault", "files:http_error=503x1")
+    with demo_process(*args) as (proc, base):
         assert base.startswith("http://127.0.0.1:")
         (tmp_path / "d" / "SUM2" / "D5").mkdir(parents=True)
         (tmp_path / "d" / "SUM2" / "D5" / "f.txt").write_text("hello")
         with httpx.Client() as c:
             assert c.get(base + "SUM2/D5/f.txt").status_code == 503
             assert c.get(base + "SUM2/D5/f.txt").text == "hello"
-    finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
-        assert proc.stdout is not None
-        proc.stdout.close()
 
 
 def test_context_manager_and_restart_free_port(tmp_path: Path) -> None:
@@ -345,28 +325,14 @@ def test_client_leaving_during_a_stall_logs_nothing(
 
 @pytest.mark.parametrize("how", ["sigterm", "stdin-eof"])
 def test_serve_demo_watching_stdin_exits_cleanly(how: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jsocdesk", "serve-demo", "--port", "0", "--exit-on-stdin-eof"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdin is not None
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    try:
-        base = proc.stdout.readline().strip()
+    pipes = {"stdin": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with demo_process("--exit-on-stdin-eof", **pipes) as (proc, base):
+        assert proc.stdin is not None
+        assert proc.stderr is not None
         assert httpx.get(base).status_code == 200
         if how == "sigterm":
             proc.terminate()
         else:
-            proc.stdin.close()
+            proc.stdin.close()  # the parent went away
         assert proc.wait(timeout=20) == 0
         assert proc.stderr.read() == ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            stream.close()
