@@ -6,12 +6,26 @@ server describes its catalogue with the same shape.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_NAME = operator.attrgetter("name")
 
 TIME_TYPES = frozenset({"time"})
 INTEGER_TYPES = frozenset({"short", "int", "longlong", "char"})
 REAL_TYPES = frozenset({"float", "double"})
+
+
+def find_named(items: Iterable[_T], name: str, name_of: Callable[[_T], str]) -> _T | None:
+    """The first of ``items`` whose name (``name_of(item)``) is ``name``, ignoring case."""
+    low = name.lower()
+    for item in items:
+        if name_of(item).lower() == low:
+            return item
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,25 +94,13 @@ class SeriesInfo:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def keyword(self, name: str) -> KeywordInfo | None:
-        low = name.lower()
-        for k in self.keywords:
-            if k.name.lower() == low:
-                return k
-        return None
+        return find_named(self.keywords, name, _NAME)
 
     def segment(self, name: str) -> SegmentInfo | None:
-        low = name.lower()
-        for s in self.segments:
-            if s.name.lower() == low:
-                return s
-        return None
+        return find_named(self.segments, name, _NAME)
 
     def primekey(self, name: str) -> str | None:
-        low = name.lower()
-        for p in self.primekeys:
-            if p.lower() == low:
-                return p
-        return None
+        return find_named(self.primekeys, name, str)
 
     @property
     def keyword_names(self) -> list[str]:

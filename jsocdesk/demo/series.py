@@ -15,19 +15,22 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from jsocdesk.core import drmstime
-from jsocdesk.core.seriesinfo import KeywordInfo, LinkInfo, PrimeKeyInfo, SegmentInfo, SeriesInfo
+from jsocdesk.core.seriesinfo import (
+    KeywordInfo,
+    LinkInfo,
+    PrimeKeyInfo,
+    SegmentInfo,
+    SeriesInfo,
+    find_named,
+)
 
 MISSING_TIME = "-4712.01.01_11:59_TAI"
 #: 268 real series names + descriptions (JSOC show_series snapshot shipped by sunpy 7.0.5).
 SERIES_JSON = Path(__file__).with_name("data") / "jsoc-series.json"
-
-_T = TypeVar("_T")
 
 
 def _t(text: str) -> float:
@@ -174,13 +177,13 @@ class Series:
         return self._kw_index.get(name.lower())
 
     def segment(self, name: str) -> Seg | None:
-        return _named(self.segments, name, lambda s: s.name)
+        return find_named(self.segments, name, lambda s: s.name)
 
     def link(self, name: str) -> LinkInfo | None:
-        return _named(self.links, name, lambda li: li.name)
+        return find_named(self.links, name, lambda li: li.name)
 
     def axis_of(self, key: str) -> Axis | None:
-        return _named(self.axes, key, lambda a: a.key)
+        return find_named(self.axes, key, lambda a: a.key)
 
     def slot_axis(self) -> SlotAxis | None:
         for a in self.axes:
@@ -222,12 +225,6 @@ class Series:
                 "tapegroup": self.tapegroup,
             },
         )
-
-
-def _named(items: Iterable[_T], name: str, name_of: Callable[[_T], str]) -> _T | None:
-    """The first of ``items`` whose name is ``name``, case-insensitively."""
-    low = name.lower()
-    return next((it for it in items if name_of(it).lower() == low), None)
 
 
 def _num(x: float) -> str:

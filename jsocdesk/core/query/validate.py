@@ -40,7 +40,7 @@ from jsocdesk.core.query.tree import (
     Time,
     Wavelength,
 )
-from jsocdesk.core.seriesinfo import SeriesInfo
+from jsocdesk.core.seriesinfo import SeriesInfo, find_named
 
 __all__ = [
     "PRIMEKEY_LIST_TIME",
@@ -143,11 +143,7 @@ class BranchParts:
     segments: list[Segment] = field(default_factory=list)
 
     def primekey(self, name: str) -> PrimeKey | None:
-        low = name.lower()
-        for pk in self.primekeys:
-            if pk.name.lower() == low:
-                return pk
-        return None
+        return find_named(self.primekeys, name, lambda pk: pk.name)
 
 
 def _itself(node: Node) -> object:
