@@ -20,22 +20,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QMimeData,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    QUrl,
-)
+from PySide6.QtCore import QMimeData, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QBrush, QColor
 
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.gui.downloads.format import human_bytes, human_duration, human_speed
+from jsocdesk.gui.listmodel import EventedListModel, Index
 from jsocdesk.gui.roles import Role
 
-Index = QModelIndex | QPersistentModelIndex
 S = DownloadState
 
 COLUMNS = ("Name", "Progress", "Size", "Speed", "ETA", "Status")
@@ -63,72 +56,33 @@ def status_text(item: DownloadItem) -> str:
     return text
 
 
-class DownloadsModel(QAbstractTableModel):
+class DownloadsModel(EventedListModel[DownloadItem]):
+    COLUMNS = COLUMNS
+
     def __init__(self, queue: DownloadQueue, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(queue, parent)
         self.queue = queue
         self._dirty: set[str] = set()
-        ev = queue.events
-        ev.inserting.connect(self._on_queue_inserting)
-        ev.inserted.connect(self._on_queue_inserted)
-        ev.removing.connect(self._on_queue_removing)
-        ev.removed.connect(self._on_queue_removed)
-        ev.moving.connect(self._on_queue_moving)
-        ev.moved.connect(self._on_queue_moved)
-        ev.changed.connect(self._on_queue_changed)
-        ev.resetting.connect(self._on_queue_resetting)
-        ev.reset.connect(self._on_queue_reset)
         queue.state_changed.connect(self._on_queue_state_changed)
 
     def detach(self) -> None:
-        """Stop following the queue (the model is about to be thrown away)."""
-        ev = self.queue.events
-        ev.inserting.disconnect(self._on_queue_inserting)
-        ev.inserted.disconnect(self._on_queue_inserted)
-        ev.removing.disconnect(self._on_queue_removing)
-        ev.removed.disconnect(self._on_queue_removed)
-        ev.moving.disconnect(self._on_queue_moving)
-        ev.moved.disconnect(self._on_queue_moved)
-        ev.changed.disconnect(self._on_queue_changed)
-        ev.resetting.disconnect(self._on_queue_resetting)
-        ev.reset.disconnect(self._on_queue_reset)
+        super().detach()
         self.queue.state_changed.disconnect(self._on_queue_state_changed)
 
     # --- queue events ------------------------------------------------------------------------
-    def _on_queue_inserting(self, index: int, count: int) -> None:
-        self.beginInsertRows(QModelIndex(), index, index + count - 1)
-
-    def _on_queue_inserted(self, _index: int, _count: int) -> None:
-        self.endInsertRows()
-
-    def _on_queue_removing(self, index: int, count: int) -> None:
+    def _removing(self, index: int, count: int) -> None:
         for i in range(index, index + count):
             self._dirty.discard(self.queue[i].id)
-        self.beginRemoveRows(QModelIndex(), index, index + count - 1)
 
-    def _on_queue_removed(self, _index: int, _count: int) -> None:
-        self.endRemoveRows()
-
-    def _on_queue_moving(self, src: int, dest: int) -> None:
-        self.beginMoveRows(QModelIndex(), src, src, QModelIndex(), dest)
-
-    def _on_queue_moved(self, _src: int, _dest: int) -> None:
-        self.endMoveRows()
-
-    def _on_queue_resetting(self) -> None:
-        self.beginResetModel()
+    def _resetting(self) -> None:
         self._dirty.clear()
 
-    def _on_queue_reset(self) -> None:
-        self.endResetModel()
-
-    def _on_queue_changed(self, index: int) -> None:
+    def _replaced(self, index: int) -> None:
         self._dirty.add(self.queue[index].id)
 
     def _on_queue_state_changed(self, item: DownloadItem, _old: DownloadState) -> None:
-        row = self.queue.index_of(item)
         self._dirty.discard(item.id)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        self.announce_row(self.queue.index_of(item))
 
     # --- repaint -----------------------------------------------------------------------------
     @property
@@ -144,51 +98,16 @@ class DownloadsModel(QAbstractTableModel):
             return 0
         n = len(self.queue)
         last = n - 1 if last is None else min(last, n - 1)
-        announced = 0
-        run_start: int | None = None
-        for row in range(max(0, first), last + 2):
-            dirty = row <= last and self.queue[row].id in self._dirty
-            if dirty and run_start is None:
-                run_start = row
-            elif not dirty and run_start is not None:
-                self.dataChanged.emit(
-                    self.index(run_start, COL_PROGRESS),
-                    self.index(row - 1, len(COLUMNS) - 1),
-                    [Qt.ItemDataRole.DisplayRole],
-                )
-                announced += row - run_start
-                run_start = None
+        announced = self.announce_runs(
+            range(max(0, first), last + 1),
+            lambda row: self.queue[row].id in self._dirty,
+            COL_PROGRESS,
+            len(COLUMNS) - 1,
+        )
         self._dirty.clear()
         return announced
 
     # --- reading -----------------------------------------------------------------------------
-    def item(self, index: Index) -> DownloadItem | None:
-        if not index.isValid() or not 0 <= index.row() < len(self.queue):
-            return None
-        return self.queue[index.row()]
-
-    def items(self, indexes: Sequence[Index]) -> list[DownloadItem]:
-        """The distinct items of ``indexes`` (any column), in row order."""
-        rows = sorted({i.row() for i in indexes if i.isValid() and i.row() < len(self.queue)})
-        return [self.queue[r] for r in rows]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.queue)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         item = self.item(index)
         if item is None:

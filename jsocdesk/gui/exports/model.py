@@ -10,18 +10,17 @@ export per e-mail address.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from jsocdesk.core.events import EventedList
 from jsocdesk.core.jsoc.export import ExportJob, JobState
 from jsocdesk.gui.downloads.format import human_duration
+from jsocdesk.gui.listmodel import EventedListModel, Index
 from jsocdesk.gui.roles import Role
-
-Index = QModelIndex | QPersistentModelIndex
 
 COLUMNS = ("Request", "Record set", "Method", "Status", "Waiting", "Polls", "Files")
 COL_ID, COL_RECORDSET, COL_METHOD, COL_STATUS, COL_WAITING, COL_POLLS, COL_FILES = range(
@@ -36,35 +35,18 @@ def waiting_seconds(job: ExportJob, now: float | None = None) -> float | None:
     return max(0.0, end - job.submitted_at)
 
 
-class ExportJobsModel(QAbstractTableModel):
+class ExportJobsModel(EventedListModel[ExportJob]):
+    COLUMNS = COLUMNS
+
     def __init__(self, jobs: EventedList[ExportJob], parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(jobs, parent)
         self.jobs = jobs
         self._slots: dict[int, Callable[[ExportJob], None]] = {}
-        ev = jobs.events
-        ev.inserting.connect(self._on_jobs_inserting)
-        ev.inserted.connect(self._on_jobs_inserted)
-        ev.removing.connect(self._on_jobs_removing)
-        ev.removed.connect(self._on_jobs_removed)
-        ev.moving.connect(self._on_jobs_moving)
-        ev.moved.connect(self._on_jobs_moved)
-        ev.changed.connect(self._on_jobs_changed)
-        ev.resetting.connect(self._on_jobs_resetting)
-        ev.reset.connect(self._on_jobs_reset)
         for job in jobs:
             self._follow(job)
 
     def detach(self) -> None:
-        ev = self.jobs.events
-        ev.inserting.disconnect(self._on_jobs_inserting)
-        ev.inserted.disconnect(self._on_jobs_inserted)
-        ev.removing.disconnect(self._on_jobs_removing)
-        ev.removed.disconnect(self._on_jobs_removed)
-        ev.moving.disconnect(self._on_jobs_moving)
-        ev.moved.disconnect(self._on_jobs_moved)
-        ev.changed.disconnect(self._on_jobs_changed)
-        ev.resetting.disconnect(self._on_jobs_resetting)
-        ev.reset.disconnect(self._on_jobs_reset)
+        super().detach()
         for job in self.jobs:
             self._unfollow(job)
 
@@ -86,101 +68,51 @@ class ExportJobsModel(QAbstractTableModel):
             row = self.jobs.index_of(job)
         except ValueError:
             return
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        self.announce_row(row)
 
     # --- list events ---------------------------------------------------------------------------
-    def _on_jobs_inserting(self, index: int, count: int) -> None:
-        self.beginInsertRows(QModelIndex(), index, index + count - 1)
-
-    def _on_jobs_inserted(self, index: int, count: int) -> None:
+    def _inserted(self, index: int, count: int) -> None:
         for i in range(index, index + count):
             self._follow(self.jobs[i])
-        self.endInsertRows()
 
-    def _on_jobs_removing(self, index: int, count: int) -> None:
+    def _removing(self, index: int, count: int) -> None:
         for i in range(index, index + count):
             self._unfollow(self.jobs[i])
-        self.beginRemoveRows(QModelIndex(), index, index + count - 1)
 
-    def _on_jobs_removed(self, _index: int, _count: int) -> None:
-        self.endRemoveRows()
-
-    def _on_jobs_moving(self, src: int, dest: int) -> None:
-        self.beginMoveRows(QModelIndex(), src, src, QModelIndex(), dest)
-
-    def _on_jobs_moved(self, _src: int, _dest: int) -> None:
-        self.endMoveRows()
-
-    def _on_jobs_changed(self, index: int) -> None:
+    def _replaced(self, index: int) -> None:
         # an item replaced in place: follow the new object
         job = self.jobs[index]
         for key in [k for k in self._slots if k not in {id(j) for j in self.jobs}]:
             self._slots.pop(key)
         self._follow(job)
-        self.dataChanged.emit(self.index(index, 0), self.index(index, len(COLUMNS) - 1))
+        self.announce_row(index)
 
-    def _on_jobs_resetting(self) -> None:
-        self.beginResetModel()
+    def _resetting(self) -> None:
         for job in self.jobs:
             self._unfollow(job)
         self._slots.clear()
 
-    def _on_jobs_reset(self) -> None:
+    def _reset_done(self) -> None:
         for job in self.jobs:
             self._follow(job)
-        self.endResetModel()
 
     # --- the clock ---------------------------------------------------------------------------
     def tick(self) -> None:
         """Announce the Waiting column of unfinished jobs (one ``dataChanged`` per run)."""
-        run_start: int | None = None
-        n = len(self.jobs)
-        for row in range(n + 1):
-            live = row < n and not self.jobs[row].state.finished
-            if live and run_start is None:
-                run_start = row
-            elif not live and run_start is not None:
-                self.dataChanged.emit(
-                    self.index(run_start, COL_WAITING),
-                    self.index(row - 1, COL_WAITING),
-                    [Qt.ItemDataRole.DisplayRole],
-                )
-                run_start = None
-
-    # --- reading -----------------------------------------------------------------------------
-    def job(self, index: Index) -> ExportJob | None:
-        if not index.isValid() or not 0 <= index.row() < len(self.jobs):
-            return None
-        return self.jobs[index.row()]
-
-    def jobs_at(self, indexes: Sequence[Index]) -> list[ExportJob]:
-        rows = sorted({i.row() for i in indexes if i.isValid() and i.row() < len(self.jobs)})
-        return [self.jobs[r] for r in rows]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.jobs)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
-        return None
+        self.announce_runs(
+            range(len(self.jobs)),
+            lambda row: not self.jobs[row].state.finished,
+            COL_WAITING,
+            COL_WAITING,
+        )
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if self.job(index) is None:
+        if self.item(index) is None:
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        job = self.job(index)
+        job = self.item(index)
         if job is None:
             return None
         col = index.column()

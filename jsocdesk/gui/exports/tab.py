@@ -521,7 +521,7 @@ class ExportsTab(QWidget):
 
     # --- job actions -----------------------------------------------------------------------------
     def selected_jobs(self) -> list[ExportJob]:
-        return self.model.jobs_at(self.jobs_view.selectionModel().selectedRows())
+        return self.model.items(self.jobs_view.selectionModel().selectedRows())
 
     def cancel_selected(self) -> None:
         for job in self.selected_jobs():
