@@ -510,6 +510,12 @@ class Model(abc.ABC):
         self.dims: list[Dim] = []
         self.key_dim: dict[str, int] = {}
 
+    def _slot_dim(self) -> SlotDim:
+        """The series' slotted time axis as a dimension (for models of slotted series)."""
+        slot = self.series.slot_axis()
+        assert slot is not None
+        return SlotDim(slot, self.now)
+
     def dim_for_key(self, pk: str) -> tuple[int, Dim] | None:
         i = self.key_dim.get(pk.lower())
         if i is None:
@@ -627,15 +633,13 @@ class HarpModel(Model):
 
     def __init__(self, series: Series, now: float) -> None:
         super().__init__(series, now)
-        slot = series.slot_axis()
-        assert slot is not None
-        self.slot = SlotDim(slot, now)
+        self.slot = self._slot_dim()
         last = harps_alive(now, now).stop - 1
         while last > 1 and harp_life(last)[0] > now:
             last -= 1
         self.harp = IntDim("HARPNUM", 1, last)
         self.dims = [self.harp, self.slot]
-        self.key_dim = {"harpnum": 0, slot.key.lower(): 1}
+        self.key_dim = {"harpnum": 0, self.slot.key.lower(): 1}
 
     def harp_slots(self, n: int) -> range:
         birth, death = harp_life(n)
@@ -707,12 +711,10 @@ class ImagesModel(Model):
 
     def __init__(self, series: Series, now: float) -> None:
         super().__init__(series, now)
-        slot = series.slot_axis()
-        assert slot is not None
-        self.slot = SlotDim(slot, now)
+        self.slot = self._slot_dim()
         self.first = self.slot.lo * IMAGES_PER_SLOT
         self.dims = [IntDim("i", self.first, self.slot.hi * IMAGES_PER_SLOT + 7)]
-        self.key_dim = {slot.key.lower(): 0, "fsn": 0}
+        self.key_dim = {self.slot.key.lower(): 0, "fsn": 0}
 
     def key_select(self, pk: str, items: Sequence[syntax.ValueItem]) -> tuple[int, IndexSet]:
         if pk.lower() == "fsn":
