@@ -1,10 +1,16 @@
-"""Every custom item-data role of the app's models, in one place."""
+"""Every custom item-data role of the app's models, in one place; the index type and the
+column-title header they share."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
+from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+
+#: what Qt hands a model's ``data``/``flags``/``rowCount``
+Index = QModelIndex | QPersistentModelIndex
 
 _BASE = int(Qt.ItemDataRole.UserRole)
 
@@ -20,3 +26,16 @@ class Role(IntEnum):
     KIND = _BASE + 4
     #: the raw (typed) cell value of a result row
     RAW = _BASE + 5
+
+
+def column_title(
+    titles: Sequence[str], section: int, orientation: Qt.Orientation, role: int
+) -> Any:
+    """``headerData`` of a model whose horizontal header shows ``titles`` (None elsewhere)."""
+    if (
+        orientation == Qt.Orientation.Horizontal
+        and role == Qt.ItemDataRole.DisplayRole
+        and 0 <= section < len(titles)
+    ):
+        return titles[section]
+    return None

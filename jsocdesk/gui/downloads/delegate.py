@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.gui.downloads.format import human_bytes, human_duration, human_speed
-from jsocdesk.gui.roles import Role
+from jsocdesk.gui.roles import Index, Role
 
 S = DownloadState
 
@@ -43,7 +43,7 @@ class ProgressDelegate(QStyledItemDelegate):
         self,
         painter: QPainter,
         option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
+        index: Index,
     ) -> None:
         item = index.data(Role.OBJECT)
         if not isinstance(item, DownloadItem):
@@ -71,9 +71,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.textVisible = True
         QApplication.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
-    def sizeHint(
-        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         hint = super().sizeHint(option, index)
         width = option.fontMetrics.horizontalAdvance(
             "999.9 MB / 999.9 MB (100%) · 99.9 MB/s · 9:99:99 left"

@@ -26,8 +26,8 @@ from PySide6.QtGui import QBrush, QColor
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.gui.downloads.format import human_bytes, human_duration, human_speed
-from jsocdesk.gui.listmodel import EventedListModel, Index
-from jsocdesk.gui.roles import Role
+from jsocdesk.gui.listmodel import EventedListModel
+from jsocdesk.gui.roles import Index, Role
 
 S = DownloadState
 

@@ -19,8 +19,8 @@ from PySide6.QtGui import QBrush, QColor
 from jsocdesk.core.events import EventedList
 from jsocdesk.core.jsoc.export import ExportJob, JobState
 from jsocdesk.gui.downloads.format import human_duration
-from jsocdesk.gui.listmodel import EventedListModel, Index
-from jsocdesk.gui.roles import Role
+from jsocdesk.gui.listmodel import EventedListModel
+from jsocdesk.gui.roles import Index, Role
 
 COLUMNS = ("Request", "Record set", "Method", "Status", "Waiting", "Polls", "Files")
 COL_ID, COL_RECORDSET, COL_METHOD, COL_STATUS, COL_WAITING, COL_POLLS, COL_FILES = range(

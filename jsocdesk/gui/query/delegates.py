@@ -29,8 +29,6 @@ from astropy.time import Time as AstropyTime
 from PySide6.QtCore import (
     QAbstractItemModel,
     QDateTime,
-    QModelIndex,
-    QPersistentModelIndex,
     Qt,
     QTimeZone,
 )
@@ -59,9 +57,7 @@ from jsocdesk.core.query.tree import (
     Time,
     Wavelength,
 )
-from jsocdesk.gui.roles import Role
-
-Index = QModelIndex | QPersistentModelIndex
+from jsocdesk.gui.roles import Index, Role
 
 WAVELENGTH_UNITS = ("Angstrom", "nm", "um")
 SAMPLE_UNITS = ("s", "min", "h", "d")

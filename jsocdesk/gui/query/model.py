@@ -20,7 +20,6 @@ from PySide6.QtCore import (
     QByteArray,
     QMimeData,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -38,9 +37,7 @@ from jsocdesk.gui.query.commands import (
     SetRootCommand,
 )
 from jsocdesk.gui.query.values import node_from_text, value_text
-from jsocdesk.gui.roles import Role
-
-Index = QModelIndex | QPersistentModelIndex
+from jsocdesk.gui.roles import Index, Role, column_title
 
 MIME_NODE_IDS = "application/x-jsocdesk-query-node-ids"
 
@@ -179,13 +176,7 @@ class QueryTreeModel(QAbstractItemModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
+        return column_title(HEADERS, section, orientation, role)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         nid = self.node_id(index)

@@ -23,7 +23,6 @@ import numpy.typing as npt
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -32,10 +31,9 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from jsocdesk.core import drmstime
 from jsocdesk.core.jsoc.columns import Column, ColumnKind
 from jsocdesk.core.results.resultset import ResultSet
-from jsocdesk.gui.roles import Role
+from jsocdesk.gui.roles import Index, Role
 from jsocdesk.gui.tasks import TaskRunner
 
-Index = QModelIndex | QPersistentModelIndex
 IntArray = npt.NDArray[np.int64]
 
 FILTER_CHUNK = 50_000

@@ -8,15 +8,12 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
 
 from jsocdesk.core.jsoc.protocol import SeriesEntry
-from jsocdesk.gui.roles import Role
-
-Index = QModelIndex | QPersistentModelIndex
+from jsocdesk.gui.roles import Index, Role, column_title
 
 HEADERS = ("Series", "Description")
 
@@ -62,13 +59,7 @@ class SeriesListModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
+        return column_title(HEADERS, section, orientation, role)
 
 
 class SeriesFilterProxy(QSortFilterProxyModel):
