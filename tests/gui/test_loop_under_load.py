@@ -52,6 +52,10 @@ def test_loop_survives_tasks_timers_and_http(
     for i in range(30):
         runner.run(burst() if i == 29 else churn(i), name="preempted")
     qtbot.waitUntil(lambda: all(t.done() for t in bursts + churns), timeout=60_000)
+    for t in bursts:
+        t.result()  # a failed burst raises its own error here
+    # on_success runs in the task's done-callback, one loop turn after done(): wait for it
+    qtbot.waitUntil(lambda: len(statuses) >= len(bursts), timeout=60_000)
     last = runner.get("preempted")
     if last is not None:
         qtbot.waitUntil(last.done, timeout=60_000)

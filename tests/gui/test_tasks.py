@@ -113,6 +113,8 @@ def test_many_concurrent_tasks_and_timers(qtbot: Any, runner: TaskRunner, n: int
     for i in range(0, n, 3):
         runner.run(_value(-1, 0.5), name=f"pre{i % 5}")
     qtbot.waitUntil(lambda: all(t.done() for t in tasks), timeout=20_000)
+    # on_success runs in the task's done-callback, one loop turn after done(): wait for it
+    qtbot.waitUntil(lambda: len(results) >= n, timeout=20_000)
     timer.stop()
     assert sorted(results) == list(range(n))
     assert ticks
