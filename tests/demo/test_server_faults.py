@@ -106,12 +106,20 @@ def test_http_error_fault_counts_down(demo_server: DemoServer) -> None:
     assert demo_server.faults.snapshot() == []
 
 
-def test_latency_fault_then_normal_answer(demo_server: DemoServer) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("latency", route="files", value=0.05, times=1),
+        Fault("stall", route="files", at=10, value=0.05, times=1),
+    ],
+    ids=["latency", "short-stall"],
+)
+def test_delay_fault_then_full_body(demo_server: DemoServer, fault: Fault) -> None:
     url = put_file(demo_server)
-    demo_server.faults.add(Fault("latency", route="files", value=0.05, times=1))
+    demo_server.faults.add(fault)
     with httpx.Client() as c:
         assert c.get(url).content == PAYLOAD
-    assert demo_server.faults.hits["latency"] == 1
+    assert demo_server.faults.hits[fault.kind] == 1
 
 
 def test_reset_mid_body(demo_server: DemoServer) -> None:
@@ -157,14 +165,6 @@ def test_stall_times_out_client(demo_server: DemoServer) -> None:
         assert isinstance(err, httpx.ReadTimeout)
         assert got == PAYLOAD[:10]
         assert c.get(url).content == PAYLOAD
-
-
-def test_short_stall_then_full_body(demo_server: DemoServer) -> None:
-    url = put_file(demo_server)
-    demo_server.faults.add(Fault("stall", route="files", at=10, value=0.05, times=1))
-    with httpx.Client() as c:
-        assert c.get(url).content == PAYLOAD
-    assert demo_server.faults.hits["stall"] == 1
 
 
 def test_wrong_content_length(demo_server: DemoServer) -> None:
