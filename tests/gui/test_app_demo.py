@@ -296,14 +296,6 @@ def test_keyboard_only_building(qtbot: Any, window: MainWindow) -> None:
     titles = [a.text() for a in menu.actions()]
     assert "+ Sample" in titles
     qtbot.keyClick(menu, Qt.Key.Key_Escape)
-    # Insert pops the "add node" menu at the current row; its actions add nodes
-    qtbot.keyClick(view, Qt.Key.Key_Insert)
-    menu = panel.popup_menu
-    assert menu is not None
-    qtbot.waitUntil(menu.isVisible, timeout=5_000)
-    titles = [a.text() for a in menu.actions()]
-    assert "+ Sample" in titles
-    qtbot.keyClick(menu, Qt.Key.Key_Escape)
 
 
 def test_or_queries_regrouped_in_the_tree(qtbot: Any, window: MainWindow) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from jsocdesk.core.events import EventedList
 from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, JobState, PollPolicy
-from jsocdesk.core.jsoc.protocol import ExportFile, ExportStatus
+from jsocdesk.core.jsoc.protocol import ExportFile, ExportResponse, ExportStatus
 from jsocdesk.core.query.tree import And, Notify, Or, Sample, Series, Time
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.exports.model import COL_ID, COL_STATUS, COL_WAITING, ExportJobsModel
@@ -67,6 +67,12 @@ def set_email(qtbot: Any, tab: ExportsTab, address: str) -> tuple[bool, str]:
 def close_queue(qtbot: Any, tab: ExportsTab, queue: ExportQueue) -> None:
     tab.detach()
     wait_task(qtbot, asyncio.ensure_future(queue.aclose()))
+
+
+def submit_elsewhere(qtbot: Any, ctx: AppContext, recordset: str) -> ExportResponse:
+    """An export request made outside the app (JSOC's web page), for DEMO_EMAIL."""
+    assert ctx.client is not None
+    return wait_task(qtbot, asyncio.ensure_future(ctx.client.submit_export(recordset, DEMO_EMAIL)))
 
 
 def test_plan_email_check_and_submit_to_done(
@@ -165,14 +171,8 @@ def test_status7_queueing_shown_in_the_ui(
     qtbot.waitUntil(lambda: second.state is JobState.DONE, timeout=20_000)
 
     # a pending export made elsewhere (JSOC's web page): the server answers 7, the job waits
-    assert ctx.client is not None
-    foreign = wait_task(
-        qtbot,
-        asyncio.ensure_future(
-            ctx.client.submit_export(
-                "hmi.v_45s[2014.01.02_00:00:00_TAI-2014.01.02_00:10:00_TAI]", DEMO_EMAIL
-            )
-        ),
+    foreign = submit_elsewhere(
+        qtbot, ctx, "hmi.v_45s[2014.01.02_00:00:00_TAI-2014.01.02_00:10:00_TAI]"
     )
     assert foreign.status is ExportStatus.QUEUED
     third = queue.add(ExportJob("hmi.m_45s[2014.01.03_00:00:00_TAI/5m]", DEMO_EMAIL))
@@ -186,14 +186,8 @@ def test_attach_cancel_and_remove(qtbot: Any, ctx: AppContext, demo_server_facto
     server = demo_server_factory(export_delay=1.0)
     ctx.connect(server.base_url)
     tab, queue = make_tab(qtbot, ctx, V45)
-    assert ctx.client is not None
-    made = wait_task(
-        qtbot,
-        asyncio.ensure_future(
-            ctx.client.submit_export(
-                "hmi.v_45s[2014.01.01_00:00:00_TAI-2014.01.01_00:05:00_TAI]", DEMO_EMAIL
-            )
-        ),
+    made = submit_elsewhere(
+        qtbot, ctx, "hmi.v_45s[2014.01.01_00:00:00_TAI-2014.01.01_00:05:00_TAI]"
     )
     tab.attach_edit.setText(made.requestid)
     tab.attach_button.click()
@@ -203,13 +197,8 @@ def test_attach_cancel_and_remove(qtbot: Any, ctx: AppContext, demo_server_facto
     qtbot.waitUntil(lambda: job.state is JobState.DONE, timeout=20_000)
     assert job.files
 
-    other = wait_task(
-        qtbot,
-        asyncio.ensure_future(
-            ctx.client.submit_export(
-                "hmi.v_45s[2014.01.01_02:00:00_TAI-2014.01.01_02:05:00_TAI]", DEMO_EMAIL
-            )
-        ),
+    other = submit_elsewhere(
+        qtbot, ctx, "hmi.v_45s[2014.01.01_02:00:00_TAI-2014.01.01_02:05:00_TAI]"
     )
     followed = tab.attach(other.requestid)
     assert followed is not None

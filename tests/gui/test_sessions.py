@@ -3,7 +3,6 @@ files without changing anything, autosave + crash recovery, the non-blocking clo
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
 from jsocdesk.gui.sessions.controller import RECOVERY_OF, SessionController
 from jsocdesk.gui.workflow import Workflow, install_workflow
+from tests.gui.conftest import close_app
 
 SEED = And(
     Series("hmi.v_45s"),
@@ -58,15 +58,7 @@ class Win:
         self.dialog().button(button).click()
 
     def close(self, qtbot: Any) -> None:
-        if self.window.isVisible():
-            self.window.close()
-            if self.window.isVisible():
-                self.answer(QMessageBox.StandardButton.Discard)
-        done = asyncio.ensure_future(self.wf.aclose())
-        qtbot.waitUntil(done.done, timeout=20_000)
-        done = asyncio.ensure_future(self.ctx.aclose())
-        qtbot.waitUntil(done.done, timeout=20_000)
-        self.window.deleteLater()
+        close_app(qtbot, self.window, self.wf, self.ctx)
 
 
 @pytest.fixture

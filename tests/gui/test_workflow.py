@@ -7,7 +7,6 @@ interrupted download resumes from its partial file.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ import astropy.units as u
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from jsocdesk.core.download.engine import EngineOptions
 from jsocdesk.core.download.item import DownloadItem, DownloadState
@@ -31,6 +30,7 @@ from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
 from jsocdesk.gui.workflow import Workflow, install_workflow, local_name
 from tests.demo_server import DEMO_EMAIL
+from tests.gui.conftest import close_app
 
 S = DownloadState
 FAST = PollPolicy(first=0.05, factor=1.5, cap=0.3, jitter=0.0)
@@ -70,18 +70,7 @@ class App:
         if self.closed:
             return
         self.closed = True
-        self.window.close()
-        if self.window.isVisible():  # unsaved changes: the guard asks; discard them
-            box = self.wf.sessions.dialog
-            assert isinstance(box, QMessageBox)
-            box.button(QMessageBox.StandardButton.Discard).click()
-        qtbot.waitUntil(lambda: not self.window.isVisible(), timeout=10_000)
-        closing = asyncio.ensure_future(self.wf.aclose())
-        qtbot.waitUntil(closing.done, timeout=20_000)
-        closing.result()
-        done = asyncio.ensure_future(self.ctx.aclose())
-        qtbot.waitUntil(done.done, timeout=20_000)
-        self.window.deleteLater()
+        close_app(qtbot, self.window, self.wf, self.ctx)
 
 
 @pytest.fixture
