@@ -83,7 +83,10 @@ def test_newer_edit_cancels_count_in_flight(
     qtbot.waitUntil(
         lambda: panel.last_count is not None and panel.last_count.total == 7, timeout=30_000
     )
+    # the cancellation and its task_finished (from the done-callback) are not ordered against
+    # the new count's answer: wait for them instead of assuming they came first
+    qtbot.waitUntil(slow.done, timeout=30_000)
     assert slow.cancelled()
-    assert ("query-refresh", "cancelled") in finished
+    qtbot.waitUntil(lambda: ("query-refresh", "cancelled") in finished, timeout=30_000)
     assert "7 records" in panel.count_label.text()
     assert not window.ctx.sink.reports
