@@ -117,8 +117,19 @@ def close_app(qtbot: Any, window: Any, wf: Any, ctx: Any) -> None:
             box.button(QMessageBox.StandardButton.Discard).click()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     wait_task(qtbot, asyncio.ensure_future(wf.aclose()))
-    wait_task(qtbot, asyncio.ensure_future(ctx.aclose()))
+    close_context(qtbot, ctx)
     window.deleteLater()
+
+
+def connect_window(qtbot: Any, window: Any, url: str) -> None:
+    """Connect a main window's context to the server at ``url``; wait for its series list."""
+    with qtbot.waitSignal(window.series_browser.series_loaded, timeout=30_000):
+        window.ctx.connect(url)
+
+
+def close_context(qtbot: Any, ctx: Any) -> None:
+    """``ctx.aclose()`` pumped to its end (its error, if any, is raised)."""
+    wait_task(qtbot, asyncio.ensure_future(ctx.aclose()), timeout=30_000)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ every 10 minutes → 7, aia.lev1_euv_12s over the same hour → 2107, hmi.sharp_
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from jsocdesk.core.query.tree import And, Keyword, Or, Sample, Segment, Series, 
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
 from jsocdesk.gui.roles import Role
+from tests.gui.conftest import close_context, connect_window
 
 HOUR = ("2014-01-01T00:00", "2014-01-01T01:00")
 V45 = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
@@ -37,12 +37,10 @@ def window(qtbot: Any, qloop: Any, demo_server: Any, model_tester: Any) -> Itera
     model_tester(w.series_browser.proxy)
     w.show()
     qtbot.waitExposed(w)
-    with qtbot.waitSignal(w.series_browser.series_loaded, timeout=30_000):
-        ctx.connect(demo_server.base_url)
+    connect_window(qtbot, w, demo_server.base_url)
     yield w
     w.close()
-    closing = asyncio.ensure_future(ctx.aclose())
-    qtbot.waitUntil(closing.done, timeout=30_000)
+    close_context(qtbot, ctx)
     leftover = [f"{r.context}: {r.message}\n{r.details}" for r in ctx.sink.reports]
     assert not leftover, "\n".join(leftover)
 

@@ -3,7 +3,6 @@ cancels an older count still in flight.  Faults are injected into the demo serve
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from jsocdesk.demo.faults import Fault
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
+from tests.gui.conftest import close_context, connect_window
 
 V45 = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 V45_10MIN = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI@600.0s]"
@@ -24,12 +24,10 @@ def window(qtbot: Any, qloop: Any, demo_server: Any) -> Iterator[MainWindow]:
     w = MainWindow(ctx)
     qtbot.addWidget(w)
     w.show()
-    with qtbot.waitSignal(w.series_browser.series_loaded, timeout=30_000):
-        ctx.connect(demo_server.base_url)
+    connect_window(qtbot, w, demo_server.base_url)
     yield w
     w.close()
-    closing = asyncio.ensure_future(ctx.aclose())
-    qtbot.waitUntil(closing.done, timeout=30_000)
+    close_context(qtbot, ctx)
     if ctx.sink.dialog is not None:
         ctx.sink.dialog.close()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ from PySide6.QtGui import QKeySequence
 
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
+from tests.gui.conftest import close_context
 
 
 @pytest.fixture
@@ -112,8 +112,7 @@ def test_settings_dialog_switches_server(
     assert ctx.server_url == demo_server.base_url
     assert ctx.settings.email == "demo@example.com"
     assert window.series_browser.model.rowCount() > 200
-    closing = asyncio.ensure_future(ctx.aclose())
-    qtbot.waitUntil(closing.done, timeout=30_000)
+    close_context(qtbot, ctx)
 
 
 def test_session_save_and_open_round_trip(window: MainWindow, tmp_path: Any) -> None:
