@@ -18,7 +18,7 @@ from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.exports.model import COL_ID, COL_STATUS, COL_WAITING, ExportJobsModel
 from jsocdesk.gui.exports.tab import REGISTER_URL, ExportsTab
 from tests.demo_server import DEMO_EMAIL
-from tests.gui.conftest import wait_task
+from tests.gui.conftest import close_context, wait_task
 
 FAST = PollPolicy(first=0.05, factor=1.5, cap=0.3, jitter=0.0)
 
@@ -37,8 +37,7 @@ M45 = And(
 def ctx(qloop: Any, qtbot: Any) -> Iterator[AppContext]:
     c = AppContext.create(show_error_dialog=False)
     yield c
-    closing = asyncio.ensure_future(c.aclose())
-    qtbot.waitUntil(closing.done, timeout=20_000)
+    close_context(qtbot, c)
     leftover = [f"{r.context}: {r.message}" for r in c.sink.reports]
     assert not leftover, leftover
 

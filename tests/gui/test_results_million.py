@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from jsocdesk.core.results.resultset import ResultSet
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.results.tab import ResultsTabWidget
+from tests.gui.conftest import close_context
 
 #: 20 days of aia.lev1_euv_12s: 7200 slots/day x 7 wavelengths x 20 = 1,008,000 records
 MILLION = "aia.lev1_euv_12s[2014.01.01_00:00:00_TAI/20d]"
@@ -22,8 +23,7 @@ def ctx(qloop: Any, qtbot: Any, demo_server: Any) -> Iterator[AppContext]:
     c = AppContext.create(show_error_dialog=False)
     c.connect(demo_server.base_url)
     yield c
-    closing = asyncio.ensure_future(c.aclose())
-    qtbot.waitUntil(closing.done, timeout=30_000)
+    close_context(qtbot, c)
     assert not c.sink.reports, [r.details for r in c.sink.reports]
 
 
