@@ -5,7 +5,9 @@
   (the live record count restarts as the user types);
 * ``on_success(result)`` runs when a task returns, ``on_failure(exc)`` when it raises; either
   way the failure also goes to the :class:`~jsocdesk.gui.errors.ErrorSink` — the single place
-  where errors are shown — unless it is a cancellation;
+  where errors are shown — unless it is a cancellation.  Both run from the task's
+  done-callback, which asyncio schedules one loop turn *after* ``task.done()`` turns true:
+  whoever needs their effect waits for that effect (or ``task_finished``), not for ``done()``;
 * a task started for a widget (``owner=``) is cancelled when that widget is destroyed, and
   its callbacks never run on a deleted widget.
 """
