@@ -23,6 +23,11 @@ How one transfer works (:meth:`DownloadEngine._attempt`):
    large file.  Other HTTP errors, and local file-system errors (disk full, permission denied)
    fail the item at once with a clear message; no half file ever carries the final name.
 
+6. An item with ``unpack`` (a ``url-tar`` export) is then extracted on a worker thread by
+   :func:`~.unpack.unpack_tar` (regular files only, safe names, atomic writes); the archive is
+   removed afterwards unless ``keep_archives``.  A failed extraction fails the item (the
+   archive stays, a retry extracts it again without downloading it again).
+
 Progress is published by one ticker task, at most every ``progress_interval`` seconds: it
 samples speeds, emits ``changed`` for items whose figures moved and ``progressed`` with the
 totals, and saves the queue/catalogue when something changed.
@@ -40,11 +45,12 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -55,6 +61,7 @@ from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.download.store import QueueStore
 from jsocdesk.core.download.transport import AiohttpTransport
+from jsocdesk.core.download.unpack import UnpackError, UnpackResult, unpack_tar
 
 S = DownloadState
 WriteMode = Literal["inline", "thread"]
@@ -102,6 +109,7 @@ class EngineOptions:
     write_mode: WriteMode = "thread"  # see PartWriter for the measurements behind this
     thread_batch: int = 1 << 20  # bytes per hand-off to the writer thread
     fsync: bool = True
+    keep_archives: bool = False  # keep a url-tar archive after unpacking it
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -749,7 +757,7 @@ class DownloadEngine:
             and target.stat().st_size == size_hint
         ):
             await self._verify_checksum(item, target, item.checksum)
-            self._complete(item, size_hint)
+            self._complete(item, size_hint, await self._unpack(item))
             return
 
         offset = self._part_size(item)
@@ -816,7 +824,7 @@ class DownloadEngine:
             await self._io(os.replace, part, target)
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, target)) from exc
-        self._complete(item, size)
+        self._complete(item, size, await self._unpack(item))
 
     def _check_response(
         self, item: DownloadItem, resp: httpx.Response, offset: int, start: int
@@ -912,11 +920,59 @@ class DownloadEngine:
         if actual.lower() != expected.lower():
             raise _Retry(f"{algo} checksum mismatch", restart=True)
 
-    def _complete(self, item: DownloadItem, size: int) -> None:
+    async def _unpack(self, item: DownloadItem) -> str | None:
+        """Extract a complete archive (``item.unpack``) on a worker thread; record the files
+        in the item and the catalogue, then remove the archive (unless kept, or nothing
+        came out of it).  Members the catalogue already has on disk are not extracted again.
+        Returns a note on skipped unsafe members, if any.
+        """
+        if not item.unpack:
+            return None
+        folder = item.target.parent
+        skip = {
+            member
+            for member, key in item.member_keys.items()
+            if self.catalog is not None and self.catalog.lookup(key) is not None
+        }
+        reserved = frozenset(self.queue.names_in(folder) - {item.target.name.casefold()})
+        cancel = threading.Event()
+        job = functools.partial(
+            unpack_tar,
+            item.target,
+            folder,
+            reserved=reserved,
+            skip=skip,
+            fsync=self.options.fsync,
+            cancel=cancel,
+        )
+        try:
+            result: UnpackResult = await self._io(job)
+        except asyncio.CancelledError:
+            cancel.set()  # the thread stops at its next chunk and removes what it wrote
+            raise
+        except UnpackError as exc:
+            raise _Fatal(str(exc)) from exc
+        item.extracted = [(f.path.name, f.size) for f in result.files]
+        if self.catalog is not None:
+            for f in result.files:
+                key = item.member_keys.get(PurePosixPath(f.member).name)
+                if key:
+                    self.catalog.record(key, f.path, f.size, item.url)
+        note = None
+        if result.skipped:
+            shown = "; ".join(f"{name!r} ({why})" for name, why in result.skipped[:5])
+            more = f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else ""
+            note = f"skipped {len(result.skipped)} unsafe archive members: {shown}{more}"
+            _log.warning("%s: %s", item.target.name, note)
+        if result.files and not self.options.keep_archives:
+            await self._io(_unlink_quietly, item.target)
+        return note
+
+    def _complete(self, item: DownloadItem, size: int, note: str | None = None) -> None:
         item.bytes_done = size
         item.total = size
         item.consecutive_failures = 0
-        self.queue.set_state(item, S.DONE)
+        self.queue.set_state(item, S.DONE, note)
         if self.catalog is not None and item.key:
             self.catalog.record(item.key, item.target, size, item.url)
         self._dirty = True

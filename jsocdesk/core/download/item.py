@@ -60,6 +60,12 @@ class DownloadItem:
     :attr:`SPEED_TAU` seconds), updated by the engine at most every progress interval.
     ``etag`` / ``last_modified`` are the validators of the partial file, used on resume to
     check that the server still has the same file.
+
+    ``unpack`` (for ``url-tar`` exports): once the archive is complete and verified the engine
+    extracts its regular files into the target's folder and removes the archive (unless the
+    engine keeps archives); ``member_keys`` maps member base names to their catalogue keys
+    and ``extracted`` lists the (file name, size) of what was extracted, which is what
+    :meth:`outputs_present` checks for such an item.
     """
 
     SPEED_TAU = 2.0
@@ -73,6 +79,8 @@ class DownloadItem:
         checksum: str | None = None,
         key: str | None = None,
         item_id: str | None = None,
+        unpack: bool = False,
+        member_keys: dict[str, str] | None = None,
     ) -> None:
         self.id = item_id or uuid.uuid4().hex
         self.url = url
@@ -80,6 +88,9 @@ class DownloadItem:
         self.expected_size = expected_size
         self.checksum = checksum
         self.key = key
+        self.unpack = unpack
+        self.member_keys: dict[str, str] = dict(member_keys or {})
+        self.extracted: list[tuple[str, int]] = []
         self.state = DownloadState.QUEUED
         self.bytes_done = 0
         self.total: int | None = expected_size
@@ -124,6 +135,18 @@ class DownloadItem:
     @property
     def finished(self) -> bool:
         return self.state in FINISHED_STATES
+
+    def outputs_present(self) -> bool:
+        """Whether the files a finished download produced are on disk with their sizes.
+
+        For an unpacked archive: every extracted file (the archive itself is usually gone);
+        otherwise the target with the size of the transfer.  Blocking (``stat`` calls).
+        """
+        if self.unpack and self.extracted:
+            folder = self.target.parent
+            return all(_has_size(folder / name, size) for name, size in self.extracted)
+        size = self.total if self.total is not None else self.bytes_done
+        return _has_size(self.target, size)
 
     # --- state machine
     def can_transition(self, new: DownloadState) -> bool:
@@ -181,6 +204,9 @@ class DownloadItem:
             "attempts": self.attempts,
             "etag": self.etag,
             "last_modified": self.last_modified,
+            "unpack": self.unpack,
+            "member_keys": self.member_keys,
+            "extracted": [[name, size] for name, size in self.extracted],
         }
 
     @classmethod
@@ -192,6 +218,9 @@ class DownloadItem:
             checksum=_opt_str(data.get("checksum")),
             key=_opt_str(data.get("key")),
             item_id=str(data["id"]),
+            # absent in files written before archives could be unpacked
+            unpack=bool(data.get("unpack", False)),
+            member_keys={str(k): str(v) for k, v in (data.get("member_keys") or {}).items()},
         )
         item.state = DownloadState(str(data["state"]))
         item.bytes_done = int(data.get("bytes_done") or 0)
@@ -200,6 +229,7 @@ class DownloadItem:
         item.attempts = int(data.get("attempts") or 0)
         item.etag = _opt_str(data.get("etag"))
         item.last_modified = _opt_str(data.get("last_modified"))
+        item.extracted = [(str(name), int(size)) for name, size in data.get("extracted") or []]
         return item
 
     def __repr__(self) -> str:
@@ -208,6 +238,13 @@ class DownloadItem:
             f"<DownloadItem {self.target.name!r} {self.state.value} "
             f"{self.bytes_done}/{size if size is not None else '?'} attempts={self.attempts}>"
         )
+
+
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
 
 
 def _opt_int(value: Any) -> int | None:

@@ -109,6 +109,8 @@ class DownloadQueue(EventedList[DownloadItem]):
         expected_size: int | None = None,
         checksum: str | None = None,
         key: str | None = None,
+        unpack: bool = False,
+        member_keys: dict[str, str] | None = None,
     ) -> DownloadItem:
         """Queue ``url`` for download into ``folder`` and return its item.
 
@@ -116,7 +118,8 @@ class DownloadQueue(EventedList[DownloadItem]):
         the folder.  If the queue already holds the same file (same ``key``, or same URL into
         the same folder) that item is returned instead (with its URL updated if the file moved
         on the server, e.g. a new export of the same record); if the catalogue knows ``key``
-        and the file is still on disk, the item is added as already done.
+        and the file is still on disk, the item is added as already done.  ``unpack`` and
+        ``member_keys``: see :class:`DownloadItem` (archives of ``url-tar`` exports).
         """
         folder = Path(folder)
         existing = self._find_same(url, folder, key)
@@ -136,7 +139,15 @@ class DownloadQueue(EventedList[DownloadItem]):
             folder, self._names.get(folder, ()), self._name_hints.setdefault(folder, {})
         )
         target = allocator.allocate(name if name else filename_from_url(url))
-        item = DownloadItem(url, target, expected_size=expected_size, checksum=checksum, key=key)
+        item = DownloadItem(
+            url,
+            target,
+            expected_size=expected_size,
+            checksum=checksum,
+            key=key,
+            unpack=unpack,
+            member_keys=member_keys,
+        )
         self.append(item)
         self.work_available.emit()
         return item
@@ -233,6 +244,10 @@ class DownloadQueue(EventedList[DownloadItem]):
     # --- lookups
     def find(self, item_id: str) -> DownloadItem:
         return self._by_id[item_id]
+
+    def names_in(self, folder: Path) -> set[str]:
+        """Case-folded file names the queue's items use in ``folder`` (a copy)."""
+        return set(self._names.get(Path(folder), ()))
 
     def in_state(self, *states: DownloadState) -> Iterator[DownloadItem]:
         return (it for it in self if it.state in states)

@@ -4,7 +4,9 @@ The file lists every item in queue order with its state and resume validators (E
 Last-Modified, total size).  On load, items that were ``active`` when the app stopped (or was
 killed) come back ``queued``; the engine then resumes their ``.part`` files after checking
 that the server still has the same file.  Progress is *not* trusted from the file: the size
-of the ``.part`` on disk is the truth.
+of the ``.part`` on disk is the truth.  Likewise a ``done`` item only stays done while its
+file (or, for an unpacked archive, every extracted file) is still on disk with its size; if
+not (deleted, truncated, replaced) it comes back ``queued`` with no bytes, to be fetched again.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ class QueueStore:
                 item = DownloadItem.from_json(raw)
                 if item.state is DownloadState.ACTIVE:
                     item.state = DownloadState.QUEUED
+                elif item.state is DownloadState.DONE and not item.outputs_present():
+                    item.state = DownloadState.QUEUED
+                    item.bytes_done = 0
+                    item.extracted = []
+                    item.error = None
                 items.append(item)
         except (ValueError, KeyError, TypeError) as exc:
             raise QueueStoreError(f"download queue {self.path} is corrupt: {exc}") from exc
