@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsocdesk.commands.search import fail, load_query, open_client, say
 
@@ -194,17 +194,31 @@ class ProgressBar:
 # --- the command --------------------------------------------------------------------------
 
 
+class Wanted(NamedTuple):
+    """One download of an export: a file, or (``member_keys`` set) a ``url-tar`` archive to
+    unpack, with the catalogue key of each member (by base name)."""
+
+    url: str
+    name: str
+    key: str | None
+    member_keys: dict[str, str] | None = None
+
+
 async def _export_files(
     args: argparse.Namespace, url: str | None
-) -> tuple[list[tuple[str, str, str | None]], str | None] | int:
-    """Run the exports; returns ([(url, local name, catalogue key)], server) or an exit code."""
+) -> tuple[list[Wanted], str | None] | int:
+    """Run the exports; returns (the downloads, server) or an exit code.
+
+    A ``url-tar`` export becomes one archive to unpack, unless the catalogue already has
+    every file of it on disk: then its files are listed one by one (and found done).
+    """
     from jsocdesk.commands.export import queue_exports
     from jsocdesk.core.download.catalog import catalog_key
     from jsocdesk.core.download.names import name_from_record
     from jsocdesk.core.errors import ExportFailed
 
     query = load_query(args.session)
-    files: list[tuple[str, str, str | None]] = []
+    files: list[Wanted] = []
     async with open_client(url) as client:
         queued = await queue_exports(client, query, args, "fetch")
         if isinstance(queued, int):
@@ -217,11 +231,10 @@ async def _export_files(
                 except ExportFailed as exc:
                     return fail("fetch", str(exc).splitlines()[0])
                 ident = job.requestid or "(immediate)"
-                n = 1 if job.tar_url else len(job.files)
-                sys.stderr.write(f"export {ident}: {job.recordset}: {n} files\n")
-                if job.tar_url:
-                    files.append((job.tar_url, job.tar_url.rsplit("/", 1)[-1], None))
-                    continue
+                n = len(job.files)
+                what = f"1 archive of {n} files" if job.tar_url else f"{n} files"
+                sys.stderr.write(f"export {ident}: {job.recordset}: {what}\n")
+                singles: list[Wanted] = []
                 for f in job.files:
                     key = catalog_key(f.record, f.filename, job.protocol)
                     name = (
@@ -229,13 +242,34 @@ async def _export_files(
                         if f.record.endswith("}")
                         else f.filename.rsplit("/", 1)[-1]
                     )
-                    files.append((f.url, name, key))
+                    singles.append(Wanted(f.url, name, key))
+                if job.tar_url and not _all_catalogued(singles):
+                    members = {
+                        f.filename.rsplit("/", 1)[-1]: w.key
+                        for f, w in zip(job.files, singles, strict=True)
+                        if w.key
+                    }
+                    tar_name = job.tar_url.rsplit("/", 1)[-1]
+                    files.append(Wanted(job.tar_url, tar_name, None, members))
+                    continue
+                files.extend(singles)
         finally:
             await queue.aclose()
     return files, url
 
 
-async def _download(args: argparse.Namespace, files: list[tuple[str, str, str | None]]) -> int:
+def _all_catalogued(files: list[Wanted]) -> bool:
+    """True if the catalogue has every file of ``files`` on disk (none to fetch)."""
+    from jsocdesk.core.download import Catalog
+    from jsocdesk.core.paths import AppPaths
+
+    if not files:
+        return False
+    catalog = Catalog.in_data_dir(AppPaths.from_environment().data)
+    return all(w.key and catalog.lookup(w.key) is not None for w in files)
+
+
+async def _download(args: argparse.Namespace, files: list[Wanted]) -> int:
     from jsocdesk.core.download import (
         Catalog,
         ConcurrencyLimits,
@@ -257,8 +291,9 @@ async def _download(args: argparse.Namespace, files: list[tuple[str, str, str | 
     for item in queue:  # a rerun retries what failed last time
         if item.state is DownloadState.FAILED:
             queue.retry(item)
-    for url, name, key in files:
-        queue.add(url, out, name=name, key=key)
+    for w in files:
+        unpack = w.member_keys is not None
+        queue.add(w.url, out, name=w.name, key=w.key, unpack=unpack, member_keys=w.member_keys)
     store.save(list(queue))  # before any byte moves: a kill now still finds its .part files
     partial = [
         it.part_path.stat().st_size
@@ -283,7 +318,16 @@ async def _download(args: argparse.Namespace, files: list[tuple[str, str, str | 
     for it in failed:
         sys.stderr.write(f"failed: {it.target.name}: {it.error}\n")
     done = [it for it in queue if it.state is DownloadState.DONE]
-    say(f"{len(done)} files ({_mb(sum(it.bytes_done for it in done))}) in {out}")
+    for it in done:
+        if it.error:  # a note, e.g. unsafe members of an archive that were skipped
+            sys.stderr.write(f"note: {it.target.name}: {it.error}\n")
+    sizes: dict[Path, int] = {}  # distinct files: an unpacked archive's files may also be
+    for it in done:  # listed one by one on a rerun (found done in the catalogue)
+        if it.extracted:
+            sizes.update((it.target.parent / name, size) for name, size in it.extracted)
+        else:
+            sizes[it.target] = it.bytes_done
+    say(f"{len(sizes)} files ({_mb(sum(sizes.values()))}) in {out}")
     return 1 if failed else 0
 
 

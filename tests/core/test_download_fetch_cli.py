@@ -187,3 +187,28 @@ def test_fetch_raw_names_files_after_their_records(
     assert all(n.startswith("hmi.v_45s.2014") and n.endswith(".2.Dopplergram.fits") for n in names)
     served = {p.read_bytes() for p in demo_server.data_dir.rglob("Dopplergram.fits")}
     assert {(out / n).read_bytes() for n in names} == served
+
+
+def test_fetch_url_tar_unpacks_and_a_rerun_fetches_nothing(
+    demo_server: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = write_session(tmp_path / "s.json", QUERY)
+    out = tmp_path / "out"
+    args = ["fetch", str(session), "--out", str(out), "--server", demo_server.base_url]
+    args += ["--poll", "0.1", "--method", "url-tar", "--email", DEMO_EMAIL]
+    assert main(args) == 0
+    stdout, stderr = capsys.readouterr()
+    assert "1 archive of 7 files" in stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 7  # the members, no .tar and no .part left
+    assert all(n.endswith(".fits") for n in names)
+    assert {n: (out / n).read_bytes() for n in names} == served_files(demo_server, names)
+    assert "7 files" in stdout
+
+    # a rerun exports again but downloads nothing: the catalogue has every member
+    demo_server.faults.add(Fault("http_error", route="files", value=404))
+    assert main(args) == 0
+    stdout, _ = capsys.readouterr()
+    assert "7 files" in stdout
+    assert demo_server.faults.hits["http_error"] == 0
+    assert sorted(p.name for p in out.iterdir()) == names
