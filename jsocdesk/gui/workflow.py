@@ -290,8 +290,15 @@ class Workflow(QObject):
         folder = self.download_folder
         items: list[DownloadItem] = []
         if job.tar_url:
+            # one archive, unpacked by the engine once verified; its members are catalogued
             name = PurePosixPath(job.tar_url).name or f"{job.requestid}.tar"
-            items.append(self.downloads.add(job.tar_url, folder, name=name))
+            members = {
+                PurePosixPath(f.filename).name: catalog_key(f.record, f.filename, job.protocol)
+                for f in job.files
+            }
+            items.append(
+                self.downloads.add(job.tar_url, folder, name=name, unpack=True, member_keys=members)
+            )
         else:
             for f in job.files:
                 items.append(

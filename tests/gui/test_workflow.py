@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -350,3 +350,29 @@ def test_url_quick_as_is_files_get_distinct_names(
     assert all(n.startswith("hmi.") and n.endswith(".fits") for n in names), names
     for f in job.files:
         assert (folder / local_name(f)).read_bytes() == server_file(demo_server, f.url).read_bytes()
+
+
+def test_url_tar_export_is_downloaded_and_unpacked(
+    qtbot: Any, demo_server_factory: Any, apps: Callable[..., App], tmp_path: Path
+) -> None:
+    server = demo_server_factory(export_delay=0.3, segment_bytes=40_000)
+    folder = tmp_path / "downloads"
+    app = apps(server, folder)
+    w, wf = app.window, app.wf
+    w.query_panel.tree.set_root(SEED)
+    with qtbot.waitSignal(wf.exports_tab.plan_ready, timeout=20_000):
+        w.tabs.setCurrentWidget(wf.exports_tab)
+    qtbot.waitUntil(lambda: wf.exports_tab.email_registered is True, timeout=20_000)
+    wf.exports_tab.method_combo(0).setCurrentText("url-tar")  # the user's choice
+    (job,) = wf.exports_tab.submit()
+    qtbot.waitUntil(lambda: job.state is JobState.DONE, timeout=20_000)
+    assert job.method == "url-tar"
+    assert job.tar_url
+    assert len(job.files) == 7
+    qtbot.waitUntil(
+        lambda: len(wf.downloads) == 1 and wf.downloads[0].state is S.DONE, timeout=30_000
+    )
+    for f in job.files:
+        local = folder / PurePosixPath(f.filename).name
+        assert local.read_bytes() == server_file(server, f.url).read_bytes()
+    assert not list(folder.glob("*.tar*"))  # unpacked, archive removed
