@@ -111,6 +111,9 @@ class MainWindow(QMainWindow):
         self.main_splitter.addWidget(self.right_splitter)
         self.main_splitter.setStretchFactor(0, 2)
         self.main_splitter.setStretchFactor(1, 5)
+        # first-run layout (saved splitter states replace it): room for series descriptions
+        self.main_splitter.setSizes([380, max(600, self.width() - 380)])
+        self.right_splitter.setSizes([280, max(400, self.height() - 280)])
         self.setCentralWidget(self.main_splitter)
 
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
