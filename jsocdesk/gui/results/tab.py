@@ -103,6 +103,7 @@ class ResultsTabWidget(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status_label)
 
+        self._fit_columns_pending = False
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(FILTER_DELAY_MS)
@@ -149,8 +150,15 @@ class ResultsTabWidget(QWidget):
         state = self._ctx.ui_state.load_bytes(key) if key else None
         if state is not None:
             self.view.horizontalHeader().restoreState(state)
+        # no layout saved for this series yet: fit the columns to the first page of rows
+        self._fit_columns_pending = state is None
 
-    def _on_model_progress_changed(self, _loaded: int, _total: int) -> None:
+    def _on_model_progress_changed(self, loaded: int, _total: int) -> None:
+        if loaded > 0 and self._fit_columns_pending:
+            self._fit_columns_pending = False
+            header = self.view.horizontalHeader()
+            header.setResizeContentsPrecision(200)  # sample rows, never the whole result
+            self.view.resizeColumnsToContents()
         self._update_status()
 
     def _update_status(self) -> None:
