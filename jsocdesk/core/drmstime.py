@@ -52,8 +52,15 @@ LEAP_TABLE: tuple[tuple[datetime, int], ...] = (
 )
 
 _UTC_STARTS = [d for d, _ in LEAP_TABLE]
-# The same instants expressed as DRMS TAI seconds, for TAI -> UTC look-ups.
-_TAI_STARTS = [(d - EPOCH).total_seconds() + off for d, off in LEAP_TABLE]
+#: The same instants expressed as DRMS TAI seconds, for TAI -> UTC look-ups.
+LEAP_STARTS_TAI: tuple[float, ...] = tuple(
+    (d - EPOCH).total_seconds() + off for d, off in LEAP_TABLE
+)
+
+#: Printing truncates to the requested precision like DRMS' sprint_time, plus this margin
+#: (a thousandth of a tick) against float error: around 1.2e9 s a double is only good to
+#: ~2e-7 s, so 01.10 s must not come out as 01.09 s.
+TRUNCATION_MARGIN = 1e-3
 
 
 def tai_minus_utc_at_utc(utc: datetime) -> int:
@@ -64,7 +71,7 @@ def tai_minus_utc_at_utc(utc: datetime) -> int:
 
 def tai_minus_utc_at_tai(tai_seconds: float) -> int:
     """TAI-UTC (s) in force at an instant given as DRMS TAI seconds."""
-    i = bisect.bisect_right(_TAI_STARTS, tai_seconds) - 1
+    i = bisect.bisect_right(LEAP_STARTS_TAI, tai_seconds) - 1
     return LEAP_TABLE[i][1] if i >= 0 else 10
 
 
@@ -146,10 +153,7 @@ def parse_time_seconds(text: str) -> float:
 
 def _split(seconds: float, decimals: int) -> tuple[datetime, str]:
     scale = 10**decimals
-    # Truncate like DRMS' sprint_time does for the requested precision.  The margin (a
-    # thousandth of a tick) absorbs float error: around 1.2e9 s a double is only good to
-    # ~2e-7 s, so 01.10 s must not come out as 01.09 s.
-    ticks = math.floor(seconds * scale + 1e-3)
+    ticks = math.floor(seconds * scale + TRUNCATION_MARGIN)
     whole, frac = divmod(ticks, scale)
     frac_text = f".{frac:0{decimals}d}" if decimals > 0 else ""
     return EPOCH + timedelta(seconds=whole), frac_text

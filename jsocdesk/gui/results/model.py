@@ -388,9 +388,7 @@ def _column_contains(col: Column, start: int, stop: int, needle: str) -> npt.NDA
 
 
 _EPOCH_MS = np.datetime64("1977-01-01T00:00:00", "ms")
-_LEAP_STARTS_TAI = np.array(
-    [drmstime.tai_calendar_to_seconds(d) + off for d, off in drmstime.LEAP_TABLE]
-)
+_LEAP_STARTS_TAI = np.array(drmstime.LEAP_STARTS_TAI)
 _LEAP_OFFSETS = np.array([off for _, off in drmstime.LEAP_TABLE], dtype=np.float64)
 
 
@@ -403,9 +401,8 @@ def time_texts(col: Column, start: int, stop: int) -> npt.NDArray[np.str_]:
         idx = np.searchsorted(_LEAP_STARTS_TAI, secs, side="right") - 1
         secs = secs - np.where(idx >= 0, _LEAP_OFFSETS[np.clip(idx, 0, None)], 10.0)
     decimals = max(0, min(col.decimals, 3))
-    # truncate to the printed precision like DRMS and drmstime._split do, with its margin of
-    # a thousandth of a tick against float error (01.10 s must not print as 01.09 s)
-    ms = np.floor(secs * 10**decimals + 1e-3) * 10 ** (3 - decimals)
+    # truncate to the printed precision exactly as drmstime prints (same margin)
+    ms = np.floor(secs * 10**decimals + drmstime.TRUNCATION_MARGIN) * 10 ** (3 - decimals)
     stamps = _EPOCH_MS + ms.astype("int64").astype("timedelta64[ms]")
     text = np.datetime_as_string(stamps, unit="ms" if decimals else "s")
     if decimals:
