@@ -66,9 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jsocdesk.logsetup import setup_logging
 
     setup_logging(ctx.paths)  # logs "jsocdesk <version> started" itself
-    from jsocdesk.gui.about import app_icon
-
-    app.setWindowIcon(app_icon())
     app.setDesktopFileName("jsocdesk")  # matches resources/jsocdesk.desktop
     ctx.sink.install()
     loop = qasync.QEventLoop(app)
@@ -112,6 +109,9 @@ async def _run(
     try:
         await first_paint.painted(FIRST_PAINT_WAIT_S)
         window.build()
+        from jsocdesk.gui.about import app_icon  # after the first paint: it reads metadata
+
+        app.setWindowIcon(app_icon())
         if args.measure_startup:
             window.repaint()
             print("ready", flush=True)  # noqa: T201
