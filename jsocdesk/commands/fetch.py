@@ -213,7 +213,7 @@ async def _export_files(
     every file of it on disk: then its files are listed one by one (and found done).
     """
     from jsocdesk.commands.export import queue_exports
-    from jsocdesk.core.download.catalog import catalog_key
+    from jsocdesk.core.download.catalog import archive_member_keys, catalog_key
     from jsocdesk.core.download.names import name_from_record
     from jsocdesk.core.errors import ExportFailed
 
@@ -244,11 +244,7 @@ async def _export_files(
                     )
                     singles.append(Wanted(f.url, name, key))
                 if job.tar_url and not _all_catalogued(singles):
-                    members = {
-                        f.filename.rsplit("/", 1)[-1]: w.key
-                        for f, w in zip(job.files, singles, strict=True)
-                        if w.key
-                    }
+                    members = archive_member_keys(job.files, job.protocol)
                     tar_name = job.tar_url.rsplit("/", 1)[-1]
                     files.append(Wanted(job.tar_url, tar_name, None, members))
                     continue

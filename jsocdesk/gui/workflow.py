@@ -30,7 +30,12 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QStandardPaths, QT
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from jsocdesk.core.download.catalog import Catalog, CatalogError, catalog_key
+from jsocdesk.core.download.catalog import (
+    Catalog,
+    CatalogError,
+    archive_member_keys,
+    catalog_key,
+)
 from jsocdesk.core.download.engine import DownloadEngine, EngineOptions
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
@@ -292,10 +297,7 @@ class Workflow(QObject):
         if job.tar_url:
             # one archive, unpacked by the engine once verified; its members are catalogued
             name = PurePosixPath(job.tar_url).name or f"{job.requestid}.tar"
-            members = {
-                PurePosixPath(f.filename).name: catalog_key(f.record, f.filename, job.protocol)
-                for f in job.files
-            }
+            members = archive_member_keys(job.files, job.protocol)
             items.append(
                 self.downloads.add(job.tar_url, folder, name=name, unpack=True, member_keys=members)
             )

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from jsocdesk.core.download.jsonfile import load_versioned, save_versioned
 from jsocdesk.core.errors import DownloadError
@@ -38,6 +39,21 @@ def catalog_key(record: str, filename: str = "", protocol: str = "as-is") -> str
     key = record if record.endswith("}") else f"{record}{{{filename.rsplit('/', 1)[-1]}}}"
     proto = protocol.lower()
     return key if proto in ("", "as-is") else f"{key}|{proto}"
+
+
+class _ExportedFile(Protocol):
+    @property
+    def record(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+
+
+def archive_member_keys(files: Iterable[_ExportedFile], protocol: str) -> dict[str, str]:
+    """Catalogue key of each file of a ``url-tar`` export, by the member's base name (what
+    :func:`~jsocdesk.core.download.unpack.unpack_tar` extracts)."""
+    return {
+        f.filename.rsplit("/", 1)[-1]: catalog_key(f.record, f.filename, protocol) for f in files
+    }
 
 
 @dataclass(frozen=True)
