@@ -39,6 +39,15 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
             parser.addini(name, "pytest-qt setting; inert: pytest-qt is not loaded", kind)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/gui, and every test that uses a Qt application (pytest-qt's
+    ``qapp``, which ``qtbot`` needs) anywhere, with ``gui``: ``-m "not gui"`` selects the rest."""
+    gui_dir = TESTS / "gui"
+    for item in items:
+        if item.path.is_relative_to(gui_dir) or "qapp" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gui)
+
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
