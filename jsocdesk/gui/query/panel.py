@@ -13,13 +13,14 @@ Data flow (one direction at a time, never a loop):
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import astropy.units as u
 from astropy.time import Time as AstropyTime
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -80,7 +81,7 @@ class QueryTreeView(QTreeView):
     #: Insert key: show the "add node" menu at the current row
     add_menu_requested = Signal()
 
-    def keyPressEvent(self, event: Any) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if self.state() != QAbstractItemView.State.EditingState:
             if event.key() == Qt.Key.Key_Delete:
                 self.delete_requested.emit()
@@ -362,7 +363,7 @@ class QueryPanelWidget(QWidget):
         if gid is not None:
             self.view.setCurrentIndex(self.model.index_of(gid))
 
-    def _move_current(self, compute: Any) -> None:
+    def _move_current(self, compute: Callable[[int], tuple[int, int] | None]) -> None:
         nid = self.model.node_id(self.view.currentIndex())
         if nid is None or nid == self.tree.root_id:
             return
