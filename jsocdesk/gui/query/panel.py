@@ -13,7 +13,6 @@ Data flow (one direction at a time, never a loop):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -363,7 +362,7 @@ class QueryPanelWidget(QWidget):
         if gid is not None:
             self.view.setCurrentIndex(self.model.index_of(gid))
 
-    def _move_current(self, compute: Callable[[int], tuple[int, int] | None]) -> None:
+    def _move_current(self, compute: Any) -> None:
         nid = self.model.node_id(self.view.currentIndex())
         if nid is None or nid == self.tree.root_id:
             return
