@@ -1,7 +1,9 @@
 """``jsocdesk export SESSION.json --email ADDR``: stage an export and print its files.
 
-Each record set of the session's query becomes one export (``--merge`` joins OR branches
-on the same series into one).  The method is chosen automatically unless ``--method`` is
+Each record set of the session's query becomes one export (``--merge``, or a session saved
+with "merge" on, joins OR branches on the same series into one).  The plan is the core's
+(:func:`jsocdesk.core.workflow.make_export_plan`, what the window's Exports tab shows): the
+method is chosen automatically (or as the session's user chose it) unless ``--method`` is
 given: ``url``/``fits`` when FITS headers are wanted (default), ``url_quick``/``as-is``
 with ``--raw``, ``url-tar`` for many small files.  Exports of the same address run one
 after the other (JSOC allows one pending export per e-mail).  Prints, per export, a
@@ -17,7 +19,7 @@ from typing import Any
 from jsocdesk.commands.search import (
     add_server_arguments,
     fail,
-    load_query,
+    load_session_file,
     open_client,
     run_with_server,
     say,
@@ -29,7 +31,9 @@ METHODS = ("auto", "url", "url_quick", "url-tar")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_server_arguments(parser)
     parser.add_argument(
-        "--email", default=None, help="registered JSOC address (default: the query's Notify)"
+        "--email",
+        default=None,
+        help="registered JSOC address (default: the session's e-mail, else its Notify)",
     )
     parser.add_argument("--method", choices=METHODS, default="auto", help="export method")
     parser.add_argument(
@@ -40,29 +44,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _notify_of(compiled: Any) -> str | None:
-    for block in compiled:
-        if block.notify:
-            return str(block.notify)
-    return None
-
-
 async def queue_exports(
-    client: Any, query: Any, args: argparse.Namespace, command: str
+    client: Any, session: Any, args: argparse.Namespace, command: str
 ) -> tuple[Any, list[Any]] | int:
-    """Compile ``query`` against the server, check the address and queue one export per
-    record set (``--method auto``: chosen per record set from its count and file sizes).
+    """Plan the exports of ``session`` (the core's export plan: the same methods, estimates
+    and reasons as the window), check the address and queue one export per record set.
 
-    Returns (the :class:`ExportQueue`, its jobs in order), or the exit status after a
-    one-line error naming ``command``.
+    The session's own export options (merge, FITS headers, the user's method choices, the
+    e-mail) apply unless the command line says otherwise; the address is ``--email``, else
+    the session's export e-mail, else the query's Notify.  Returns (the
+    :class:`ExportQueue`, its jobs in order), or the exit status after a one-line error
+    naming ``command``.
     """
-    from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, PollPolicy, auto_method
-    from jsocdesk.core.jsoc.plan import compile_for_server
+    from jsocdesk.core.jsoc.export import ExportQueue, PollPolicy
+    from jsocdesk.core.workflow import ExportMethod, make_export_plan
+    from jsocdesk.core.workflow.session import parse_export_options
 
-    compiled, infos = await compile_for_server(client, query, merge=args.merge)
-    email = args.email or _notify_of(compiled)
+    recorded = bool(session.export)
+    options = parse_export_options(session.export)
+    headers = not args.raw and (options.headers if recorded else True)
+    merge = args.merge or (options.merge if recorded else False)
+    plan = await make_export_plan(
+        client,
+        session.query,
+        merge=merge,
+        headers=headers,
+        overrides=options.methods if args.method == "auto" else None,
+    )
+    plan.raise_for_problem()
+    if args.method != "auto":
+        plan.force(ExportMethod(args.method), headers=headers)
+    email = args.email or options.email or plan.notify
     if not email:
-        return fail(command, "an e-mail address is needed: --email ADDR or a Notify node")
+        return fail(
+            command, "an e-mail address is needed: --email ADDR, or a session with an e-mail"
+        )
     check = await client.check_email(email)
     if not check.registered:
         return fail(
@@ -71,27 +87,16 @@ async def queue_exports(
             "http://jsoc.stanford.edu/ajax/register_email.html",
         )
     queue = ExportQueue(client, PollPolicy(first=args.poll, cap=max(args.poll, 30.0)))
-    jobs: list[ExportJob] = []
-    for block in compiled:
-        info = infos.get(block.series.lower())
-        if args.method == "auto":
-            choice = await auto_method(
-                client, block.record_set, headers=not args.raw, segments=block.segments, series=info
-            )
-            method, protocol = choice.method, choice.protocol
-        else:
-            method, protocol = args.method, ("as-is" if args.raw else "fits")
-        job = ExportJob(block.record_set, email, method=method, protocol=protocol, series=info)
-        jobs.append(queue.add(job))
+    jobs = [queue.add(job) for job in plan.jobs(email)]
     return queue, jobs
 
 
 async def _export(args: argparse.Namespace, url: str | None) -> int:
     from jsocdesk.core.errors import ExportFailed
 
-    query = load_query(args.session)
+    session = load_session_file(args.session)
     async with open_client(url) as client:
-        queued = await queue_exports(client, query, args, "export")
+        queued = await queue_exports(client, session, args, "export")
         if isinstance(queued, int):
             return queued
         queue, jobs = queued
