@@ -26,10 +26,11 @@ def window(qtbot: Any, qloop: Any, demo_server: Any) -> Iterator[MainWindow]:
     w.show()
     connect_window(qtbot, w, demo_server.base_url)
     yield w
-    w.close()
-    close_context(qtbot, ctx)
     if ctx.sink.dialog is not None:
         ctx.sink.dialog.close()
+    w.sessions.mark_clean()  # the typed queries are not kept
+    w.close()
+    close_context(qtbot, ctx)
 
 
 def test_failed_count_is_shown_then_recovers(

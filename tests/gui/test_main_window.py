@@ -146,8 +146,9 @@ def test_opening_a_bad_session_reports_and_keeps_the_query(
     before = panel.tree.to_dict()
     bad = tmp_path / "bad.json"
     bad.write_text('{"format_version": 999}')
-    window.open_session_file(bad)
+    assert not window.open_session_file(bad)
     assert panel.tree.to_dict() == before
-    assert ctx.sink.reports
-    assert "bad.json" in ctx.sink.reports[-1].context
-    ctx.sink.reports.clear()
+    # the session controller says so plainly (a non-modal box and the status bar)
+    assert "Cannot open" in window.statusBar().currentMessage()
+    assert "bad.json" in window.statusBar().currentMessage()
+    assert "newer jsocdesk" in window.sessions.dialog.text()
