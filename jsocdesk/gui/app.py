@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("jsocdesk")
     app.setOrganizationName("jsocdesk")
     assert isinstance(app, QApplication)
+    # the app ends when _run() returns, after its clean-up (transfers stopped, connections
+    # and the demo server closed): Qt must not stop the loop under it when the window closes
+    app.setQuitOnLastWindowClosed(False)
 
     from jsocdesk.gui.context import AppContext
 
@@ -108,7 +111,8 @@ async def _run(
     assert isinstance(app, QApplication)
     quitting = asyncio.Event()
     app.aboutToQuit.connect(quitting.set)
-    _quit_on_signals(app, window)
+    window.closed.connect(quitting.set)
+    _quit_on_signals(window, quitting)
     try:
         await first_paint.painted(FIRST_PAINT_WAIT_S)
         window.build()
@@ -139,13 +143,13 @@ async def _run(
         await quitting.wait()
         return 1
     finally:
-        window.save_ui_state()
+        window.shutdown()
         if window.built:
             await window.workflow.aclose()
         await ctx.aclose()  # also stops the demo server, without blocking
 
 
-def _quit_on_signals(app: Any, window: MainWindow) -> None:
+def _quit_on_signals(window: MainWindow, quitting: Any) -> None:
     """SIGTERM/SIGINT: keep unsaved changes in the recovery file, then quit (cleanly)."""
     import asyncio
     import contextlib
@@ -154,7 +158,7 @@ def _quit_on_signals(app: Any, window: MainWindow) -> None:
     def quit_now() -> None:
         if window.built:
             window.sessions.autosave()
-        app.quit()
+        quitting.set()
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
     search_started = Signal(object)
     #: a search was refused because the query has problems (first message)
     search_blocked = Signal(str)
+    #: the window closed (the unsaved-changes guard let it): the app quits after clean-up
+    closed = Signal()
 
     # created by build()
     series_browser: SeriesBrowserWidget
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.built = False
+        self._shut_down = False
         self.quick_look_dialog: QuickLookDialog | None = None
         self.dialog: QMessageBox | None = None
         self.setObjectName("main-window")
@@ -595,14 +598,24 @@ class MainWindow(QMainWindow):
         if self.built and not self.sessions.allow_close():
             event.ignore()  # the unsaved-changes guard asks first (non-blocking)
             return
+        self.shutdown()
+        super().closeEvent(event)
+        self.closed.emit()
+
+    def shutdown(self) -> None:
+        """Stop the timers and start stopping the transfers (partial files are kept); the
+        UI state is saved.  Idempotent; the app awaits ``workflow.aclose()`` afterwards."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         if self.built:
             self.query_panel.stop_timers()
             self._plan_timer.stop()
+            self.sessions.autosave_timer.stop()
             for timer in (self.downloads_tab.repaint_timer, self.exports_tab.clock):
                 timer.stop()
-            self.workflow.start_closing()  # transfers stop; partial files are kept
+            self.workflow.start_closing()
             self.notifier.close()
         self.save_ui_state()
         if self.built:
             self.results_tab.shutdown()
-        super().closeEvent(event)
