@@ -8,7 +8,9 @@ given: ``url``/``fits`` when FITS headers are wanted (default), ``url_quick``/``
 with ``--raw``, ``url-tar`` for many small files.  Exports of the same address run one
 after the other (JSOC allows one pending export per e-mail).  Prints, per export, a
 ``# <record set> -> <request id> (<method>/<protocol>)`` line and then one download URL per
-line.  Errors: one line on stderr, exit status 2.
+line.  ``--plan`` prints the plan instead (record set, records, files, estimated bytes,
+method/protocol and why; tab-separated) and submits nothing.  Errors: one line on stderr,
+exit status 2.
 """
 
 from __future__ import annotations
@@ -42,21 +44,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--poll", type=float, default=2.0, help="first delay between status polls (seconds)"
     )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the export plan (records, files, size estimate, method and why) and stop",
+    )
 
 
-async def queue_exports(
-    client: Any, session: Any, args: argparse.Namespace, command: str
-) -> tuple[Any, list[Any]] | int:
-    """Plan the exports of ``session`` (the core's export plan: the same methods, estimates
-    and reasons as the window), check the address and queue one export per record set.
+async def session_plan(client: Any, session: Any, args: argparse.Namespace) -> Any:
+    """The core's export plan of ``session`` (what the window's Exports tab shows).
 
-    The session's own export options (merge, FITS headers, the user's method choices, the
-    e-mail) apply unless the command line says otherwise; the address is ``--email``, else
-    the session's export e-mail, else the query's Notify.  Returns (the
-    :class:`ExportQueue`, its jobs in order), or the exit status after a one-line error
-    naming ``command``.
+    The session's own export options (merge, FITS headers, the user's method choices) apply
+    unless the command line says otherwise (``--merge``, ``--raw``, ``--method``).
     """
-    from jsocdesk.core.jsoc.export import ExportQueue, PollPolicy
     from jsocdesk.core.workflow import ExportMethod, make_export_plan
     from jsocdesk.core.workflow.session import parse_export_options
 
@@ -74,7 +74,39 @@ async def queue_exports(
     plan.raise_for_problem()
     if args.method != "auto":
         plan.force(ExportMethod(args.method), headers=headers)
-    email = args.email or options.email or plan.notify
+    plan.email = options.email
+    return plan
+
+
+def plan_lines(plan: Any) -> list[str]:
+    """One tab-separated line per export of ``plan``: record set, records, files, estimated
+    bytes, method/protocol, and why."""
+    lines = []
+    for e in plan.entries:
+        size = "?" if e.estimate.total_bytes is None else str(e.estimate.total_bytes)
+        lines.append(
+            f"{e.record_set}\t{e.count} records\t{e.estimate.files} files\t~{size} bytes\t"
+            f"{e.method}/{e.protocol}\t{e.explanation}"
+        )
+    return lines
+
+
+async def queue_exports(
+    client: Any, session: Any, args: argparse.Namespace, command: str
+) -> tuple[Any, list[Any]] | int:
+    """Plan the exports of ``session`` (the core's export plan: the same methods, estimates
+    and reasons as the window), check the address and queue one export per record set.
+
+    The session's own export options (merge, FITS headers, the user's method choices, the
+    e-mail) apply unless the command line says otherwise; the address is ``--email``, else
+    the session's export e-mail, else the query's Notify.  Returns (the
+    :class:`ExportQueue`, its jobs in order), or the exit status after a one-line error
+    naming ``command``.
+    """
+    from jsocdesk.core.jsoc.export import ExportQueue, PollPolicy
+
+    plan = await session_plan(client, session, args)
+    email = args.email or plan.email or plan.notify
     if not email:
         return fail(
             command, "an e-mail address is needed: --email ADDR, or a session with an e-mail"
@@ -96,6 +128,10 @@ async def _export(args: argparse.Namespace, url: str | None) -> int:
 
     session = load_session_file(args.session)
     async with open_client(url) as client:
+        if args.plan:
+            for line in plan_lines(await session_plan(client, session, args)):
+                say(line)
+            return 0
         queued = await queue_exports(client, session, args, "export")
         if isinstance(queued, int):
             return queued

@@ -240,6 +240,8 @@ class ExportPlan:
     notify: str | None = None
     problem: str = ""
     problem_error: QueryError | None = None
+    #: the e-mail the session's export options name ("" when none)
+    email: str = ""
 
     @property
     def total_records(self) -> int:
