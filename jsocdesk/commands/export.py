@@ -16,6 +16,7 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from jsocdesk.commands.search import (
@@ -123,8 +124,41 @@ async def queue_exports(
     return queue, jobs
 
 
-async def _export(args: argparse.Namespace, url: str | None) -> int:
+async def run_exports(
+    client: Any,
+    session: Any,
+    args: argparse.Namespace,
+    command: str,
+    finished: Callable[[Any], None],
+    describe: Callable[[Exception], str] = str,
+) -> int:
+    """Queue the exports of ``session`` (:func:`queue_exports`), wait for each in order and
+    hand it to ``finished``; returns 0, or the exit status after a one-line error (the
+    first failed export ends the command)."""
     from jsocdesk.core.errors import ExportFailed
+
+    queued = await queue_exports(client, session, args, command)
+    if isinstance(queued, int):
+        return queued
+    queue, jobs = queued
+    try:
+        for job in jobs:
+            try:
+                await queue.wait(job)
+            except ExportFailed as exc:
+                return fail(command, describe(exc))
+            finished(job)
+    finally:
+        await queue.aclose()
+    return 0
+
+
+async def _export(args: argparse.Namespace, url: str | None) -> int:
+    def show(job: Any) -> None:
+        ident = job.requestid or "(immediate)"
+        say(f"# {job.recordset} -> {ident} ({job.method}/{job.protocol})")
+        for u in job.urls:
+            say(u)
 
     session = load_session_file(args.session)
     async with open_client(url) as client:
@@ -132,23 +166,7 @@ async def _export(args: argparse.Namespace, url: str | None) -> int:
             for line in plan_lines(await session_plan(client, session, args)):
                 say(line)
             return 0
-        queued = await queue_exports(client, session, args, "export")
-        if isinstance(queued, int):
-            return queued
-        queue, jobs = queued
-        try:
-            for job in jobs:
-                try:
-                    urls = await queue.wait(job)
-                except ExportFailed as exc:
-                    return fail("export", _one_line(exc))
-                ident = job.requestid or "(immediate)"
-                say(f"# {job.recordset} -> {ident} ({job.method}/{job.protocol})")
-                for u in urls:
-                    say(u)
-        finally:
-            await queue.aclose()
-    return 0
+        return await run_exports(client, session, args, "export", show, _one_line)
 
 
 def _one_line(exc: Exception) -> str:

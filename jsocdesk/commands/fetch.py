@@ -187,31 +187,24 @@ async def _export_files(args: argparse.Namespace, url: str | None, catalog: Any)
     """Run the exports; returns the downloads of their files (the core's
     :func:`~jsocdesk.core.workflow.export_downloads`: local names, catalogue keys, url-tar
     archives) or an exit code."""
-    from jsocdesk.commands.export import queue_exports
-    from jsocdesk.core.errors import ExportFailed
+    from jsocdesk.commands.export import run_exports
     from jsocdesk.core.workflow import export_downloads
 
-    session = load_session_file(args.session)
     files: list[Any] = []
+
+    def collect(job: Any) -> None:
+        ident = job.requestid or "(immediate)"
+        n = len(job.files)
+        what = f"1 archive of {n} files" if job.tar_url else f"{n} files"
+        sys.stderr.write(f"export {ident}: {job.recordset}: {what}\n")
+        files.extend(export_downloads(job, catalog))
+
+    session = load_session_file(args.session)
     async with open_client(url) as client:
-        queued = await queue_exports(client, session, args, "fetch")
-        if isinstance(queued, int):
-            return queued
-        queue, jobs = queued
-        try:
-            for job in jobs:
-                try:
-                    await queue.wait(job)
-                except ExportFailed as exc:
-                    return fail("fetch", str(exc).splitlines()[0])
-                ident = job.requestid or "(immediate)"
-                n = len(job.files)
-                what = f"1 archive of {n} files" if job.tar_url else f"{n} files"
-                sys.stderr.write(f"export {ident}: {job.recordset}: {what}\n")
-                files.extend(export_downloads(job, catalog))
-        finally:
-            await queue.aclose()
-    return files
+        code = await run_exports(
+            client, session, args, "fetch", collect, lambda exc: str(exc).splitlines()[0]
+        )
+    return code or files
 
 
 async def _download(args: argparse.Namespace, files: list[Any], catalog: Any) -> int:

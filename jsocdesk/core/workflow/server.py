@@ -10,14 +10,13 @@ partial downloads resume.  A session made against JSOC or a custom server record
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from jsocdesk.core import jsonfields as jf
-from jsocdesk.core.jsoc.config import JSOC_BASE_URL
+from jsocdesk.core.jsoc.config import JSOC_BASE_URL, is_loopback_url
 
 __all__ = ["ServerIdentity", "ServerKind", "is_loopback_url", "rebase_url"]
 
@@ -33,16 +32,6 @@ def _host(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
         return ""
-
-
-def is_loopback_url(url: str) -> bool:
-    host = _host(url)
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _normal_base(url: str) -> str:
