@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from PySide6.QtGui import QKeySequence
 
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
-from tests.gui.conftest import close_context
+from tests.gui.conftest import close_app, close_context
 
 
 @pytest.fixture
@@ -21,12 +22,12 @@ def ctx(qloop: Any) -> Any:
 
 
 @pytest.fixture
-def window(qtbot: Any, ctx: AppContext) -> MainWindow:
+def window(qtbot: Any, ctx: AppContext) -> Iterator[MainWindow]:
     w = MainWindow(ctx)
-    qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    return w
+    yield w
+    close_app(qtbot, w, ctx)  # unsaved edits are discarded
 
 
 def test_standard_shortcuts(window: MainWindow) -> None:
