@@ -285,8 +285,13 @@ class ExportManager:
                     f"Can not open RecordSet {exc.count} is too many records in one request."
                 ),
             }
-        per_file = cfg.segment_bytes + FITS_HEADER_BYTES
-        size_bytes = per_file * len(entries)
+        from jsocdesk.demo import images
+
+        size_bytes = sum(
+            images.segment_bytes(e.source[0], e.source[1], cfg.segment_bytes, cfg.image_size)
+            + FITS_HEADER_BYTES
+            for e in entries
+        )
         size_mb = max(1, -(-size_bytes // 1_000_000)) if size_bytes else 0
         if size_mb > cfg.size_cap_mb:
             return {
@@ -459,6 +464,7 @@ class ExportManager:
                 entry.source[1],
                 cfg.segment_bytes,
                 full=e.protocol == "fits",
+                image_size=cfg.image_size,
             )
             data.append({"record": entry.record_name, "filename": name})
         index: dict[str, Any] = {
