@@ -81,7 +81,14 @@ async def queue_exports(
             method, protocol = choice.method, choice.protocol
         else:
             method, protocol = args.method, ("as-is" if args.raw else "fits")
-        job = ExportJob(block.record_set, email, method=method, protocol=protocol, series=info)
+        job = ExportJob(
+            block.record_set,
+            email,
+            method=method,
+            protocol=protocol,
+            series=info,
+            process=block.export_process if block.process else None,
+        )
         jobs.append(queue.add(job))
     return queue, jobs
 

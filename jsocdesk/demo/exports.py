@@ -78,6 +78,7 @@ class Export:
     status: int = 2
     error: str = ""
     completed: float | None = None
+    process: str = ""  # the processing steps after ``n=N|`` (im_patch,…|rebin,…)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -101,6 +102,7 @@ class Export:
         "status",
         "error",
         "completed",
+        "process",
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -255,6 +257,12 @@ class ExportManager:
         for name in step_names:
             if name not in ALLOWED_PROCESSING:
                 return {**base, "status": 4, "error": f"Unknown processing step '{name}'."}
+        from jsocdesk.demo import improc
+
+        try:
+            improc.check(improc.parse_steps([s for s in steps if s]))
+        except improc.ProcessError as exc:
+            return {**base, "status": 4, "error": f"Bad process argument: {exc}"}
         # 3. record set
         try:
             sels = await asyncio.get_running_loop().run_in_executor(None, records.select, ds)
@@ -354,6 +362,7 @@ class ExportManager:
             size_mb=size_mb,
             entries=entries,
             sunum=self._sunum,
+            process="|".join(s for s in steps if s),
         )
         self.exports[exp.requestid] = exp
         await self._save_async()
@@ -443,11 +452,15 @@ class ExportManager:
         return self.app.data_dir / e.dir.lstrip("/")
 
     def _build(self, e: Export) -> None:
-        from jsocdesk.demo import fitsgen  # astropy.io.fits: imported on first use (start-up)
+        from jsocdesk.demo import (
+            fitsgen,  # astropy.io.fits: imported on first use (start-up)
+            improc,
+        )
 
         cfg = self.app.config
         out = self.export_dir(e)
         out.mkdir(parents=True, exist_ok=True)
+        steps = improc.parse_steps(e.process.split("|")) if e.process else None
         data = []
         used: set[str] = set()
         for entry in e.entries:
@@ -465,6 +478,7 @@ class ExportManager:
                 cfg.segment_bytes,
                 full=e.protocol == "fits",
                 image_size=cfg.image_size,
+                steps=steps,
             )
             data.append({"record": entry.record_name, "filename": name})
         index: dict[str, Any] = {

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from jsocdesk.demo import images, records
+from jsocdesk.demo import images, improc, records
 from jsocdesk.demo.records import KeywordGen, Record
 from jsocdesk.demo.series import Seg
 
@@ -79,15 +79,19 @@ def write_segment(
     *,
     full: bool,
     image_size: int | None = None,
+    steps: list[improc.Step] | None = None,
 ) -> None:
-    """Write one segment file atomically (temp file + rename)."""
+    """Write one segment file atomically (temp file + rename); ``steps``: export
+    processing (``im_patch``, ``rebin``, ``resize``) applied to image segments."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(rec)}.tmp")
     try:
         side = None
         if seg.protocol == "fits":
             side = images.image_side(rec, seg, target_bytes, image_size)
-        if side is not None:
+        if side is not None and steps:
+            write_processed(tmp, rec, seg, min(side, images.CACHE_MAX_SIDE), steps, full=full)
+        elif side is not None:
             write_image(tmp, rec, seg, side, full=full)
         elif seg.protocol == "fits":
             _write_fits(tmp, rec, seg, target_bytes, full=full)
@@ -155,6 +159,23 @@ def write_image(path: Path, rec: Record, seg: Seg, side: int, *, full: bool) -> 
                 hdu.write(images.encode(images.render(rec, seg, side, (r0, r1)), seg, dtype))
     finally:
         hdu.close()
+
+
+def write_processed(
+    path: Path, rec: Record, seg: Seg, side: int, steps: list[improc.Step], *, full: bool
+) -> None:
+    """An image segment after export processing (float32, WCS cards following the steps)."""
+    data, cards = improc.apply(rec, seg, side, steps)
+    dtype = np.dtype(">f4")
+    header = image_header(rec, seg, dtype, data.shape, full=True)
+    for name, value in cards.items():
+        header[name] = value
+    if not full:  # as-is: the structural and WCS cards only
+        keep = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "RECNUM", "SEGMENT"}
+        keep |= {n for n, _ in images.wcs_cards(rec, seg, images.geometry(rec, side))}
+        for name in [k for k in header if k not in keep]:
+            del header[name]
+    fits.PrimaryHDU(data.astype(dtype), header).writeto(path, output_verify="silentfix")
 
 
 def _write_fits(path: Path, rec: Record, seg: Seg, target_bytes: int, *, full: bool) -> None:

@@ -267,8 +267,22 @@ def block_geometry(g: Geometry, rows: tuple[int, int], cols: tuple[int, int]) ->
     px = np.arange(cols[0], cols[1], dtype=f)[None, :]
     py = np.arange(rows[0], rows[1], dtype=f)[:, None]
     tx, ty = pixel_to_hpc(g, px, py)
-    a = (tx * f(ARCSEC)).astype(f)
-    b = (ty * f(ARCSEC)).astype(f)
+    return _sphere(g, tx.astype(f), ty.astype(f), rows, cols)
+
+
+def hpc_to_heliographic(g: Geometry, tx: float, ty: float) -> tuple[float, float]:
+    """Stonyhurst (lat, lon) degrees of the disk point at (Tx, Ty) arcsec (NaN off disk)."""
+    blk = _sphere(g, np.array([[tx]], np.float64), np.array([[ty]], np.float64), (0, 1), (0, 1))
+    return float(blk.lat[0, 0]), float(blk.lon[0, 0])
+
+
+def _sphere(
+    g: Geometry, tx: np.ndarray, ty: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]
+) -> Block:
+    """Intersect the lines of sight (Tx, Ty) with the solar sphere seen from ``DSUN_OBS``."""
+    f = tx.dtype.type
+    a = tx * f(ARCSEC)
+    b = ty * f(ARCSEC)
     # Angles are below 0.02 rad: Taylor series are exact to float32 and much faster.
     a2, b2 = a * a, b * b
     sa = a * (1 - a2 * f(1 / 6) * (1 - a2 * f(1 / 20)))
@@ -297,7 +311,7 @@ def block_geometry(g: Geometry, rows: tuple[int, int], cols: tuple[int, int]) ->
     lon = np.degrees(np.arctan2(x, z * f(math.cos(b0)) - y * f(math.sin(b0)))).astype(f)
     lat[~on] = np.nan
     lon[~on] = np.nan
-    blk = Block(
+    return Block(
         rho=(np.sqrt(a * a + b * b) / f(g.rsun_obs * ARCSEC)).astype(f),
         on=on,
         mu=np.where(on, mu, 0.0).astype(f),
@@ -309,7 +323,6 @@ def block_geometry(g: Geometry, rows: tuple[int, int], cols: tuple[int, int]) ->
         cols=cols,
         l0=g.l0,
     )
-    return blk
 
 
 # --- quiet-Sun textures (Carrington longitude × latitude) ----------------------------------

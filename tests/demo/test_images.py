@@ -60,7 +60,7 @@ def _write(tmp_path: Path, spec: str, seg_name: str, side: int = SIDE) -> tuple[
 def test_files_open_as_sunpy_maps_with_the_disk_where_the_wcs_says(
     tmp_path: Path, spec: str, seg_name: str, cls: str, content: str | None
 ) -> None:
-    path, rec = _write(tmp_path, spec, seg_name)
+    path, _rec = _write(tmp_path, spec, seg_name)
     m = sunpy_map.Map(path)
     assert type(m).__name__ == cls
     assert m.data.shape == (SIDE, SIDE)
@@ -72,7 +72,9 @@ def test_files_open_as_sunpy_maps_with_the_disk_where_the_wcs_says(
     if content is not None:
         assert header["CONTENT"] == content
     # Disk centre: sunpy puts Sun centre at CRPIX (CRVAL 0, 0).
-    centre = m.world_to_pixel(coordinates.SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=m.coordinate_frame))
+    centre = m.world_to_pixel(
+        coordinates.SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=m.coordinate_frame)
+    )
     assert float(centre.x.value) == pytest.approx(header["CRPIX1"] - 1, abs=0.01)
     assert float(centre.y.value) == pytest.approx(header["CRPIX2"] - 1, abs=0.01)
     assert m.rsun_obs.to_value(u.arcsec) == pytest.approx(header["RSUN_OBS"], rel=1e-6)

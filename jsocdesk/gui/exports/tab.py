@@ -491,6 +491,7 @@ class ExportsTab(QWidget):
                 method=row.method,
                 protocol=row.protocol,
                 series=row.info,
+                process=row.compiled.export_process if row.compiled.process else None,
             )
             for row in self.plan
         ]
@@ -542,6 +543,7 @@ class ExportsTab(QWidget):
                         method=job.method,
                         protocol=job.protocol,
                         series=job.series,
+                        process=job.process,
                     )
                 )
             self.queue.jobs.remove(job)

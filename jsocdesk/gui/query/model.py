@@ -52,6 +52,7 @@ KIND_LABELS = {
     "keyword": "Keyword",
     "sample": "Sample",
     "notify": "Notify",
+    "cutout": "Cutout",
 }
 
 HEADERS = ("Node", "Value")
