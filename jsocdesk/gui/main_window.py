@@ -163,6 +163,8 @@ class MainWindow(QMainWindow):
         )
         for act in (self.new_action, self.open_action, self.save_action, self.save_as_action):
             file_menu.addAction(act)
+        self.open_images_action = self._action("Open &images…", self.open_images)
+        file_menu.addAction(self.open_images_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -342,6 +344,21 @@ class MainWindow(QMainWindow):
         return rs
 
     # --- query / sessions -------------------------------------------------------------------
+
+    def open_images(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open images", "", "FITS files (*.fits *.fts *.fit);;All files (*)"
+        )
+        if paths:
+            self.open_viewer(paths)
+
+    def open_viewer(self, paths: list[str] | list[Path]) -> Any:
+        """A viewer on ``paths``; its "Use as cutout" box goes into the query."""
+        from jsocdesk.gui.viewer import open_viewer
+
+        return open_viewer(paths, self, on_cutout=self.query_panel.use_cutout)
 
     def new_query(self) -> None:
         self.query_panel.new_query()

@@ -174,6 +174,7 @@ class Workflow(QObject):
         self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
         self.exports_tab.options_changed.connect(self.sessions.mark_dirty)
         self.downloads_tab.quick_look_requested.connect(self.quick_look)
+        self.downloads_tab.view_requested.connect(self.window.open_viewer)
         window.query_panel.tree.events.modified.connect(self._on_tree_modified)
         window.tabs.currentChanged.connect(self._on_window_tab_changed)
         self._rewire_file_menu()

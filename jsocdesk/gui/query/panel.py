@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from jsocdesk.core.errors import JsocdeskError, QueryError, RecordSetSyntaxError
 from jsocdesk.core.query.tree import (
     And,
+    Cutout,
     Group,
     Keyword,
     Node,
@@ -351,6 +352,17 @@ class QueryPanelWidget(QWidget):
         if edit and node is None and self.view.isVisible() and not self.tree.is_group(nid):
             self.view.edit(idx)
         return nid
+
+    def use_cutout(self, node: Cutout) -> int:
+        """Put ``node`` in the query in place of any Cutout there (one undoable step)."""
+        old = [nid for nid in self.tree.ids() if isinstance(self.tree.node(nid), Cutout)]
+        self.undo_stack.beginMacro("Use cutout")
+        try:
+            if old:
+                self.model.remove_nodes(old)
+            return self.add_node("cutout", node, edit=False)
+        finally:
+            self.undo_stack.endMacro()
 
     def delete_selected(self) -> None:
         ids = self.selected_ids()
