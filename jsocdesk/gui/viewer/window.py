@@ -56,7 +56,7 @@ class ViewerWindow(QMainWindow):
         paths: Sequence[str | Path],
         parent: QWidget | None = None,
         *,
-        on_cutout: Callable[[Cutout], None] | None = None,
+        on_cutout: Callable[[Cutout], object] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("image-viewer")
@@ -483,7 +483,7 @@ def open_viewer(
     paths: Sequence[str | Path],
     parent: QWidget | None = None,
     *,
-    on_cutout: Callable[[Cutout], None] | None = None,
+    on_cutout: Callable[[Cutout], object] | None = None,
 ) -> ViewerWindow:
     """Open a viewer window on ``paths`` (a time series: sorted by name) and show it."""
     win = ViewerWindow(sorted(Path(p) for p in paths), parent, on_cutout=on_cutout)
