@@ -14,10 +14,19 @@ import pytest
 
 from jsocdesk.core import drmstime
 from jsocdesk.core.errors import QueryError
-from jsocdesk.core.query import Cutout, Series, Time, compile_query, node_from_dict
+from jsocdesk.core.query import (
+    Cutout,
+    Segment,
+    Series,
+    Time,
+    Wavelength,
+    compile_query,
+    node_from_dict,
+)
 from jsocdesk.core.query.tree import node_to_dict
 from jsocdesk.core.seriesinfo import SeriesInfo
 from jsocdesk.demo import images, records
+from jsocdesk.demo.series import series_info
 from tests.demo_server import DEMO_EMAIL, drms_server_config
 
 drms = pytest.importorskip("drms")
@@ -294,3 +303,46 @@ def test_bad_im_patch_arguments_fail_the_export(demo_drms: Any) -> None:
     )
     assert req.status == 4
     assert "im_patch" in req._d["error"]
+
+
+def test_jsocdesk_export_of_a_query_with_a_cutout(demo_server_factory: Any, tmp_path: Path) -> None:
+    """The query's Cutout travels: compile → ExportJob.process → the demo crops and rebins."""
+    import httpx
+
+    from jsocdesk.core.jsoc.export import ExportJob, PollPolicy
+    from tests.core.test_client_transport import with_client
+
+    server = demo_server_factory(image_size=SIDE, export_delay=0.1)
+    info = series_info("aia.lev1_euv_12s")
+    cut = Cutout(-200.0, 100.0, 240.0, 160.0, "2014-01-01T00:00:00", tracking=True, rebin=0.5)
+    query = (
+        Series("aia.lev1_euv_12s")
+        & Time("2014-01-01T00:00:00", "2014-01-01T00:00:11")
+        & Wavelength(171 * u.AA)
+        & Segment("image")
+        & cut
+    )
+    (compiled,) = compile_query(query, [info])
+
+    async def body(c: Any) -> list[bytes]:
+        job = ExportJob(
+            compiled.record_set,
+            DEMO_EMAIL,
+            method="url",
+            protocol="fits",
+            process=compiled.export_process,
+        )
+        urls = await job.run(c, PollPolicy(first=0.05, cap=0.2))
+        async with httpx.AsyncClient() as http:
+            return [(await http.get(url)).content for url in urls]
+
+    contents = with_client(server, body)
+    assert 1 <= len(contents) <= 2
+    full_cdelt = 4096 * 0.600698 / SIDE
+    for i, content in enumerate(contents):
+        path = tmp_path / f"cut{i}.fits"
+        path.write_bytes(content)
+        m = sunpy_map.Map(path)
+        assert type(m).__name__ == "AIAMap"
+        assert m.meta["cdelt1"] == pytest.approx(2 * full_cdelt, rel=1e-6)
+        assert m.data.shape == (round(160 / full_cdelt) // 2, round(240 / full_cdelt) // 2)
