@@ -204,3 +204,26 @@ def test_main_window_viewer_puts_the_drawn_cutout_in_the_query(
     win.close()
     window.close()
     close_context(qtbot, ctx)
+
+
+def test_cutout_node_is_edited_as_text_in_the_query_tree(qtbot: Any) -> None:
+    from PySide6.QtGui import QUndoStack
+
+    from jsocdesk.gui.query.model import QueryTreeModel
+
+    tree = QueryTree()
+    model = QueryTreeModel(tree, QUndoStack())
+    node = Cutout(-300.0, 200.0, 240.0, 160.0, "2014-01-01T00:00:00", tracking=True, rebin=0.5)
+    model.append_node(tree.root_id, node)
+    idx = model.index(0, 1, model.index(0, 0))
+    text = model.data(idx, Qt.ItemDataRole.EditRole)
+    assert text == '-300", 200" 240" x 160" @ 2014-01-01T00:00:00.000 tracked rebin 0.5'
+    assert model.setData(idx, "10, -20 50 x 40 @ 2014-01-02T03:04:05 register resize 1.2")
+    edited = tree.root.children[0]
+    assert isinstance(edited, Cutout)
+    assert (edited.x, edited.y, edited.width, edited.height) == (10.0, -20.0, 50.0, 40.0)
+    assert (edited.tracking, edited.register, edited.resize) == (False, True, 1.2)
+    assert edited.t_ref == "2014-01-02T03:04:05.000"
+    with qtbot.waitSignal(model.edit_rejected) as blocker:
+        assert not model.setData(idx, "somewhere near the limb")
+    assert "X, Y W x H @ TIME" in blocker.args[0]

@@ -69,6 +69,7 @@ ADD_KINDS = (
     "keyword",
     "sample",
     "notify",
+    "cutout",
 )
 
 ERROR_STYLE = "QLineEdit { background: #fde2e1; }"
@@ -335,6 +336,12 @@ class QueryPanelWidget(QWidget):
             return Sample(10 * u.min)
         if kind == "notify":
             return Notify(self._ctx.settings.email or "user@example.com")
+        if kind == "cutout":  # a box on the disk centre, at the query's start time
+            t_ref = next(
+                (n.start for n in self.tree.root.walk() if isinstance(n, Time)),
+                AstropyTime(datetime.now(UTC).replace(tzinfo=None, microsecond=0), scale="utc"),
+            )
+            return Cutout(0.0, 0.0, 300.0, 300.0, t_ref, tracking=True)
         raise QueryError(f"Unknown node kind: {kind!r}")
 
     def add_node(self, kind: str, node: Node | None = None, *, edit: bool = True) -> int:
