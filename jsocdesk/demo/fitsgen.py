@@ -104,7 +104,13 @@ def write_segment(
 
 
 def image_header(
-    rec: Record, seg: Seg, dtype: np.dtype[np.generic], shape: tuple[int, int], *, full: bool
+    rec: Record,
+    seg: Seg,
+    dtype: np.dtype[np.generic],
+    shape: tuple[int, int],
+    *,
+    full: bool,
+    side: int | None = None,
 ) -> fits.Header:
     """Structural cards, then (``full``) the record's keywords with the image's own
     geometry cards (:func:`jsocdesk.demo.images.wcs_cards`) in place of the 4096² ones."""
@@ -124,7 +130,7 @@ def image_header(
         header["BSCALE"] = seg.bscale
     if full:
         cards = dict(record_cards(rec))
-        geom = images.geometry(rec, shape[1])
+        geom = images.geometry(rec, side or shape[1])
         cards.update(images.wcs_cards(rec, seg, geom))
         for name, value in cards.items():
             if name not in header:
@@ -145,14 +151,16 @@ def _identify(header: fits.Header, rec: Record) -> None:
 
 def write_image(path: Path, rec: Record, seg: Seg, side: int, *, full: bool) -> None:
     """A rendered solar image (:mod:`jsocdesk.demo.images`): from the frame cache up to
-    4096², rendered and streamed block by block beyond."""
+    4096² (and SHARP patches), rendered and streamed block by block beyond."""
     dtype = images.stored_dtype(rec.series.name, seg)
-    header = image_header(rec, seg, dtype, (side, side), full=full)
-    data = images.stored(rec, seg, side) if side <= images.CACHE_MAX_SIDE else None
+    cached = side <= images.CACHE_MAX_SIDE or rec.series.model == "harp"
+    data = images.stored(rec, seg, side) if cached else None
+    shape = data.shape if data is not None else (side, side)
+    header = image_header(rec, seg, dtype, (int(shape[0]), int(shape[1])), full=full, side=side)
     hdu = fits.StreamingHDU(str(path), header)
     try:
-        for r0 in range(0, side, ROWS_PER_BLOCK):
-            r1 = min(side, r0 + ROWS_PER_BLOCK)
+        for r0 in range(0, shape[0], ROWS_PER_BLOCK):
+            r1 = min(shape[0], r0 + ROWS_PER_BLOCK)
             if data is not None:
                 hdu.write(data[r0:r1])
             else:
@@ -167,7 +175,7 @@ def write_processed(
     """An image segment after export processing (float32, WCS cards following the steps)."""
     data, cards = improc.apply(rec, seg, side, steps)
     dtype = np.dtype(">f4")
-    header = image_header(rec, seg, dtype, data.shape, full=True)
+    header = image_header(rec, seg, dtype, data.shape, full=True, side=side)
     for name, value in cards.items():
         header[name] = value
     if not full:  # as-is: the structural and WCS cards only

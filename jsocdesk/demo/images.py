@@ -21,7 +21,7 @@ import functools
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -72,9 +72,23 @@ AIA_EUV = {
 AIA_UV = {1600: 110.0, 1700: 1800.0, 4500: 3000.0}
 
 
+#: SHARP (CCD) segments cut from the full-disk series of the same T_REC, as JSOC makes them.
+SHARP_SOURCES = {
+    "magnetogram": ("hmi.M_720s", "magnetogram"),
+    "Dopplergram": ("hmi.V_720s", "Dopplergram"),
+    "continuum": ("hmi.Ic_720s", "continuum"),
+    **{
+        n: ("hmi.ME_720s_fd10", n)
+        for n in ("inclination", "azimuth", "field", "vlos_mag", "dop_width", "eta_0")
+    },
+}
+
+
 def image_kind(series_name: str, seg: Seg) -> str | None:
-    """What a segment shows (``"magnetogram"``, ``"euv"``, …), None for non-images."""
+    """What a segment shows (``"magnetogram"``, ``"aia"``, ``"sharp"`` …), None for others."""
     low = series_name.lower()
+    if low == "hmi.sharp_720s" and (seg.name in SHARP_SOURCES or seg.name == "bitmap"):
+        return "sharp"
     if seg.dims != "4096x4096" and not low.startswith("mdi.fd_"):
         return None
     if low.startswith("hmi."):
@@ -165,7 +179,10 @@ def full_width(series_name: str) -> tuple[int, float]:
 
 
 def geometry(rec: Record, n: int) -> Geometry:
-    """The geometry of record ``rec`` rendered at ``n``² pixels."""
+    """The geometry of record ``rec`` rendered at ``n``² pixels (for a SHARP: of its patch,
+    cut from the ``n``² full-disk frame)."""
+    if rec.series.model == "harp":
+        return sharp_patch(rec, n).geometry
     gen = KeywordGen(rec.series)
     t_obs = float(gen.raw(rec, "T_OBS") or rec.t or 0.0)
     native, native_cdelt = full_width(rec.series.name)
@@ -672,6 +689,80 @@ def _aia(
     return np.asarray(np.clip(noisy, 0.0, 16383.0), f)
 
 
+# --- SHARP patches ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Where a SHARP's patch lies in the full-disk frame: offset, size, and its geometry."""
+
+    x0: int
+    y0: int
+    nx: int
+    ny: int
+    full: Geometry
+    harpnum: int
+
+    @property
+    def geometry(self) -> Geometry:
+        return replace(
+            self.full, crpix1=self.full.crpix1 - self.x0, crpix2=self.full.crpix2 - self.y0
+        )
+
+
+def full_disk_record(series_name: str, t_rec: float) -> Record:
+    """The record of a full-disk series at slot time ``t_rec``."""
+    return next(iter(records.select(f"{series_name}[{drmstime.format_tai(t_rec)}]")[0]))
+
+
+def sharp_patch(rec: Record, n: int) -> Patch:
+    """The patch of SHARP record ``rec`` in the ``n``² hmi.M_720s frame of its T_REC: the
+    region's bipole and plage, from the HARP schedule, with a margin."""
+    return _sharp_patch(int(rec.primes["HARPNUM"]), float(rec.primes["T_REC"]), n)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sharp_patch(harp: int, t_rec: float, n: int) -> Patch:
+    full = geometry(full_disk_record("hmi.M_720s", t_rec), n)
+    lat, lon = records.harp_position(harp, full.t_obs)
+    size = 0.2 + records.unit(records.HARP_SALT, harp, 8) * 5.0
+    sep, sigma = 3.0 + 1.6 * size, 0.45 + 0.18 * size
+    half_w = math.radians(sep / 2 + 5 * sigma) * full.rsun_px
+    half_h = math.radians(0.25 * sep + 5 * sigma) * full.rsun_px
+    tx, ty, _ = heliographic_to_hpc(full, np.array([lat]), np.array([lon]))
+    px, py = hpc_to_pixel(full, tx, ty)
+    nx, ny = max(4, round(2 * half_w)), max(4, round(2 * half_h))
+    return Patch(round(float(px[0]) - nx / 2), round(float(py[0]) - ny / 2), nx, ny, full, harp)
+
+
+def _sharp(rec: Record, seg: Seg, n: int) -> np.ndarray:
+    patch = sharp_patch(rec, n)
+    out = np.full((patch.ny, patch.nx), np.nan, np.float32)
+    y0, x0 = patch.y0, patch.x0
+    sy0, sy1 = max(0, y0), min(n, y0 + patch.ny)
+    sx0, sx1 = max(0, x0), min(n, x0 + patch.nx)
+    if seg.name == "bitmap":  # JSOC's HARP bitmap: 1 outside, 33 the region, 34 its core
+        g = patch.geometry
+        blk = block_geometry(g, (0, patch.ny), (0, patch.nx))
+        ar = next((a for a in active_regions(g.t_obs) if a.harpnum == patch.harpnum), None)
+        out[:] = 1.0
+        if ar is not None:
+            d2 = _dlatlon(blk.lat, blk.lon, ar.lat, ar.lon)
+            out[d2 < (ar.sep / 2 + 3 * ar.sigma) ** 2] = 33.0
+            br = np.abs(radial_field(g, blk, [ar]))
+            out[(out == 33.0) & (br > 300.0)] = 34.0
+        out[~blk.on] = 0.0
+        return out
+    src_series, src_seg_name = SHARP_SOURCES[seg.name]
+    src = full_disk_record(src_series, float(rec.primes["T_REC"]))
+    src_seg = src.series.segment(src_seg_name)
+    assert src_seg is not None
+    if sy0 < sy1 and sx0 < sx1:
+        frame = decode(stored(src, src_seg, n), src_seg)
+        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = frame[sy0:sy1, sx0:sx1]
+    return out
+
+
 # --- whole images, cached --------------------------------------------------------------------
 
 _cache: OrderedDict[tuple[str, int, str, int], np.ndarray] = OrderedDict()
@@ -684,6 +775,9 @@ def render(rec: Record, seg: Seg, n: int, rows: tuple[int, int] | None = None) -
     kind = image_kind(rec.series.name, seg)
     if kind is None:
         raise ValueError(f"{rec.series.name}{{{seg.name}}} is not an image segment")
+    if kind == "sharp":
+        patch = _sharp(rec, seg, n)
+        return patch if rows is None else patch[rows[0] : rows[1]]
     g = geometry(rec, n)
     gen = KeywordGen(rec.series)
     wave = int(gen.wavelength(rec) or 0) if kind == "aia" else 0
@@ -749,6 +843,11 @@ def decode(raw: np.ndarray, seg: Seg) -> np.ndarray:
     return vals
 
 
+#: Segment units that are FITS/astropy units (others are JSOC's labels for flags).
+PHYSICAL_UNITS = frozenset(
+    {"Gauss", "m/s", "cm/s", "DN", "DN/s", "mA", "degree", "Mx/cm^2", "arcsec", "deg"}
+)
+
 # --- header cards ------------------------------------------------------------------------------
 
 
@@ -782,7 +881,8 @@ def wcs_cards(rec: Record, seg: Seg, g: Geometry) -> list[tuple[str, object]]:
         }.get(kind or "", seg.name.upper())
         cards.append(("CONTENT", content))
     cards += [
-        ("BUNIT", seg.units or "DN"),
+        # JSOC's flag units ("Enumerated", "length units" …) are no FITS units: left out.
+        ("BUNIT", seg.units if seg.units in PHYSICAL_UNITS else ("DN" if aia else "")),
         ("DATE-OBS", _iso(date_obs)),
         ("T_OBS", drmstime.format_tai(g.t_obs, 2)),
         ("EXPTIME", round(exptime, 6)),

@@ -1312,8 +1312,11 @@ class KeywordGen:
             base = {"OBS_VR": 3070.0, "OBS_VW": 29900.0, "OBS_VN": 1200.0}[up]
             return base * math.cos(phase + {"OBS_VR": 0.0, "OBS_VW": 1.2, "OBS_VN": 2.1}[up])
         if up in ("CRPIX1", "CRPIX2"):
-            if s.model == "harp":
-                return 50.0 + self.h(r, up) * 300
+            if s.model == "harp":  # disk centre in the patch's pixels (4096² frame)
+                from jsocdesk.demo import images  # numpy: only when a SHARP's CRPIX is asked
+
+                g = images.sharp_patch(r, 4096).geometry
+                return g.crpix1 if up == "CRPIX1" else g.crpix2
             return 2048.5 + (self.h(r, up) - 0.5) * 8
         if up == "CROTA2":
             return 180.08 + (self.h(r, up) - 0.5) * 0.01

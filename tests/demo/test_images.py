@@ -155,3 +155,42 @@ def test_active_regions_sit_where_the_sharp_records_say_and_rotate(tmp_path: Pat
     _, lon1 = records.harp_position(n, 1e9 + 86400)
     assert lon1 - lon0 == pytest.approx(records.synodic_rate(lat0))
     assert records.synodic_rate(0.0) > records.synodic_rate(30.0) > records.synodic_rate(60.0)
+
+
+def test_sharp_patches_are_cut_from_the_full_disk_frame_of_their_t_rec(tmp_path: Path) -> None:
+    """A SHARP's magnetogram is the hmi.M_720s frame of the same T_REC, cropped around the
+    region; its WCS puts every pixel where the full frame has it; the bitmap's core holds the
+    region's flux-weighted centre; CRPIX in the listing is the file's (at 4096²)."""
+    t = "2014.01.01_00:00:00_TAI"
+    full_path, full_rec = _write(tmp_path, f"hmi.M_720s[{t}]", "magnetogram", side=512)
+    full = sunpy_map.Map(full_path)
+    ar = max(images.active_regions(images.geometry(full_rec, 512).t_obs), key=lambda a: a.peak)
+    spec = f"hmi.sharp_720s[{ar.harpnum}][{t}]"
+    path, rec = _write(tmp_path, spec, "magnetogram", side=512)
+    m = sunpy_map.Map(path)
+    assert type(m).__name__ == "HMIMap"
+    patch = images.sharp_patch(rec, 512)
+    assert m.data.shape == (patch.ny, patch.nx)
+    np.testing.assert_array_equal(
+        m.data, full.data[patch.y0 : patch.y0 + patch.ny, patch.x0 : patch.x0 + patch.nx]
+    )
+    corner = m.pixel_to_world(0 * u.pix, 0 * u.pix)
+    same = full.pixel_to_world(patch.x0 * u.pix, patch.y0 * u.pix)
+    assert corner.Tx.to_value(u.arcsec) == pytest.approx(same.Tx.to_value(u.arcsec), abs=1e-6)
+    assert corner.Ty.to_value(u.arcsec) == pytest.approx(same.Ty.to_value(u.arcsec), abs=1e-6)
+    bitmap_path, _ = _write(tmp_path, spec, "bitmap", side=512)
+    bitmap = sunpy_map.Map(bitmap_path)
+    gen = records.KeywordGen(rec.series)
+    lat, lon = float(gen.raw(rec, "LAT_FWT")), float(gen.raw(rec, "LON_FWT"))
+    centre = coordinates.SkyCoord(
+        lon * u.deg,
+        lat * u.deg,
+        frame=frames.HeliographicStonyhurst,
+        obstime=bitmap.date,
+        observer=bitmap.observer_coordinate,
+    )
+    px = bitmap.world_to_pixel(centre)
+    assert bitmap.data[round(float(px.y.value)), round(float(px.x.value))] in (33, 34)
+    assert set(np.unique(bitmap.data)) <= {0, 1, 33, 34}
+    listed = images.sharp_patch(rec, 4096).geometry
+    assert float(gen.raw(rec, "CRPIX1")) == pytest.approx(listed.crpix1)
