@@ -227,3 +227,47 @@ def test_cutout_node_is_edited_as_text_in_the_query_tree(qtbot: Any) -> None:
     with qtbot.waitSignal(model.edit_rejected) as blocker:
         assert not model.setData(idx, "somewhere near the limb")
     assert "X, Y W x H @ TIME" in blocker.args[0]
+
+
+def test_downloads_view_images_opens_the_downloaded_series(
+    qtbot: Any, qloop: Any, demo_server: Any, tmp_path: Path
+) -> None:
+    """Downloaded demo FITS files → Downloads' "View images" → the viewer steps through them."""
+    import asyncio
+
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QMainWindow
+
+    from jsocdesk.core.download.engine import DownloadEngine, EngineOptions
+    from jsocdesk.core.download.queue import DownloadQueue
+    from jsocdesk.gui.downloads.notify import Notifier
+    from jsocdesk.gui.downloads.tab import DownloadsTab
+    from tests.gui.conftest import wait_task
+
+    served = demo_server.data_dir / "SUM7" / "D101" / "S00000"
+    sources = _files(served, "hmi.M_720s[2014.01.01_00:00:00_TAI/24m]", "magnetogram")
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    queue = DownloadQueue()
+    tab = DownloadsTab(queue, status_bar=window.statusBar(), notifier=Notifier(window.statusBar()))
+    window.setCentralWidget(tab)
+    window.show()
+    out = tmp_path / "downloads"
+    for src in sources:
+        queue.add(f"{demo_server.base_url}SUM7/D101/S00000/{src.name}", out)
+    engine = DownloadEngine(queue, options=EngineOptions(fsync=False))
+    wait_task(qtbot, asyncio.ensure_future(engine.run_until_idle()))
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for row in range(tab.model.rowCount()):
+        tab.view.selectionModel().select(tab.model.index(row, 0), flags)
+    assert tab.act_view.isEnabled()
+    with qtbot.waitSignal(tab.view_requested) as blocker:
+        tab.act_view.trigger()
+    paths = blocker.args[0]
+    assert sorted(p.name for p in paths) == sorted(s.name for s in sources)
+    win = _viewer(qtbot, paths)
+    assert win.current is not None
+    assert win.current.data.shape == (SIDE, SIDE)
+    QTest.keyClick(win, Qt.Key.Key_Right)
+    assert win.index == 1
+    win.close()
