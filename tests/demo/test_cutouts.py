@@ -346,3 +346,33 @@ def test_jsocdesk_export_of_a_query_with_a_cutout(demo_server_factory: Any, tmp_
         assert type(m).__name__ == "AIAMap"
         assert m.meta["cdelt1"] == pytest.approx(2 * full_cdelt, rel=1e-6)
         assert m.data.shape == (round(160 / full_cdelt) // 2, round(240 / full_cdelt) // 2)
+
+
+def test_fetch_command_carries_the_sessions_cutout(
+    demo_server_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``jsocdesk fetch`` of a session whose query has a Cutout downloads the cutouts."""
+    from jsocdesk.cli import main
+    from tests.core.test_search_cli import write_session
+
+    server = demo_server_factory(image_size=SIDE, export_delay=0.1)
+    query = (
+        Series("hmi.M_720s")
+        & Time("2014-01-01T00:00:00", "2014-01-01T00:30:00")
+        & Cutout(100.0, -50.0, 160.0, 96.0, "2014-01-01T00:00:00", tracking=True)
+    )
+    session = write_session(tmp_path / "cut.json", query)
+    out = tmp_path / "out"
+    args = ["fetch", str(session), "--out", str(out), "--server", server.base_url]
+    assert main([*args, "--poll", "0.1", "--email", DEMO_EMAIL]) == 0
+    capsys.readouterr()
+    files = sorted(out.iterdir())
+    # one file per 720 s slot of 00:00-00:30 UTC (the record set is in TAI)
+    expected = records.select("hmi.M_720s[2014.01.01_00:00:35_TAI-2014.01.01_00:30:35_TAI]")
+    assert len(files) == expected[0].count() == 4
+    assert all(f.name.startswith("hmi.m_720s_mod.") for f in files)
+    cdelt = 4096 * 0.504295 / SIDE
+    seq = sunpy_map.Map([str(f) for f in files], sequence=True)
+    for m in seq:
+        assert type(m).__name__ == "HMIMap"
+        assert m.data.shape == (round(96 / cdelt), round(160 / cdelt))
