@@ -31,7 +31,14 @@ from jsocdesk.demo.records import KeywordGen, Record
 from jsocdesk.demo.series import Seg
 
 ARCSEC = math.pi / 180.0 / 3600.0
-ROWS_PER_BLOCK = 256
+#: Pixels rendered per block: the intermediates of a block stay in the CPU caches.
+BLOCK_PIXELS = 1 << 18
+
+
+def block_rows(n: int) -> int:
+    return max(8, min(256, BLOCK_PIXELS // max(1, n)))
+
+
 #: Keep rendered frames (stored integers) up to this many bytes; cutouts and repeated
 #: downloads of the same record reuse them.
 CACHE_BYTES = 192 * 1024 * 1024
@@ -500,10 +507,13 @@ def radial_field(g: Geometry, blk: Block, ars: list[ActiveRegion]) -> np.ndarray
     return br
 
 
-def loop_image(g: Geometry, blk: Block, ars: list[ActiveRegion]) -> np.ndarray:
-    """Coronal loops of the active regions (semicircles between the polarities), splatted."""
-    out = np.zeros(blk.rho.shape, np.float32)
-    h, w = blk.rho.shape
+@functools.lru_cache(maxsize=16)
+def loop_points(
+    g: Geometry, ars: tuple[ActiveRegion, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coronal loops of the active regions (semicircles between the polarities, hidden
+    behind the disk) as frame pixels (iy, ix) and brightness, dense enough to leave no gaps."""
+    ys, xs, bs = [], [], []
     for ar in ars:
         rng = np.random.default_rng(ar.seed)
         (la1, lo1), (la2, lo2) = ar.footpoints()
@@ -520,10 +530,7 @@ def loop_image(g: Geometry, blk: Block, ars: list[ActiveRegion]) -> np.ndarray:
         height = span / 2 * np.sin(np.pi * s) * rng.uniform(0.6, 1.1, (nloops, 1))
         tx, ty, vis = heliographic_to_hpc(g, lat, lon, height)
         px, py = hpc_to_pixel(g, tx, ty)
-        px = px - blk.cols[0]
-        py = py - blk.rows[0]
         bright = rng.uniform(0.4, 1.0, (nloops, 1)) * np.ones_like(s) * (ar.peak / 2000.0)
-        # Densify along the loop so the splat has no gaps at any image size.
         step = max(1, math.ceil(float(np.nanmax(np.hypot(np.diff(px), np.diff(py)))) + 1))
         if step > 1:
             fine = np.linspace(0.0, 1.0, 90 * step)
@@ -533,17 +540,33 @@ def loop_image(g: Geometry, blk: Block, ars: list[ActiveRegion]) -> np.ndarray:
             bright = np.array([np.interp(fine, s[0], row) for row in bright])
         ix = np.rint(px).astype(np.int64)
         iy = np.rint(py).astype(np.int64)
-        keep = vis & (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-        np.add.at(out, (iy[keep], ix[keep]), bright[keep].astype(np.float32))
-    ys, xs = np.nonzero(out)
-    if ys.size == 0:
-        return out
+        keep = vis & (ix >= 0) & (ix < g.n) & (iy >= 0) & (iy < g.n)
+        ys.append(iy[keep])
+        xs.append(ix[keep])
+        bs.append(bright[keep].astype(np.float32))
+    if not ys:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, np.zeros(0, np.float32)
+    return np.concatenate(ys), np.concatenate(xs), np.concatenate(bs)
+
+
+def loop_image(g: Geometry, blk: Block, ars: list[ActiveRegion]) -> np.ndarray:
+    """The loops splatted into a block and blurred (with a margin, so no seams)."""
+    h, w = blk.rho.shape
+    iy, ix, bright = loop_points(g, tuple(ars))
     radius = max(1, round(g.n / 1024))
-    m = 2 * radius + 1
-    r0, r1 = max(0, ys.min() - m), min(h, ys.max() + m + 1)
-    c0, c1 = max(0, xs.min() - m), min(w, xs.max() + m + 1)
-    out[r0:r1, c0:c1] = _box_blur(_box_blur(out[r0:r1, c0:c1], radius), radius)
-    return out
+    m = 2 * radius + 2
+    r0, c0 = blk.rows[0] - m, blk.cols[0]
+    sel = (iy >= r0) & (iy < blk.rows[1] + m) & (ix >= c0) & (ix < blk.cols[1])
+    buf = np.zeros((h + 2 * m, w), np.float32)
+    if not sel.any():
+        return buf[m : m + h]
+    yy, xx = iy[sel] - r0, ix[sel] - c0
+    np.add.at(buf, (yy, xx), bright[sel])
+    b0, b1 = max(0, yy.min() - m), min(buf.shape[0], yy.max() + m + 1)
+    x0, x1 = max(0, xx.min() - m), min(w, xx.max() + m + 1)
+    buf[b0:b1, x0:x1] = _box_blur(_box_blur(buf[b0:b1, x0:x1], radius), radius)
+    return buf[m : m + h]
 
 
 def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
@@ -785,8 +808,9 @@ def render(rec: Record, seg: Seg, n: int, rows: tuple[int, int] | None = None) -
     obs_vr = float(gen.raw(rec, "OBS_VR") or 0.0) if kind == "doppler" else 0.0
     r0, r1 = rows if rows is not None else (0, n)
     out = np.empty((r1 - r0, n), np.float32)
-    for b0 in range(r0 - r0 % ROWS_PER_BLOCK, r1, ROWS_PER_BLOCK):
-        b1 = min(n, b0 + ROWS_PER_BLOCK)
+    step = block_rows(n)
+    for b0 in range(r0 - r0 % step, r1, step):
+        b1 = min(n, b0 + step)
         seed = records.mix(rec.series.number, rec.recnum, records.name_code(seg.name), n, b0)
         rng = np.random.default_rng(seed)
         part = render_block(kind, wave, g, (b0, b1), (0, n), ars, rng, obs_vr)
