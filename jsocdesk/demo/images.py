@@ -176,13 +176,14 @@ class Geometry:
 
 
 def full_width(series_name: str) -> tuple[int, float]:
-    """(native image side, native arcsec per pixel) of the instrument."""
+    """(native image side, native arcsec per pixel) of the instrument (the series'
+    CDELT1 keyword where it has one)."""
     low = series_name.lower()
     if low.startswith("aia."):
-        return 4096, 0.600698
+        return 4096, 0.6
     if low.startswith("mdi."):
         return 1024, 1.98166
-    return 4096, 0.504295
+    return 4096, 0.504376
 
 
 def geometry(rec: Record, n: int) -> Geometry:
@@ -194,16 +195,12 @@ def geometry(rec: Record, n: int) -> Geometry:
     t_obs = float(gen.raw(rec, "T_OBS") or rec.t or 0.0)
     native, native_cdelt = full_width(rec.series.name)
     scale = native / n
-    low = rec.series.name.lower()
 
     def pix(name: str) -> float:
-        v = float(gen.raw(rec, name))  # 4096-pixel frame, jittered a little per record
-        return (v - 0.5) * (native / 4096.0) / scale + 0.5
+        v = float(gen.raw(rec, name))  # the instrument's frame, jittered a little per record
+        return (v - 0.5) / scale + 0.5
 
-    if low.startswith("hmi."):
-        crota2 = float(gen.raw(rec, "CROTA2"))
-    else:  # AIA level 1 and MDI are north up, within a few hundredths of a degree
-        crota2 = (float(gen.raw(rec, "CROTA2")) - 180.08) * 2.0
+    crota2 = float(gen.raw(rec, "CROTA2"))
     return Geometry(
         n=n,
         crpix1=pix("CRPIX1"),

@@ -1317,9 +1317,11 @@ class KeywordGen:
 
                 g = images.sharp_patch(r, 4096).geometry
                 return g.crpix1 if up == "CRPIX1" else g.crpix2
-            return 2048.5 + (self.h(r, up) - 0.5) * 8
-        if up == "CROTA2":
-            return 180.08 + (self.h(r, up) - 0.5) * 0.01
+            # the instrument's own frame: 4096² (HMI, AIA), 1024² (MDI)
+            centre = 512.5 if s.name.lower().startswith("mdi.") else 2048.5
+            return centre + (self.h(r, up) - 0.5) * 8
+        if up == "CROTA2":  # HMI's images are upside down; AIA's and MDI's north up
+            return (180.08 if self.hmi else 0.02) + (self.h(r, up) - 0.5) * 0.01
         if up == "DATAVALS":
             tot = self.raw(r, "TOTVALS")
             return int(tot) - int(self.raw(r, "MISSVALS"))

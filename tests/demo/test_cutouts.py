@@ -338,7 +338,7 @@ def test_jsocdesk_export_of_a_query_with_a_cutout(demo_server_factory: Any, tmp_
 
     contents = with_client(server, body)
     assert 1 <= len(contents) <= 2
-    full_cdelt = 4096 * 0.600698 / SIDE
+    full_cdelt = 4096 * images.full_width("aia.lev1")[1] / SIDE
     for i, content in enumerate(contents):
         path = tmp_path / f"cut{i}.fits"
         path.write_bytes(content)
@@ -371,8 +371,45 @@ def test_fetch_command_carries_the_sessions_cutout(
     expected = records.select("hmi.M_720s[2014.01.01_00:00:35_TAI-2014.01.01_00:30:35_TAI]")
     assert len(files) == expected[0].count() == 4
     assert all(f.name.startswith("hmi.m_720s_mod.") for f in files)
-    cdelt = 4096 * 0.504295 / SIDE
+    cdelt = 4096 * images.full_width("hmi.M_720s")[1] / SIDE
     seq = sunpy_map.Map([str(f) for f in files], sequence=True)
     for m in seq:
         assert type(m).__name__ == "HMIMap"
         assert m.data.shape == (round(96 / cdelt), round(160 / cdelt))
+
+
+@pytest.mark.parametrize(
+    ("spec", "segment", "cls"),
+    [
+        ("hmi.M_45s[2014.01.01_00:00:00_TAI]", "magnetogram", "HMIMap"),
+        ("aia.lev1_euv_12s[2014.01.01_00:00:00_TAI][171]", "image", "AIAMap"),
+    ],
+)
+def test_context_image_is_the_stored_file_with_the_records_wcs(
+    demo_server_factory: Any, tmp_path: Path, spec: str, segment: str, cls: str
+) -> None:
+    """The first record's stored file (no export) plus its rs_list geometry keywords, rescaled
+    to the file: the same WCS as the fits export of that record, the disk where sunpy says."""
+    from jsocdesk.core.jsoc.context import fetch_context_image
+    from jsocdesk.demo import fitsgen
+    from tests.core.test_client_transport import with_client
+
+    server = demo_server_factory(image_size=SIDE)
+
+    async def body(c: Any) -> Path:
+        return await fetch_context_image(c, spec, segment, tmp_path / "ctx")
+
+    path = with_client(server, body)
+    m = sunpy_map.Map(path)
+    assert type(m).__name__ == cls
+    rec = next(iter(records.select(spec)[0]))
+    seg = rec.series.segment(segment)
+    assert seg is not None
+    ref_path = tmp_path / "ref.fits"
+    fitsgen.write_segment(ref_path, rec, seg, 0, full=True, image_size=SIDE)
+    ref = sunpy_map.Map(ref_path)
+    for key in ("crpix1", "crpix2", "cdelt1", "rsun_obs", "dsun_obs", "crlt_obs"):
+        assert m.meta[key] == pytest.approx(ref.meta[key], rel=1e-5, abs=1e-4), key
+    # the demo's AIA series lists no CROTA2 (north up is assumed): within 0.05 deg
+    assert m.meta["crota2"] == pytest.approx(ref.meta["crota2"], abs=0.05)
+    np.testing.assert_array_equal(m.data, ref.data)
