@@ -271,3 +271,45 @@ def test_downloads_view_images_opens_the_downloaded_series(
     QTest.keyClick(win, Qt.Key.Key_Right)
     assert win.index == 1
     win.close()
+
+
+def test_draw_cutout_on_the_first_records_image(qtbot: Any, qloop: Any, demo_server: Any) -> None:
+    """Query panel → Draw cutout…: the first record's stored image with its WCS opens in the
+    viewer with the box shown; Use as cutout puts the box, in arcsec, into the query."""
+    from jsocdesk.core.query.tree import Series, Time
+    from jsocdesk.gui.context import AppContext
+    from jsocdesk.gui.main_window import MainWindow
+    from tests.gui.conftest import close_context, connect_window
+
+    ctx = AppContext.create(show_error_dialog=False)
+    ctx.settings.count_delay_ms = 20
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    connect_window(qtbot, window, demo_server.base_url)
+    panel = window.query_panel
+    assert panel.draw_cutout() is None  # nothing to draw on yet
+    panel.model.set_root(Series("hmi.M_45s") & Time("2014-01-01T00:00", "2014-01-01T01:00"))
+    qtbot.waitUntil(lambda: panel.check is not None and panel.check.ok, timeout=30_000)
+    panel.draw_cutout_action.trigger()
+    qtbot.waitUntil(lambda: getattr(panel, "context_viewer", None) is not None, timeout=30_000)
+    win = panel.context_viewer
+    win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+    qtbot.addWidget(win)
+    assert win.current is not None
+    assert win.current.wcs is not None
+    assert type(sunpy_map.Map(win.current.path)).__name__ == "HMIMap"
+    assert win.roi.isVisible()
+    qtbot.mouseClick(win.use_cutout_button, Qt.MouseButton.LeftButton)
+    tree = panel.tree
+    (node,) = [tree.node(i) for i in tree.ids() if isinstance(tree.node(i), Cutout)]
+    assert node.t_ref[:19] == str(win.current.header["DATE-OBS"])[:19]  # the record's time
+    assert node.t_ref.startswith(("2013-12-31T23:59", "2014-01-01T00:00"))
+    assert node.width > 0
+    assert node.height > 0
+    win.close()
+    window.close()
+    close_context(qtbot, ctx)
+    leftover = [f"{r.context}: {r.message}" for r in ctx.sink.reports]
+    assert not leftover, leftover
