@@ -21,7 +21,7 @@ import functools
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -269,16 +269,19 @@ class Block:
     cols: tuple[int, int]
     l0: float  # CRLN_OBS: Carrington longitude of the disk centre
 
-    _tex: dict[str, np.ndarray] | None = None
+    _sampler: Sampler | None = None
+    _tex: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def carr(self) -> np.ndarray:
         return self.lon + np.float32(self.l0)
 
     def tex(self, name: str) -> np.ndarray:
-        """Texture ``name`` sampled at this block's pixels (all textures at once, cached)."""
-        if self._tex is None:
-            self._tex = sample_textures(self.lat, self.carr, self.on)
+        """Texture ``name`` sampled at this block's pixels (computed once per block)."""
+        if name not in self._tex:
+            if self._sampler is None:
+                self._sampler = Sampler.at(self.lat, self.carr, self.on)
+            self._tex[name] = self._sampler.sample(textures()[name])
         return self._tex[name]
 
 
@@ -364,38 +367,58 @@ def _texture(name: str, wavelength_deg: float) -> np.ndarray:
     return np.asarray((out - out.mean()) / (out.std() or 1.0), np.float64)
 
 
+TEX_W1 = TEX_W + 1  # each row repeats its first texel at the end: x + 1 never wraps
+
+
 @functools.cache
-def textures() -> np.ndarray:
+def textures() -> dict[str, np.ndarray]:
     """Fixed band-limited random fields on the Carrington grid (mean 0, std 1), float32,
-    shape (TEX_H * TEX_W, len(TEXTURES)): rows are latitudes -90..90, columns Carrington
-    longitudes 0..360 (periodic), flattened so one gather fetches every texture."""
-    stack = np.stack([_texture(n, w) for n, w in TEXTURES], axis=-1)
-    return np.ascontiguousarray(stack.reshape(TEX_H * TEX_W, len(TEXTURES)), dtype=np.float32)
+    each flattened from (TEX_H, TEX_W + 1): rows are latitudes -90..90, columns Carrington
+    longitudes 0..360 with the first column repeated at the end (periodic)."""
+    out = {}
+    for name, wavelength in TEXTURES:
+        t = _texture(name, wavelength)
+        padded = np.concatenate([t, t[:, :1]], axis=1).astype(np.float32)
+        out[name] = np.ascontiguousarray(padded.ravel())
+    return out
+
+
+@dataclass
+class Sampler:
+    """Bilinear texture lookup at a block's on-disk pixels (indices and weights computed
+    once, then four gathers per texture)."""
+
+    where: np.ndarray
+    i00: np.ndarray
+    wx: np.ndarray
+    wy: np.ndarray
+    shape: tuple[int, ...]
+
+    @classmethod
+    def at(cls, lat: np.ndarray, carr: np.ndarray, on: np.ndarray) -> Sampler:
+        f = np.float32
+        where = np.flatnonzero(on)
+        yy = (lat.ravel()[where] + f(90.0)) * f((TEX_H - 1) / 180.0)
+        xx = np.mod(carr.ravel()[where], f(360.0)) * f(TEX_W / 360.0)
+        y0 = np.clip(yy.astype(np.int32), 0, TEX_H - 2)
+        x0 = np.minimum(xx.astype(np.int32), TEX_W - 1)
+        return cls(where, y0 * TEX_W1 + x0, xx - x0, yy - y0, lat.shape)
+
+    def sample(self, tex: np.ndarray) -> np.ndarray:
+        i = self.i00
+        a, b = tex.take(i), tex.take(i + 1)
+        c, d = tex.take(i + TEX_W1), tex.take(i + TEX_W1 + 1)
+        top = a + (b - a) * self.wx
+        bot = c + (d - c) * self.wx
+        full = np.zeros(int(np.prod(self.shape)), np.float32)
+        full[self.where] = top + (bot - top) * self.wy
+        return full.reshape(self.shape)
 
 
 def sample_textures(lat: np.ndarray, carr: np.ndarray, on: np.ndarray) -> dict[str, np.ndarray]:
     """Bilinear samples of every texture at (lat, Carrington lon) where ``on``; 0 elsewhere."""
-    f = np.float32
-    where = np.flatnonzero(on)
-    yy = (lat.ravel()[where] + f(90.0)) * f((TEX_H - 1) / 180.0)
-    xx = np.mod(carr.ravel()[where], f(360.0)) * f(TEX_W / 360.0)
-    y0 = np.clip(yy.astype(np.int32), 0, TEX_H - 2)
-    x0 = xx.astype(np.int32) % TEX_W
-    x1 = (x0 + 1) % TEX_W
-    wy = (yy - y0)[:, None]
-    wx = (xx - np.floor(xx))[:, None]
-    tex = textures()
-    r0 = y0 * TEX_W
-    top = tex[r0 + x0] * (1 - wx) + tex[r0 + x1] * wx
-    r0 += TEX_W
-    bot = tex[r0 + x0] * (1 - wx) + tex[r0 + x1] * wx
-    both = (top * (1 - wy) + bot * wy).astype(f)
-    out = {}
-    for i, (name, _) in enumerate(TEXTURES):
-        full = np.zeros(lat.size, f)
-        full[where] = both[:, i]
-        out[name] = full.reshape(lat.shape)
-    return out
+    s = Sampler.at(lat, carr, on)
+    return {name: s.sample(tex) for name, tex in textures().items()}
 
 
 # --- active regions ------------------------------------------------------------------------
