@@ -62,6 +62,7 @@ def test_arrow_keys_and_space_step_and_play_the_series(qtbot: Any, hmi_series: l
     win = _viewer(qtbot, hmi_series)
     assert win.index == 0
     assert win.frame_label.text() == "1 / 3"
+    first_file = win.current
     first = win.image_item.image.copy()
     QTest.keyClick(win, Qt.Key.Key_Right)
     assert win.index == 1
@@ -72,6 +73,9 @@ def test_arrow_keys_and_space_step_and_play_the_series(qtbot: Any, hmi_series: l
     assert win.index == 2
     QTest.keyClick(win, Qt.Key.Key_Left)
     assert win.index == 1
+    QTest.keyClick(win, Qt.Key.Key_Left)
+    assert win.current is first_file  # stepping back reads no file again (frame cache)
+    QTest.keyClick(win, Qt.Key.Key_Right)
     shown: list[int] = []
     win.frame_shown.connect(shown.append)
     QTest.keyClick(win, Qt.Key.Key_Space)

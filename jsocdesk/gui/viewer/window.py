@@ -41,6 +41,8 @@ from jsocdesk.gui.viewer.imagefile import ImageFile, ImageFileError
 
 GRID_STEP_DEG = 15.0
 PLAY_INTERVAL_MS = 200
+#: Decoded frames kept for stepping back and forth and replaying a series.
+FRAME_CACHE_BYTES = 512 * 1024 * 1024
 
 
 class ViewerWindow(QMainWindow):
@@ -67,6 +69,7 @@ class ViewerWindow(QMainWindow):
         self._colours: np.ndarray | None = None
         self._sunpy_map: Any = None
         self._cursor: tuple[float, float] | None = None
+        self._frames: dict[Path, ImageFile] = {}
         if on_cutout is not None:
             self.cutout_chosen.connect(on_cutout)
         self.resize(1200, 800)
@@ -225,7 +228,7 @@ class ViewerWindow(QMainWindow):
         self.index = index
         self.frame_label.setText(f"{index + 1} / {len(self.paths)}")
         try:
-            f = imagefile.load(self.paths[index])
+            f = self._load(self.paths[index])
         except ImageFileError as exc:
             self.error_label.setText(str(exc))
             return False
@@ -250,6 +253,18 @@ class ViewerWindow(QMainWindow):
         self._update_cutout_label()
         self.frame_shown.emit(index)
         return True
+
+    def _load(self, path: Path) -> ImageFile:
+        """A file, from the frame cache when it was shown before (a playing movie reads
+        each file once while the cache holds the series)."""
+        hit = self._frames.pop(path, None)
+        f = hit if hit is not None else imagefile.load(path)
+        self._frames[path] = f
+        total = sum(x.data.nbytes for x in self._frames.values())
+        while total > FRAME_CACHE_BYTES and len(self._frames) > 1:
+            oldest = next(iter(self._frames))
+            total -= self._frames.pop(oldest).data.nbytes
+        return f
 
     def _requantise(self) -> None:
         f = self.current
