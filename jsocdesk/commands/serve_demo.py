@@ -31,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--segment-bytes", type=int, default=None, help="approximate size of each FITS segment"
     )
     parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help=(
+            "side in pixels of the rendered solar images (4096 = the instruments' own; "
+            "default 1024, or the side that fills --segment-bytes when that is given)"
+        ),
+    )
+    parser.add_argument(
         "--size-cap-mb", type=int, default=None, help="exports above this answer status 3"
     )
     parser.add_argument(
@@ -75,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         config.export_delay = args.export_delay
     if args.segment_bytes is not None:
         config.segment_bytes = args.segment_bytes
+    if args.image_size is not None:
+        config.image_size = max(16, args.image_size)
+    elif args.segment_bytes is None:
+        config.image_size = 1024
     if args.size_cap_mb is not None:
         config.size_cap_mb = args.size_cap_mb
     if args.expire_after is not None:

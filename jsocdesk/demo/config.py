@@ -21,6 +21,8 @@ class DemoConfig:
     (``None`` = a private temporary directory removed on stop).
     ``segment_bytes``: approximate size of the data part of each generated FITS segment
     (tiny by default; benchmarks use hundreds of MB — files are written in chunks).
+    ``image_size``: side of the rendered solar images of the image series (HMI, AIA, MDI
+    full-disk segments); ``None`` = the side whose pixels fill ``segment_bytes``.
     ``export_delay``: seconds an export stays pending (status 2 for the first half, then 1,
     then 0).  ``size_cap_mb``: exports above this answer status 3.
     ``expire_after``: seconds after completion when an export answers status 5.
@@ -32,6 +34,7 @@ class DemoConfig:
     registered_emails: frozenset[str] | set[str] = DEFAULT_REGISTERED
     export_delay: float = 1.0
     segment_bytes: int = 8192
+    image_size: int | None = None
     size_cap_mb: int = 100_000
     max_pending_per_client: int = 10
     #: Exports selecting more records than this fail with status 4 ("too many records").

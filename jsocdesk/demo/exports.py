@@ -78,6 +78,7 @@ class Export:
     status: int = 2
     error: str = ""
     completed: float | None = None
+    process: str = ""  # the processing steps after ``n=N|`` (im_patch,…|rebin,…)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -101,6 +102,7 @@ class Export:
         "status",
         "error",
         "completed",
+        "process",
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -255,6 +257,12 @@ class ExportManager:
         for name in step_names:
             if name not in ALLOWED_PROCESSING:
                 return {**base, "status": 4, "error": f"Unknown processing step '{name}'."}
+        from jsocdesk.demo import improc
+
+        try:
+            improc.check(improc.parse_steps([s for s in steps if s]))
+        except improc.ProcessError as exc:
+            return {**base, "status": 4, "error": f"Bad process argument: {exc}"}
         # 3. record set
         try:
             sels = await asyncio.get_running_loop().run_in_executor(None, records.select, ds)
@@ -285,8 +293,13 @@ class ExportManager:
                     f"Can not open RecordSet {exc.count} is too many records in one request."
                 ),
             }
-        per_file = cfg.segment_bytes + FITS_HEADER_BYTES
-        size_bytes = per_file * len(entries)
+        from jsocdesk.demo import images
+
+        size_bytes = sum(
+            images.segment_bytes(e.source[0], e.source[1], cfg.segment_bytes, cfg.image_size)
+            + FITS_HEADER_BYTES
+            for e in entries
+        )
         size_mb = max(1, -(-size_bytes // 1_000_000)) if size_bytes else 0
         if size_mb > cfg.size_cap_mb:
             return {
@@ -349,6 +362,7 @@ class ExportManager:
             size_mb=size_mb,
             entries=entries,
             sunum=self._sunum,
+            process="|".join(s for s in steps if s),
         )
         self.exports[exp.requestid] = exp
         await self._save_async()
@@ -438,11 +452,15 @@ class ExportManager:
         return self.app.data_dir / e.dir.lstrip("/")
 
     def _build(self, e: Export) -> None:
-        from jsocdesk.demo import fitsgen  # astropy.io.fits: imported on first use (start-up)
+        from jsocdesk.demo import (
+            fitsgen,  # astropy.io.fits: imported on first use (start-up)
+            improc,
+        )
 
         cfg = self.app.config
         out = self.export_dir(e)
         out.mkdir(parents=True, exist_ok=True)
+        steps = improc.parse_steps(e.process.split("|")) if e.process else None
         data = []
         used: set[str] = set()
         for entry in e.entries:
@@ -459,6 +477,8 @@ class ExportManager:
                 entry.source[1],
                 cfg.segment_bytes,
                 full=e.protocol == "fits",
+                image_size=cfg.image_size,
+                steps=steps,
             )
             data.append({"record": entry.record_name, "filename": name})
         index: dict[str, Any] = {

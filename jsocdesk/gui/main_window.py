@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
         self.exports_tab.options_changed.connect(sessions.mark_dirty)
         self.downloads_tab.quick_look_requested.connect(self.quick_look)
+        self.downloads_tab.view_requested.connect(self.open_viewer)
         self.query_panel.tree.events.modified.connect(self._on_tree_modified)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
@@ -371,6 +372,8 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.sessions.recent_menu)
         for act in (self.save_action, self.save_as_action):
             file_menu.addAction(act)
+        self.open_images_action = self._action("Open &images…", self.open_images)
+        file_menu.addAction(self.open_images_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -553,6 +556,21 @@ class MainWindow(QMainWindow):
         return rs
 
     # --- query / sessions -------------------------------------------------------------------
+
+    def open_images(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open images", "", "FITS files (*.fits *.fts *.fit);;All files (*)"
+        )
+        if paths:
+            self.open_viewer(paths)
+
+    def open_viewer(self, paths: list[str] | list[Path]) -> Any:
+        """A viewer on ``paths``; its "Use as cutout" box goes into the query."""
+        from jsocdesk.gui.viewer import open_viewer
+
+        return open_viewer(paths, self, on_cutout=self.query_panel.use_cutout)
 
     def new_query(self) -> None:
         """Clear the query tree (the rest of the session stays)."""

@@ -225,6 +225,7 @@ class PlanEntry:
             method=self.method.value,
             protocol=self.protocol.value,
             series=self.info,
+            process=self.compiled.export_process if self.compiled.process else None,
         )
 
 

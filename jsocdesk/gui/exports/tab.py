@@ -457,6 +457,7 @@ class ExportsTab(QWidget):
                         method=job.method,
                         protocol=job.protocol,
                         series=job.series,
+                        process=job.process,
                     )
                 )
             self.queue.jobs.remove(job)
