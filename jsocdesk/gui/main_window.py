@@ -224,7 +224,10 @@ class MainWindow(QMainWindow):
         state = self.workflow.prepare(session)
         self.query_panel.load_root(session.query)
         self.exports_tab.set_options(state.options)
-        self.workflow.apply(state, hold=not self.workflow.is_trusted(state.folder))
+        # a folder the user chose before is not asked about again, unless the session would
+        # replace files already in it
+        ask = not self.workflow.is_trusted(state.folder) or state.writes().replaces > 0
+        self.workflow.apply(state, hold=ask)
         self._plan_stale = True
         mismatch = self.workflow.server_mismatch(state)
         self.server_warning.setText(mismatch or "")
@@ -240,7 +243,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Download into this folder?",
-            "This session downloads into a folder you have not chosen in jsocdesk before:\n\n"
+            "Nothing has been written yet. This session wants to download:\n\n"
             f"{writes.describe()}\n\nDownload there now? (Keep paused leaves every file "
             "as it is; you can resume downloads from the Downloads tab.)",
             QMessageBox.StandardButton.NoButton,
