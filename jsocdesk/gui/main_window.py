@@ -210,6 +210,8 @@ class MainWindow(QMainWindow):
         self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
         self.exports_tab.options_changed.connect(sessions.mark_dirty)
         self.downloads_tab.quick_look_requested.connect(self.quick_look)
+        sessions.opened.connect(self._on_sessions_opened)
+        self._server_mismatch: str | None = None
         self.query_panel.tree.events.modified.connect(self._on_tree_modified)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
@@ -230,11 +232,17 @@ class MainWindow(QMainWindow):
         self.workflow.apply(state, hold=ask)
         self._plan_stale = True
         mismatch = self.workflow.server_mismatch(state)
-        self.server_warning.setText(mismatch or "")
+        recorded = state.options.server
+        # short in the status bar (it shares the line), the whole sentence in the tooltip
+        short = f"Session made on {recorded.label}, not this server" if recorded else ""
+        self.server_warning.setText(short if mismatch else "")
         self.server_warning.setToolTip(mismatch or "")
         self.server_warning.setVisible(bool(mismatch))
-        if mismatch:
-            self.statusBar().showMessage(mismatch, 15_000)
+        self._server_mismatch = mismatch
+
+    def _on_sessions_opened(self, _path: Path) -> None:
+        if self._server_mismatch:
+            self.statusBar().showMessage(self._server_mismatch, 15_000)
 
     def _on_workflow_held_changed(self, held: bool) -> None:
         if not held:

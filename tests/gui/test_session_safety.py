@@ -212,8 +212,11 @@ def test_a_session_of_another_server_says_so(
     assert window.open_session_file(path)
     warning = window.server_warning
     assert warning.isVisible()
-    assert warning.text().startswith("This session was made against JSOC (https://jsoc.stanford")
-    assert "connected to the server at http://127.0.0.1:" in warning.text()
+    assert warning.text() == "Session made on JSOC (https://jsoc.stanford.edu/), not this server"
+    sentence = warning.toolTip()
+    assert sentence.startswith("This session was made against JSOC (https://jsoc.stanford")
+    assert "connected to the server at http://127.0.0.1:" in sentence
+    assert window.statusBar().currentMessage() == sentence
     # saved again, the session records the server it now uses
     assert window.sessions.save_to(path)
     doc = json.loads(path.read_text())
