@@ -211,6 +211,8 @@ class MainWindow(QMainWindow):
         self.exports_tab.options_changed.connect(sessions.mark_dirty)
         self.downloads_tab.quick_look_requested.connect(self.quick_look)
         self.downloads_tab.view_requested.connect(self.open_viewer)
+        sessions.opened.connect(self._on_sessions_opened)
+        self._server_mismatch: str | None = None
         self.query_panel.tree.events.modified.connect(self._on_tree_modified)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
@@ -225,14 +227,23 @@ class MainWindow(QMainWindow):
         state = self.workflow.prepare(session)
         self.query_panel.load_root(session.query)
         self.exports_tab.set_options(state.options)
-        self.workflow.apply(state, hold=not self.workflow.is_trusted(state.folder))
+        # a folder the user chose before is not asked about again, unless the session would
+        # replace files already in it
+        ask = not self.workflow.is_trusted(state.folder) or state.writes().replaces > 0
+        self.workflow.apply(state, hold=ask)
         self._plan_stale = True
         mismatch = self.workflow.server_mismatch(state)
-        self.server_warning.setText(mismatch or "")
+        recorded = state.options.server
+        # short in the status bar (it shares the line), the whole sentence in the tooltip
+        short = f"Session made on {recorded.label}, not this server" if recorded else ""
+        self.server_warning.setText(short if mismatch else "")
         self.server_warning.setToolTip(mismatch or "")
         self.server_warning.setVisible(bool(mismatch))
-        if mismatch:
-            self.statusBar().showMessage(mismatch, 15_000)
+        self._server_mismatch = mismatch
+
+    def _on_sessions_opened(self, _path: Path) -> None:
+        if self._server_mismatch:
+            self.statusBar().showMessage(self._server_mismatch, 15_000)
 
     def _on_workflow_held_changed(self, held: bool) -> None:
         if not held:
@@ -241,7 +252,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Download into this folder?",
-            "This session downloads into a folder you have not chosen in jsocdesk before:\n\n"
+            "Nothing has been written yet. This session wants to download:\n\n"
             f"{writes.describe()}\n\nDownload there now? (Keep paused leaves every file "
             "as it is; you can resume downloads from the Downloads tab.)",
             QMessageBox.StandardButton.NoButton,

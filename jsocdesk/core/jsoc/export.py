@@ -1,4 +1,5 @@
-"""The export lifecycle: choose a method, submit, poll, finish with files or a clear failure.
+"""The export lifecycle: submit, poll, finish with files or a clear failure (the method is
+chosen by the export plan, :mod:`jsocdesk.core.workflow.plan`).
 
 ``ExportJob`` is a small state machine::
 

@@ -231,12 +231,26 @@ def _follow_disk(item: DownloadItem) -> None:
 @dataclass(frozen=True)
 class PendingWrites:
     """What opening a session will write: into which folder, how many downloads (and how
-    many bytes they already have), how many running exports will download there."""
+    many bytes they already have), how many of them would replace a file that is already
+    there, how many running exports will download there."""
 
     folder: Path
     downloads: int
     partial_bytes: int
     exports: int
+    replaces: int = 0
+
+    @classmethod
+    def of(cls, folder: Path, items: Iterable[DownloadItem], exports: int) -> PendingWrites:
+        """The writes of resuming ``items`` (blocking: a ``stat`` per item)."""
+        waiting = list(items)
+        return cls(
+            folder,
+            len(waiting),
+            sum(it.bytes_done for it in waiting),
+            exports,
+            sum(1 for it in waiting if os.path.lexists(it.target)),
+        )
 
     @property
     def nothing(self) -> bool:
@@ -247,6 +261,8 @@ class PendingWrites:
         if self.downloads:
             have = f", {self.partial_bytes:,} bytes already here" if self.partial_bytes else ""
             parts.append(f"{self.downloads} download(s) to resume{have}")
+        if self.replaces:
+            parts.append(f"{self.replaces} of them would replace a file already there")
         if self.exports:
             parts.append(f"{self.exports} running export(s) whose files will be downloaded")
         return f"{'; '.join(parts) or 'nothing'} — into {self.folder}"
@@ -264,12 +280,7 @@ class WorkflowState:
     def writes(self) -> PendingWrites:
         waiting = [it for it in self.downloads if it.state in (S.QUEUED, S.ACTIVE)]
         exports = sum(1 for j in self.jobs if not j.state.finished)
-        return PendingWrites(
-            self.folder,
-            len(waiting),
-            sum(it.bytes_done for it in waiting),
-            exports if self.options.auto_download else 0,
-        )
+        return PendingWrites.of(self.folder, waiting, exports if self.options.auto_download else 0)
 
     def rebase(self, base_url: str) -> int:
         """Move every loopback URL (a demo session's) to ``base_url``; returns how many

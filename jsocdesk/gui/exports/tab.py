@@ -57,6 +57,7 @@ from jsocdesk.core.workflow import (
     make_export_plan,
 )
 from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.downloads.format import human_bytes
 from jsocdesk.gui.exports.model import COL_RECORDSET, COL_STATUS, ExportJobsModel
 
 METHODS = tuple(m.value for m in ExportMethod)
@@ -299,7 +300,9 @@ class ExportsTab(QWidget):
         if result.problem:
             self.plan_label.setText(f"The query cannot be exported yet: {result.problem}")
         elif rows:
-            self.plan_label.setText(f"{len(rows)} export(s), {total} record(s).")
+            size = result.total_bytes
+            estimate = f", ≈ {human_bytes(size)} (uncompressed estimate)" if size else ""
+            self.plan_label.setText(f"{len(rows)} export(s), {total} record(s){estimate}.")
         else:
             self.plan_label.setText("The query has nothing to export.")
         if notify and not self.email_edit.text().strip():
