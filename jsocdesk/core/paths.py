@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import platformdirs
+
+from jsocdesk.core.errors import JsocdeskError
 
 APP_NAME = "jsocdesk"
 
@@ -39,3 +41,59 @@ class AppPaths:
         for p in (self.config, self.data, self.cache, self.log):
             p.mkdir(parents=True, exist_ok=True)
         return self
+
+
+class UnsafePath(JsocdeskError, ValueError):
+    """A path from data (a session file, a server answer) would leave its folder."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def confine(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """The absolute path of ``path`` inside ``root``, or :class:`UnsafePath`.
+
+    The one check every writer of a path that came from data uses (session targets, server
+    file names, archive members).  ``path`` may be relative to ``root`` (``a.fits``,
+    ``sub/a.fits``) or absolute when it already lies inside ``root``.  Refused: empty paths,
+    NULs, ``..`` components, a Windows drive or UNC prefix, anything that names ``root``
+    itself, and a path that leaves ``root`` through a symbolic link of an existing
+    directory on the way (``root`` itself may be a link: it is resolved first).  The result
+    is ``realpath(root) / relative`` with the last component unresolved, so a link planted at
+    the final name is not followed here (writers open with ``O_EXCL`` or replace it).
+    """
+    text = os.fspath(path)
+    if isinstance(text, bytes):  # pragma: no cover - typed callers pass str
+        text = text.decode("utf-8", "surrogateescape")
+    if not text or "\x00" in text:
+        raise UnsafePath(f"unusable path {text!r}", text)
+    base = Path(os.path.realpath(root))
+    norm = text.replace("\\", "/")
+    if (len(norm) > 1 and norm[1] == ":") or norm.startswith("//"):
+        raise UnsafePath(f"{text!r} names another drive or host", text)
+    candidate = Path(norm)
+    if candidate.is_absolute():
+        lexical_root = Path(os.path.abspath(root))
+        rel: PurePosixPath | None = None
+        for anchor in (lexical_root, base):
+            try:
+                rel = PurePosixPath(Path(os.path.normpath(norm)).relative_to(anchor).as_posix())
+                break
+            except ValueError:
+                continue
+        if rel is None or ".." in PurePosixPath(norm).parts:
+            raise UnsafePath(f"{text!r} is outside the folder {str(base)!r}", text)
+    else:
+        rel = PurePosixPath(norm)
+        if ".." in rel.parts:
+            raise UnsafePath(f"{text!r} leaves the folder {str(base)!r} (..)", text)
+    parts = [p for p in rel.parts if p not in ("", ".")]
+    if not parts:
+        raise UnsafePath(f"{text!r} names the folder itself, not a file in it", text)
+    target = base.joinpath(*parts)
+    # every existing directory on the way must still be inside the folder (no link escape)
+    parent = os.path.realpath(target.parent)
+    if os.path.commonpath([str(base), parent]) != str(base):
+        raise UnsafePath(f"{text!r} leads outside the folder {str(base)!r} (link)", text)
+    return target
