@@ -74,7 +74,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if mod is None:
         print(f"jsocdesk: '{args.command}' is not available in this build", file=sys.stderr)
         return 2
-    return int(mod.run(args))
+    return _run_safely(args.command, mod, args)
+
+
+def _run_safely(command: str, mod: Any, args: argparse.Namespace) -> int:
+    """Run a sub-command with server text kept off the terminal raw and every failure as
+    one line and a non-zero exit.
+
+    stdout and stderr are :class:`~jsocdesk.core.text.SafeStream` for the duration, so
+    nothing a server sent (error texts, names, values) prints escape sequences or lone
+    surrogates, whichever module prints it.  An exception a command did not expect ends it
+    with ``jsocdesk COMMAND: internal error: …`` and exit status 70; the traceback goes to
+    the log file, not the terminal.
+    """
+    import logging
+
+    from jsocdesk.core.text import SafeStream, clean
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return int(mod.run(args))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # the last line of defence, reported below
+        logging.getLogger("jsocdesk.cli").error("%s failed", command, exc_info=True)
+        sys.stderr.write(
+            f"jsocdesk {command}: internal error: {type(exc).__name__}: "
+            f"{clean(str(exc), limit=300)} (please report it; details in the log)\n"
+        )
+        return 70
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def _load_gui() -> Any:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from jsocdesk.commands.search import fail, load_query, open_client, say
+from jsocdesk.core.text import write_control
 
 METHODS = ("auto", "url", "url_quick", "url-tar")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?(?:/s)?\s*$")
@@ -171,7 +172,7 @@ class ProgressBar:
         self._sample(totals.bytes_done)
         text = self.line(totals)
         if self.tty:
-            self.stream.write("\r" + text + "\x1b[K")
+            write_control(self.stream, "\r" + text + "\x1b[K")
             self.stream.flush()
             self._drawn = True
             return
@@ -185,7 +186,7 @@ class ProgressBar:
     def finish(self, totals: Any) -> None:
         text = self.line(totals)
         if self.tty and self._drawn:
-            self.stream.write("\r" + text + "\x1b[K\n")
+            write_control(self.stream, "\r" + text + "\x1b[K\n")
         elif text != self._last_text:
             self.stream.write(text + "\n")
         self.stream.flush()
