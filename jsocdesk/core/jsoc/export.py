@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import random
 import re
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from jsocdesk.core.jsoc.client import JsocClient
 
 FORMAT_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 class JobState(StrEnum):
@@ -268,8 +271,17 @@ class PollPolicy:
     pending_limit_patience: float = 3600.0
 
     def delay(self, polls: int, hint: float, rng: random.Random) -> float:
-        d = min(self.cap, self.first * (self.factor**polls))
-        if hint > 0:
+        """Seconds before the next poll, always within ``[0, cap * (1 + jitter)]``.
+
+        The growth is computed in log space (``factor ** polls`` overflows a float after
+        ~1,750 polls); a server's ``wait`` hint that is not a finite number is ignored.
+        """
+        d = self.cap
+        if self.first <= 0:
+            d = 0.0
+        elif self.factor <= 1 or polls * math.log(self.factor) < math.log(self.cap / self.first):
+            d = min(self.cap, self.first * (self.factor ** max(0, polls)))
+        if math.isfinite(hint) and hint > 0:
             d = min(self.cap, max(self.first, min(d, hint)))
         return max(0.0, d * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
 
@@ -613,11 +625,17 @@ class ExportQueue:
                 del self._tasks[key]
 
     async def wait(self, job: ExportJob) -> list[str]:
-        """Wait for ``job`` to end; returns its URLs or raises its failure."""
+        """Wait for ``job`` to end; returns its URLs or raises its failure.
+
+        A job whose task ended without finishing it (it cannot, see :meth:`_drive`, but a
+        waiter must never take "no files" for success) raises :class:`ExportFailed` too.
+        """
         task = self._tasks.get(id(job))
         if task is not None:
             await asyncio.wait([task])
         job.raise_for_failure()
+        if job.state is not JobState.DONE:
+            raise ExportFailed(f"Export ended without a result (state {job.state.value})", 4)
         return job.urls
 
     def cancel(self, job: ExportJob) -> None:
@@ -653,6 +671,14 @@ class ExportQueue:
         except JsocError as exc:
             if not job.state.finished:
                 job._set(state=JobState.FAILED, error=str(exc), finished_at=time.time())
+        except Exception as exc:  # the one path: every failure ends the job
+            log.error("export task of %r failed unexpectedly", job, exc_info=True)
+            if not job.state.finished:
+                job._set(
+                    state=JobState.FAILED,
+                    error=f"Export failed: unexpected {type(exc).__name__}: {str(exc)[:300]}",
+                    finished_at=time.time(),
+                )
         finally:
             if job.state.finished:
                 self.finished.emit(job)

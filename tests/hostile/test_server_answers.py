@@ -1,0 +1,192 @@
+"""Hostile JSOC answers driven through the real CLI: every failure reaches the user and the
+exit status, nothing from the server reaches the terminal raw, no traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from jsocdesk.cli import main
+from tests.hostile.server import HostileJsoc, Upstream, json_answer, raw_answer
+
+Argv = Callable[..., list[str]]
+
+
+def no_traceback(err: str) -> None:
+    assert "Traceback" not in err
+    assert "Task exception was never retrieved" not in err
+
+
+def no_raw_controls(text: str) -> None:
+    bad = [c for c in text if (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) < 0xA0]
+    assert not bad, repr(text)
+    assert "\u202e" not in text
+
+
+async def _request_ok(request: web.Request, upstream: Upstream) -> web.Response:
+    return json_answer({"status": 1, "requestid": "JSOC_20140101_001", "wait": 0})
+
+
+def _status_body(body: bytes) -> Callable[[web.Request, Upstream], object]:
+    async def handler(request: web.Request, upstream: Upstream) -> web.Response:
+        return raw_answer(body)
+
+    return handler
+
+
+# --- item 3: unexpected errors of the export task -------------------------------------------
+
+HOSTILE_STATUS = {
+    "deep-json": b"[" * 100_000 + b"]" * 100_000,
+    "1e999-status": b'{"status": 1e999, "requestid": "JSOC_1"}',
+    "1e999-count": b'{"status": 1, "requestid": "JSOC_1", "rcount": 1e999}',
+    "huge-int": b'{"status": 1, "requestid": "JSOC_1", "count": ' + b"9" * 5000 + b"}",
+    "huge-wait": b'{"status": 1, "requestid": "JSOC_1", "wait": 1e999}',
+    "not-an-object": b'"status"',
+    "data-not-a-list": b'{"status": 0, "requestid": "JSOC_1", "data": 7}',
+}
+
+
+@pytest.mark.parametrize("command", ["fetch", "export"])
+@pytest.mark.parametrize("shape", sorted(HOSTILE_STATUS))
+def test_hostile_status_answers_fail_loudly(
+    hostile: HostileJsoc,
+    cli: Argv,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    shape: str,
+) -> None:
+    hostile.on("jsoc_fetch", _request_ok, match="op=exp_request")
+    hostile.on("jsoc_fetch", _status_body(HOSTILE_STATUS[shape]), match="op=exp_status")  # type: ignore[arg-type]
+    extra = ["--out", str(tmp_path / "out")] if command == "fetch" else []
+    code = main(cli(command, *extra))
+    out, err = capsys.readouterr()
+    assert code != 0, (out, err)
+    assert "0 files" not in out
+    assert f"jsocdesk {command}:" in err
+    no_traceback(err)
+
+
+@pytest.mark.parametrize("command", ["fetch", "export"])
+def test_a_100k_character_request_id_fails_loudly(
+    hostile: HostileJsoc,
+    cli: Argv,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    rid = "JSOC_" + "9" * 100_000
+
+    async def request(request: web.Request, upstream: Upstream) -> web.Response:
+        return json_answer({"status": 1, "requestid": rid})
+
+    hostile.on("jsoc_fetch", request, match="op=exp_request")
+    extra = ["--out", str(tmp_path / "out")] if command == "fetch" else []
+    code = main(cli(command, *extra))
+    out, err = capsys.readouterr()
+    assert code != 0
+    assert "0 files" not in out
+    no_traceback(err)
+    assert len(err) < 5000  # the id is not echoed in full
+
+
+def test_poll_backoff_does_not_overflow() -> None:
+    import random
+
+    from jsocdesk.core.jsoc.export import PollPolicy
+
+    policy = PollPolicy(first=0.0, cap=30.0)
+    rng = random.Random(1)
+    for polls in (0, 1_750, 10_000, 10**9):
+        assert 0.0 <= policy.delay(polls, 0.0, rng) <= 30.0 * 1.1
+        assert 0.0 <= policy.delay(polls, float("inf"), rng) <= 30.0 * 1.1
+    p2 = PollPolicy(first=2.0, cap=30.0)
+    assert p2.delay(10**6, float("nan"), rng) <= 33.0
+
+
+def test_an_unexpected_error_in_the_export_task_reaches_the_waiter() -> None:
+    import asyncio
+
+    from jsocdesk.core.errors import ExportFailed
+    from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, JobState
+
+    class Broken:
+        async def submit_export(self, *a: object, **k: object) -> object:
+            raise RuntimeError("boom")
+
+    async def go() -> None:
+        queue = ExportQueue(Broken())  # type: ignore[arg-type]
+        job = queue.add(ExportJob("hmi.v_45s[2014.01.01]", "a@b.c"))
+        with pytest.raises(ExportFailed, match="boom"):
+            await queue.wait(job)
+        assert job.state is JobState.FAILED
+        await queue.aclose()
+
+    asyncio.run(go())
+
+
+# --- item 6: terminal escapes ---------------------------------------------------------------
+
+EVIL = "\x1b]0;pwned\x07\x1b[2J\x1b[1A\r\x1b[32mall files downloaded OK\x1b[0m\u202etxt.exe\x9b31m"
+
+
+@pytest.mark.parametrize("command", ["fetch", "export", "search"])
+def test_escapes_in_the_server_error_text_do_not_reach_the_terminal(
+    hostile: HostileJsoc,
+    cli: Argv,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    async def failing(request: web.Request, upstream: Upstream) -> web.Response:
+        return json_answer({"status": 4, "error": EVIL, "requestid": "JSOC_1"})
+
+    hostile.on("jsoc_fetch", failing, match="op=exp_request")
+    hostile.on("jsoc_info", failing, match="op=rs_summary")
+    extra = ["--out", str(tmp_path / "out")] if command == "fetch" else []
+    code = main(cli(command, *extra))
+    out, err = capsys.readouterr()
+    assert code != 0
+    no_raw_controls(out)
+    no_raw_controls(err)
+    no_traceback(err)
+
+
+def test_escapes_in_the_http_reason_phrase_do_not_reach_the_terminal(
+    hostile: HostileJsoc, cli: Argv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def teapot(request: web.Request, upstream: Upstream) -> web.Response:
+        return raw_answer(b"no", status=418, reason="I am \x1b]0;pwned\x07 a \x1b[2Jteapot")
+
+    hostile.on("jsoc_info", teapot)
+    code = main(cli("search"))
+    out, err = capsys.readouterr()
+    assert code == 2
+    no_raw_controls(out + err)
+    no_traceback(err)
+
+
+def test_lone_surrogates_and_escapes_in_keyword_values_are_printed_safely(
+    hostile: HostileJsoc, cli: Argv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    async def rs_list(request: web.Request, upstream: Upstream) -> web.Response:
+        _, _, body = await upstream(request)
+        data = json.loads(body)
+        for key in data.get("keywords", []):
+            key["values"] = ["\ud800\x1b[2J" + str(v) for v in key["values"]]
+        text = json.dumps(data)  # \ud800 stays an escape in the JSON
+        return raw_answer(text.encode())
+
+    hostile.on("jsoc_info", rs_list, match="op=rs_list")
+    code = main(cli("search", "--keys", "T_REC,TELESCOP"))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    no_raw_controls(out)
+    assert "\ufffd" in out
+    no_traceback(err)
