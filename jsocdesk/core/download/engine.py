@@ -42,6 +42,7 @@ import errno
 import functools
 import hashlib
 import logging
+import math
 import os
 import random
 import re
@@ -89,9 +90,20 @@ class RetryPolicy:
     base_delay: float = 1.0
     factor: float = 2.0
     max_delay: float = 60.0
+    #: a server's ``Retry-After`` beyond this is capped (``Retry-After: 999999999``)
+    max_retry_after: float = 600.0
+    #: attempts in total, progress or not: the last bound (a server that sends a few more
+    #: bytes each time and then drops the connection never finishes a file otherwise)
+    max_total_attempts: int = 200
 
     def delay(self, failures: int, rng: random.Random) -> float:
-        cap = min(self.max_delay, self.base_delay * self.factor ** max(0, failures - 1))
+        n = max(0, failures - 1)
+        if self.factor > 1 and n * math.log(self.factor) >= math.log(
+            max(self.max_delay, 1e-9) / max(self.base_delay, 1e-9)
+        ):
+            cap = self.max_delay  # ``factor ** n`` would overflow long before this matters
+        else:
+            cap = min(self.max_delay, self.base_delay * self.factor**n)
         return cap / 2 + rng.uniform(0, cap / 2)
 
 
@@ -100,6 +112,9 @@ class EngineOptions:
     """Tuning knobs; the defaults are what the app uses (see ``docs/downloads.md``)."""
 
     stall_timeout: float = 30.0
+    #: a transfer slower than this (bytes/s, averaged over ``stall_timeout``) is a stall too:
+    #: a trickle of one byte every few seconds never trips the read timeout
+    min_rate: float = 256.0
     connect_timeout: float = 15.0
     progress_interval: float = 0.25
     save_interval: float = 1.0
@@ -283,6 +298,29 @@ class PartWriter:
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
+def retry_after_seconds(value: str | None) -> float:
+    """A ``Retry-After`` header in seconds (delta or HTTP date); 0 when absent or unusable.
+
+    Not capped here: the retry policy caps it and tells the user.
+    """
+    if not value:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        return float(value[:12])  # 12 digits are over 30,000 years
+    try:
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0.0
+    if when.tzinfo is None:
+        return 0.0
+    import datetime as _dt
+
+    return max(0.0, (when - _dt.datetime.now(_dt.UTC)).total_seconds())
+
+
 def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
     if not value:
         return None
@@ -422,6 +460,8 @@ class DownloadEngine:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._discards: dict[str, asyncio.Task[None]] = {}
+        #: items whose current attempt got a 200 to its Range request (no resume possible)
+        self._range_ignored: set[str] = set()
         self._wake: asyncio.Event | None = None
         self._scheduler: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -675,17 +715,35 @@ class DownloadEngine:
             try:
                 await self._attempt(item)
             except _Retry as exc:
-                # progress only counts if the bytes are kept for the next attempt
-                progressed = not exc.restart and self._part_size(item) > start_bytes
+                # progress only counts if the bytes are kept for the next attempt, and only
+                # if the server honours ranges (206): after a 200 the next try starts at zero
+                progressed = (
+                    not exc.restart
+                    and item.id not in self._range_ignored
+                    and self._part_size(item) > start_bytes
+                )
                 item.consecutive_failures = 1 if progressed else item.consecutive_failures + 1
                 if exc.restart:
                     self._discard_part(item)
-                if item.consecutive_failures >= retry.max_attempts:
+                if item.consecutive_failures >= retry.max_attempts or (
+                    item.attempts >= retry.max_total_attempts
+                ):
                     self._fail(item, f"{exc} (gave up after {item.attempts} attempts)")
                     return
-                delay = max(exc.min_delay, retry.delay(item.consecutive_failures, self._rng))
+                delay = retry.delay(item.consecutive_failures, self._rng)
+                why = ""
+                if exc.min_delay > delay:
+                    delay = min(exc.min_delay, retry.max_retry_after)
+                    asked = f"{exc.min_delay:.0f} s"
+                    why = (
+                        f", the server asked to wait {asked}"
+                        if exc.min_delay <= retry.max_retry_after
+                        else f", the server asked to wait {asked}: capped"
+                    )
                 item.next_attempt_at = time.monotonic() + delay
-                self.queue.set_state(item, S.QUEUED, f"retrying: {exc}")
+                self.queue.set_state(
+                    item, S.QUEUED, f"retrying in {delay:.{1 if delay < 10 else 0}f} s{why}: {exc}"
+                )
             except _Fatal as exc:
                 self._fail(item, str(exc))
         except asyncio.CancelledError:
@@ -740,6 +798,7 @@ class DownloadEngine:
 
     async def _attempt(self, item: DownloadItem) -> None:
         target, part = item.target, item.part_path
+        self._range_ignored.discard(item.id)
         discard = self._discards.get(item.id)
         if discard is not None:
             await discard
@@ -796,6 +855,10 @@ class DownloadEngine:
                         raise _Fatal(describe_os_error(exc, part)) from exc
                 else:
                     total, write_from = self._check_response(item, resp, offset, start)
+                    if resp.status_code == 200:
+                        # the Range was ignored: this server cannot resume, so what this
+                        # attempt receives is no progress unless it is the whole file
+                        self._range_ignored.add(item.id)
                     if write_from == 0 and offset > 0:
                         offset, overlap = 0, b""  # server sent the whole file: start over
                         item.bytes_done = 0
@@ -832,8 +895,7 @@ class DownloadEngine:
         """Validate status and headers; returns (total size or None, first byte offset)."""
         status = resp.status_code
         if status in (408, 425, 429) or status >= 500:
-            retry_after = resp.headers.get("retry-after", "")
-            min_delay = float(retry_after) if retry_after.isdigit() else 0.0
+            min_delay = retry_after_seconds(resp.headers.get("retry-after"))
             raise _Retry(f"HTTP {status} {resp.reason_phrase}".strip(), min_delay=min_delay)
         if status == 416:
             raise _Retry("server refused the resume range (file changed?)", restart=True)
@@ -887,8 +949,22 @@ class DownloadEngine:
             )
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, part)) from exc
+        window_start, window_bytes = time.monotonic(), 0
+        window = self.options.stall_timeout
+        min_rate = self.options.min_rate
+        if self._bucket is not None:  # the user's own cap must not look like a stall
+            min_rate = min(min_rate, self._bucket.rate / (4 * max(1, self.queue.limits.total)))
         try:
             async for chunk in resp.aiter_raw():
+                window_bytes += len(chunk)
+                now = time.monotonic()
+                if now - window_start >= window:
+                    if window_bytes < min_rate * (now - window_start):
+                        raise _Retry(
+                            f"stalled: {_size_text(window_bytes)} in {now - window_start:.0f} s "
+                            f"(slower than {min_rate:g} B/s)"
+                        )
+                    window_start, window_bytes = now, 0
                 if overlap:
                     if chunk[:1] != overlap:
                         raise _Retry("the file changed on the server; starting over", restart=True)
