@@ -159,6 +159,10 @@ class NameAllocator:
     def reserve(self, name: str) -> None:
         self._taken.add(name.casefold())
 
+    def is_taken(self, name: str) -> bool:
+        """True if this allocator handed out (or was told to reserve) ``name``."""
+        return name.casefold() in self._taken
+
     def _free(self, name: str) -> bool:
         folded = name.casefold()
         if folded in self._taken or folded in self._reserved:
