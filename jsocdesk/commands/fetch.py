@@ -311,6 +311,8 @@ async def _download(args: argparse.Namespace, files: list[Wanted]) -> int:
         await engine.run_until_idle()
     finally:
         bar.finish(queue.totals())
+    if engine.save_error:  # e.g. a full disk under the data dir: a rerun may not resume
+        sys.stderr.write(f"warning: the download state was not saved: {engine.save_error}\n")
     failed = [it for it in queue if it.state is DownloadState.FAILED]
     for it in failed:
         sys.stderr.write(f"failed: {it.target.name}: {it.error}\n")
@@ -325,7 +327,7 @@ async def _download(args: argparse.Namespace, files: list[Wanted]) -> int:
         else:
             sizes[it.target] = it.bytes_done
     say(f"{len(sizes)} files ({_mb(sum(sizes.values()))}) in {out}")
-    return 1 if failed else 0
+    return 1 if failed or engine.save_error else 0
 
 
 async def _fetch(args: argparse.Namespace, url: str | None) -> int:

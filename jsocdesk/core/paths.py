@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -97,3 +98,56 @@ def confine(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
     if os.path.commonpath([str(base), parent]) != str(base):
         raise UnsafePath(f"{text!r} leads outside the folder {str(base)!r} (link)", text)
     return target
+
+
+class UnreadableFile(JsocdeskError, OSError):
+    """A file given as data is not a regular file of a sensible size."""
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    Refuses (:class:`UnreadableFile`) what is not a regular file after following links —
+    a FIFO (which would block the reader forever), ``/dev/zero`` or ``/dev/urandom``
+    (endless), a directory — and files over ``limit`` bytes, without reading them.  The
+    open is non-blocking, so not even opening a FIFO without a writer hangs.
+    """
+    p = os.fspath(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read {p}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = (
+                "a FIFO"
+                if stat.S_ISFIFO(st.st_mode)
+                else "a device"
+                if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a directory"
+                if stat.S_ISDIR(st.st_mode)
+                else "not a regular file"
+            )
+            raise UnreadableFile(f"cannot read {p}: it is {kind}, not a {what}")
+        if st.st_size > limit:
+            raise UnreadableFile(
+                f"cannot read {p}: {st.st_size:,} bytes, more than a {what} may have ({limit:,})"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:  # grew while we read (or a lying file system)
+                raise UnreadableFile(f"cannot read {p}: more than {limit:,} bytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        if isinstance(exc, UnreadableFile):
+            raise
+        raise UnreadableFile(f"cannot read {p}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)

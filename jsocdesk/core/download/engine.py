@@ -63,6 +63,7 @@ from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.download.store import QueueStore
 from jsocdesk.core.download.transport import AiohttpTransport
 from jsocdesk.core.download.unpack import UnpackError, UnpackResult, unpack_tar
+from jsocdesk.core.net import MAX_REDIRECTS, RedirectRefused, redact_url, redirect_guard
 
 S = DownloadState
 WriteMode = Literal["inline", "thread"]
@@ -125,6 +126,10 @@ class EngineOptions:
     thread_batch: int = 1 << 20  # bytes per hand-off to the writer thread
     fsync: bool = True
     keep_archives: bool = False  # keep a url-tar archive after unpacking it
+    #: a file whose size nobody announced stops here (an endless body fills no disk)
+    max_file_bytes: int = 1 << 40
+    #: hosts besides a file's own that a redirect may lead to (see core/net.py)
+    allowed_hosts: tuple[str, ...] = ()
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -460,6 +465,8 @@ class DownloadEngine:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._discards: dict[str, asyncio.Task[None]] = {}
+        #: why the last save of the queue/catalogue failed (``None`` after a save that worked)
+        self.save_error: str | None = None
         #: items whose current attempt got a 200 to its Range request (no resume possible)
         self._range_ignored: set[str] = set()
         self._wake: asyncio.Event | None = None
@@ -495,6 +502,8 @@ class DownloadEngine:
                 max_connections=limits.total, max_keepalive_connections=limits.total
             ),
             follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            event_hooks={"response": [redirect_guard(self.options.allowed_hosts)]},
             transport=transport,
         )
 
@@ -679,10 +688,18 @@ class DownloadEngine:
         def done(f: asyncio.Future[None]) -> None:
             self._saving = None
             if f.cancelled() or f.exception() is not None:
-                # the files are a convenience; failing to write them must not stop transfers
+                # failing to write the files must not stop transfers, but it is no secret:
+                # ``save_error`` says it (the CLI and the window show it) until a save works
                 self._dirty = True
                 if self.catalog is not None and entries is not None:
                     self.catalog.mark_dirty()
+                if not f.cancelled():
+                    exc = f.exception()
+                    if self.save_error is None:
+                        _log.error("cannot save the download state: %s", exc)
+                    self.save_error = str(exc) or type(exc).__name__
+            else:
+                self.save_error = None
 
         future.add_done_callback(done)
 
@@ -868,6 +885,8 @@ class DownloadEngine:
                     server_sum = _server_checksum(resp.headers)
         except httpx.TimeoutException as exc:
             raise _Retry(f"stalled: no data for {self.options.stall_timeout:g} s") from exc
+        except RedirectRefused as exc:
+            raise _Fatal(str(exc)) from None
         except httpx.HTTPError as exc:
             raise _Retry(f"connection error: {exc or type(exc).__name__}") from exc
         size = self._part_size(item)
@@ -900,7 +919,7 @@ class DownloadEngine:
         if status == 416:
             raise _Retry("server refused the resume range (file changed?)", restart=True)
         if status not in (200, 206):
-            raise _Fatal(f"HTTP {status} {resp.reason_phrase} for {item.url}".strip())
+            raise _Fatal(f"HTTP {status} {resp.reason_phrase} for {redact_url(item.url)}".strip())
         etag = _strong_etag(resp.headers.get("etag"))
         last_modified = resp.headers.get("last-modified")
         length = resp.headers.get("content-length")
@@ -949,6 +968,10 @@ class DownloadEngine:
             )
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, part)) from exc
+        # no more than announced (Content-Range/Length, the listing) or, unannounced, the cap
+        ceiling = item.total if item.total is not None else item.expected_size
+        if ceiling is None:
+            ceiling = self.options.max_file_bytes
         window_start, window_bytes = time.monotonic(), 0
         window = self.options.stall_timeout
         min_rate = self.options.min_rate
@@ -971,6 +994,11 @@ class DownloadEngine:
                     chunk, overlap = chunk[1:], b""
                     if not chunk:
                         continue
+                if item.bytes_done + len(chunk) > ceiling:
+                    raise _Retry(
+                        f"the server sent more than the {_size_text(ceiling)} announced",
+                        restart=True,
+                    )
                 await writer.write(chunk)
                 item.bytes_done += len(chunk)
                 if self._bucket is not None:

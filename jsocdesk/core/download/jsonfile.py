@@ -26,6 +26,8 @@ def load_versioned(
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{what} {path} cannot be read: {exc}") from None
     try:
         data = json.loads(text)
         found = int(data["format_version"])
@@ -37,7 +39,18 @@ def load_versioned(
     return doc
 
 
+class SaveError(DownloadError):
+    """A state file of the downloads could not be written (a full disk, permissions)."""
+
+
 def save_versioned(path: Path, version: int, rows_key: str, rows: list[dict[str, Any]]) -> None:
-    """Write ``{"format_version": version, rows_key: rows}`` atomically."""
+    """Write ``{"format_version": version, rows_key: rows}`` atomically.
+
+    A file-system failure (``ENOSPC``, ``EACCES``…) comes out as :class:`SaveError` naming
+    the file; the previous file is intact.
+    """
     payload: dict[str, Any] = {"format_version": version, rows_key: rows}
-    atomic_write_text(path, json.dumps(payload, indent=1))
+    try:
+        atomic_write_text(path, json.dumps(payload, indent=1))
+    except OSError as exc:
+        raise SaveError(f"cannot save {path}: {exc.strerror or exc}") from None
