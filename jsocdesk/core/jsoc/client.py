@@ -131,7 +131,7 @@ class JsocClient:
         self.requests_sent = 0
 
     def __repr__(self) -> str:
-        return f"<JsocClient {self.config.name} {self.config.jsoc_info_url}>"
+        return f"<JsocClient {self.config.name} {_short(self.config.jsoc_info_url)}>"
 
     # --- transport -------------------------------------------------------------------------
 
