@@ -9,6 +9,7 @@ headless commands start fast and never import Qt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -90,7 +91,10 @@ def _run_safely(command: str, mod: Any, args: argparse.Namespace) -> int:
     import logging
 
     from jsocdesk.core.text import SafeStream, clean
+    from jsocdesk.logsetup import setup_logging, shutdown_logging
 
+    with contextlib.suppress(OSError):  # tracebacks go to the log file, not the terminal
+        setup_logging(level=logging.WARNING)
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
     try:
@@ -106,6 +110,7 @@ def _run_safely(command: str, mod: Any, args: argparse.Namespace) -> int:
         return 70
     finally:
         sys.stdout, sys.stderr = saved
+        shutdown_logging()
 
 
 def _load_gui() -> Any:

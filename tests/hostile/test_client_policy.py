@@ -150,7 +150,7 @@ def test_api_redirect_to_another_host_is_not_followed(
 ) -> None:
     other = demo_server.base_url.replace("127.0.0.1", "localhost")
     hostile.on("jsoc_info", redirect_to(other + "cgi-bin/ajax/jsoc_info?op=series_struct&ds=x"))
-    with pytest.raises(TransportError, match="redirected to .*not followed"):
+    with pytest.raises(TransportError, match=r"redirected to .*not followed"):
         client_call(hostile.base_url, lambda c: c.series_info("hmi.v_45s"))
 
 

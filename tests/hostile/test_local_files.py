@@ -193,3 +193,25 @@ def test_a_full_disk_at_the_final_catalogue_save_is_reported(
     assert (tmp_path / "out" / "a.fits").read_bytes() == b"x" * 10_000
     assert engine.save_error is not None
     assert "No space left" in engine.save_error
+
+
+# --- the record-set parser --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aia.lev1_euv_12s[2014.01.01][" + "9" * 400 + "]",
+        "hmi.v_45s[2014.01.01_00:00-2014.01.01_01:00@" + "9" * 400 + "m]",
+        "hmi.v_45s[" + "9" * 400 + ".01.01]",
+        "hmi.v_45s[:#" + "9" * 400 + "]",
+        "hmi.v_45s[\ud800]",
+        "hmi.v_45s" + "[" * 100_000,
+    ],
+)
+def test_record_set_parser_gives_syntax_errors_only(text: str) -> None:
+    from jsocdesk.core.errors import RecordSetSyntaxError
+    from jsocdesk.core.query import parse_query
+
+    with contextlib.suppress(RecordSetSyntaxError):
+        parse_query(text)

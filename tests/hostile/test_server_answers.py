@@ -190,3 +190,83 @@ def test_lone_surrogates_and_escapes_in_keyword_values_are_printed_safely(
     no_raw_controls(out)
     assert "\ufffd" in out
     no_traceback(err)
+
+
+# --- item 4: lone surrogates and bidi controls ----------------------------------------------
+
+
+def _tamper_files(rename: Callable[[str], str]) -> Callable[[web.Request, Upstream], object]:
+    import json
+
+    async def handler(request: web.Request, upstream: Upstream) -> web.Response:
+        _, _, body = await upstream(request)
+        data = json.loads(body)
+        for row in data.get("data") or []:
+            row["filename"] = rename(row["filename"])
+            row["record"] = rename(row["record"])
+        return raw_answer(json.dumps(data).encode())
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        lambda f: f.replace(".fits", "\ud800.fits"),
+        lambda f: f.replace(".fits", "\u202estif.exe"),
+        lambda f: f.replace(".fits", "\x1b[2J.fits"),
+    ],
+    ids=["surrogate", "bidi", "escape"],
+)
+def test_hostile_file_names_in_an_export(
+    hostile: HostileJsoc,
+    cli: Argv,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    rename: Callable[[str], str],
+) -> None:
+    hostile.on("jsoc_fetch", _tamper_files(rename), match="op=exp_status")  # type: ignore[arg-type]
+    out = tmp_path / "out"
+    code = main(cli("fetch", "--out", str(out)))
+    stdout, err = capsys.readouterr()
+    no_traceback(err)
+    no_raw_controls(stdout)
+    no_raw_controls(err)
+    assert code in (0, 1), err
+    for p in out.iterdir():
+        name = p.name
+        assert name.encode("utf-8")  # representable
+        assert "\u202e" not in name
+        assert "\x1b" not in name
+
+
+def test_surrogates_in_a_session_file_are_a_clear_error(
+    hostile: HostileJsoc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from jsocdesk.core.query.tree import PrimeKey, Series, Time
+
+    session = tmp_path / "bad.json"
+    from tests.core.test_search_cli import write_session
+
+    write_session(
+        session,
+        Series("hmi.sharp_720s")
+        & PrimeKey("HARPNUM", "4864")
+        & Time("2020-01-01T00:00:35", "2020-01-01T01:00:35"),
+    )
+    doc = json.loads(session.read_text())
+    text = json.dumps(doc).replace('"4864"', '"48\\ud80064"')
+    session.write_text(text)
+    for command in ("search", "export", "fetch"):
+        argv = [command, str(session), "--server", hostile.base_url]
+        if command != "search":
+            argv += ["--email", "demo@example.com"]
+        if command == "fetch":
+            argv += ["--out", str(tmp_path / "out")]
+        code = main(argv)
+        _, err = capsys.readouterr()
+        assert code == 2, (command, err)
+        assert "invalid character (U+D800)" in err
+        no_traceback(err)

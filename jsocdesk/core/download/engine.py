@@ -64,6 +64,7 @@ from jsocdesk.core.download.store import QueueStore
 from jsocdesk.core.download.transport import AiohttpTransport
 from jsocdesk.core.download.unpack import UnpackError, UnpackResult, unpack_tar
 from jsocdesk.core.net import MAX_REDIRECTS, RedirectRefused, redact_url, redirect_guard
+from jsocdesk.core.text import clean
 
 S = DownloadState
 WriteMode = Literal["inline", "thread"]
@@ -887,6 +888,9 @@ class DownloadEngine:
             raise _Retry(f"stalled: no data for {self.options.stall_timeout:g} s") from exc
         except RedirectRefused as exc:
             raise _Fatal(str(exc)) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as exc:
+            # a listing from anywhere can name a file no URL can carry (lone surrogates)
+            raise _Fatal(f"cannot download {clean(redact_url(item.url))}: {exc}") from None
         except httpx.HTTPError as exc:
             raise _Retry(f"connection error: {exc or type(exc).__name__}") from exc
         size = self._part_size(item)

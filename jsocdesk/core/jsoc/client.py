@@ -33,6 +33,7 @@ from jsocdesk.core.jsoc.protocol import (
 )
 from jsocdesk.core.net import MAX_REDIRECTS, RedirectRefused, redact_url, redirect_guard
 from jsocdesk.core.seriesinfo import SeriesInfo
+from jsocdesk.core.text import clean
 
 _SERIES_NAME_RE = re.compile(r"^\s*([\w.]+)")
 
@@ -145,6 +146,7 @@ class JsocClient:
     ) -> bytes:
         if url is None:
             raise JsocError(f"server {self.config.name} does not offer this operation")
+        _check_params(params)
         try:
             async with asyncio.timeout(self.timeouts.total):
                 return await self._get_with_retries(
@@ -366,6 +368,21 @@ _UNSURE = (
     "the server may or may not have received the export request; running the same "
     "command again is safe (JSOC keeps one pending export per address)"
 )
+
+
+def _check_params(params: Sequence[tuple[str, str]]) -> None:
+    """Refuse what cannot be sent: text with lone surrogates (from a session file written
+    by anything) is not UTF-8 and would fail deep inside the HTTP library."""
+    for name, value in params:
+        bad = _SURROGATE.search(value)
+        if bad is not None:
+            raise JsocError(
+                f"cannot send {name}={clean(value, limit=60)!r}: it contains an invalid "
+                f"character (U+{ord(bad.group()):04X}) at position {bad.start() + 1}"
+            )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class AnswerTooLarge(ProtocolError):
