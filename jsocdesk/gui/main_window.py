@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from jsocdesk.core.errors import JsocError
+from jsocdesk.core.net import redact_url
 from jsocdesk.gui.context import AppContext
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ class MainWindow(QMainWindow):
     # --- wiring -----------------------------------------------------------------------------
 
     def _on_ctx_connected(self, client: Any) -> None:
-        self.server_label.setText(f"Server: {self.ctx.server_url}")
+        self.server_label.setText(f"Server: {redact_url(self.ctx.server_url or '')}")
 
     def _on_tasks_busy_changed(self, n: int) -> None:
         self.busy_label.setText(f"{n} task{'s' if n != 1 else ''} running" if n else "")
