@@ -215,3 +215,22 @@ def test_record_set_parser_gives_syntax_errors_only(text: str) -> None:
 
     with contextlib.suppress(RecordSetSyntaxError):
         parse_query(text)
+
+
+# --- the demo server stays on loopback --------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.org", ""])
+def test_serve_demo_refuses_non_loopback_hosts(
+    host: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve-demo", "--host", host, "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "only listens on loopback" in err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_loopback_hosts_are_accepted(host: str) -> None:
+    from jsocdesk.demo.config import DemoConfig
+
+    assert DemoConfig(host=host).host == host
