@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jsocdesk.core.atomic import atomic_write_text
+from jsocdesk.core.atomic import atomic_write_text, sweep_temp_files
 from jsocdesk.core.errors import DownloadError
 
 
@@ -22,6 +22,8 @@ def load_versioned(
     ``what`` names the file in messages (``"download queue"``); raises ``error`` when the
     file is not JSON with an integer ``format_version`` or its version is above ``version``.
     """
+    # loading is start-up: leftovers of writes killed mid-way go (older than a few minutes)
+    sweep_temp_files(path.parent)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
