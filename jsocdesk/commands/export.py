@@ -12,6 +12,7 @@ line.  Errors: one line on stderr, exit status 2.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from jsocdesk.commands.search import (
@@ -82,8 +83,25 @@ async def queue_exports(
         else:
             method, protocol = args.method, ("as-is" if args.raw else "fits")
         job = ExportJob(block.record_set, email, method=method, protocol=protocol, series=info)
+        job.changed.connect(_WaitReporter())
         jobs.append(queue.add(job))
     return queue, jobs
+
+
+class _WaitReporter:
+    """One stderr line each time the reason an export waits changes (the user sees why)."""
+
+    def __init__(self) -> None:
+        self._last = ""
+
+    def __call__(self, job: Any) -> None:
+        if job.state.finished or (job.state.value == "new" and not job.note):
+            return
+        text = job.note or job.status_text
+        if text != self._last:
+            self._last = text
+            ident = job.requestid or "(submitting)"
+            sys.stderr.write(f"export {ident}: {text}\n")
 
 
 async def _export(args: argparse.Namespace, url: str | None) -> int:

@@ -270,3 +270,38 @@ def test_surrogates_in_a_session_file_are_a_clear_error(
         assert code == 2, (command, err)
         assert "invalid character (U+D800)" in err
         no_traceback(err)
+
+
+def test_the_user_sees_why_fetch_waits(
+    hostile: HostileJsoc, cli: Argv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def lost(request: web.Request, upstream: Upstream) -> web.Response:
+        return raw_answer(b"gone", status=404)
+
+    hostile.on("jsoc_fetch", lost, match="op=exp_status", times=2)
+    code = main(cli("fetch", "--out", str(tmp_path / "out")))
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert "no answer from JSOC" in err
+    assert "trying again (1/8)" in err
+    assert "trying again (2/8)" in err
+
+
+def test_an_export_that_never_ends_is_bounded() -> None:
+    import asyncio
+
+    from jsocdesk.core.errors import ExportFailed
+    from jsocdesk.core.jsoc.export import ExportJob, JobState, PollPolicy
+    from jsocdesk.core.jsoc.protocol import ExportResponse, ExportStatus
+
+    class Forever:
+        async def export_status(self, rid: str) -> ExportResponse:
+            return ExportResponse(status=ExportStatus(1), requestid=rid)
+
+    async def go() -> ExportJob:
+        job = ExportJob.attach("JSOC_1")
+        with pytest.raises(ExportFailed, match="has not finished export JSOC_1"):
+            await job.wait(Forever(), PollPolicy(first=0.01, cap=0.02, max_wait=0.2))  # type: ignore[arg-type]
+        return job
+
+    assert asyncio.run(go()).state is JobState.FAILED

@@ -269,6 +269,8 @@ class PollPolicy:
     not_found_grace: int = 5
     max_errors: int = 8
     pending_limit_patience: float = 3600.0
+    #: the longest a job waits for JSOC to finish (then it fails; it can be re-attached)
+    max_wait: float = 48 * 3600.0
 
     def delay(self, polls: int, hint: float, rng: random.Random) -> float:
         """Seconds before the next poll, always within ``[0, cap * (1 + jitter)]``.
@@ -308,6 +310,8 @@ class ExportJob:
     submitted_at: float | None = None
     finished_at: float | None = None
     polls: int = 0
+    #: why the job is waiting right now, for the user ("no answer from JSOC, retrying")
+    note: str = ""
     series: SeriesInfo | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -533,9 +537,19 @@ class ExportJob:
         if self._not_found_left is None:
             self._not_found_left = policy.not_found_grace
         hint = 0.0
+        started = time.monotonic()
         while not self.state.finished:
             if self.state is not JobState.PENDING:
                 raise RuntimeError(f"cannot wait for a job in state {self.state.value}")
+            if time.monotonic() - started > policy.max_wait:
+                self._set(
+                    state=JobState.FAILED,
+                    error=f"JSOC has not finished export {self.requestid} after "
+                    f"{policy.max_wait / 3600:g} h; it may still finish: attach "
+                    f"{self.requestid} later",
+                    finished_at=time.time(),
+                )
+                break
             await sleep(policy.delay(self.polls, hint, rng))
             if self.state.finished:
                 break
@@ -549,8 +563,15 @@ class ExportJob:
                         error=f"Lost contact with JSOC while waiting: {exc}",
                         finished_at=time.time(),
                     )
+                else:
+                    self._set(
+                        note=f"no answer from JSOC ({exc}); trying again "
+                        f"({self._errors}/{policy.max_errors})"
+                    )
                 continue
             self._errors = 0
+            if self.note:
+                self.note = ""
             hint = resp.wait
             if resp.status is ExportStatus.NOT_FOUND:
                 self._not_found_left -= 1
