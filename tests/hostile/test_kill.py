@@ -11,6 +11,7 @@ import sys
 import tarfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,3 +124,51 @@ def test_a_tar_bomb_stops_and_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(UnpackError, match="more than 2 files"):
         unpack_tar(archive, out, fsync=False, max_members=2)
     assert list(out.iterdir()) == []
+
+
+def test_kill_during_fetch_unpacking_then_rerun_through_the_cli(
+    demo_server_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real CLI, killed with SIGKILL as soon as the archive's first member appears."""
+    import time
+
+    from jsocdesk.cli import main
+    from jsocdesk.core.download import Catalog
+    from jsocdesk.core.paths import AppPaths
+    from tests.core.test_search_cli import write_session
+    from tests.hostile.conftest import QUERY
+
+    server = demo_server_factory(segment_bytes=1_500_000, export_delay=0.1)
+    session = write_session(tmp_path / "s.json", QUERY)
+    out = tmp_path / "out"
+    argv = ["fetch", str(session), "--out", str(out), "--server", server.base_url]
+    argv += ["--method", "url-tar", "--poll", "0.05"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jsocdesk", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    killed = False
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.is_dir() and any(".fits" in p.name for p in out.iterdir()):
+                os.kill(proc.pid, signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.001)
+    finally:
+        if proc.poll() is None and not killed:
+            proc.kill()
+        proc.wait(timeout=30)
+    assert main(argv) == 0  # the rerun
+    stdout = capsys.readouterr().out
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 7, names
+    assert all(n.endswith(".fits") and "(2)" not in n for n in names), names
+    assert "7 files" in stdout
+    catalog = Catalog.in_data_dir(AppPaths.from_environment().data)
+    recorded = {e.path.name for e in catalog._entries.values()}
+    assert recorded == set(names)
