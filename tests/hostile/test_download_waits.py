@@ -160,3 +160,35 @@ def test_backoff_never_overflows() -> None:
 
     policy = RetryPolicy()
     assert policy.delay(10**6, random.Random(0)) <= policy.max_delay
+
+
+def test_an_endless_body_stops_at_the_cap(
+    demo_server: DemoServer, hostile: HostileJsoc, tmp_path: Path
+) -> None:
+    async def endless(request: web.Request, upstream: Upstream) -> Any:
+        resp = web.StreamResponse(status=200)  # no length: chunked, never ends
+        await resp.prepare(request)
+        try:
+            while True:
+                await resp.write(b"\0" * 65536)
+        except (ConnectionError, OSError):
+            pass
+        return resp
+
+    hostile.on("files", endless)
+    options = EngineOptions(
+        max_file_bytes=1 << 20,
+        fsync=False,
+        retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02),
+    )
+
+    async def go() -> Any:
+        queue = DownloadQueue()
+        item = queue.add(hostile.base_url + "SUM9/D1/S00000/d.fits", tmp_path / "out")
+        await engine_run(queue, options, bound=15)
+        return item
+
+    item = asyncio.run(go())
+    assert item.state is S.FAILED
+    assert "more than the" in (item.error or "")
+    assert not any(p.stat().st_size > 2 << 20 for p in (tmp_path / "out").glob("*"))

@@ -305,3 +305,16 @@ def test_an_export_that_never_ends_is_bounded() -> None:
         return job
 
     assert asyncio.run(go()).state is JobState.FAILED
+
+
+@pytest.mark.parametrize("depth", [100_000, 900])
+def test_a_deeply_nested_series_struct_is_a_clear_error(
+    hostile: HostileJsoc, cli: Argv, capsys: pytest.CaptureFixture[str], depth: int
+) -> None:
+    body = b'{"status": 0, "primekeys": ' + b"[" * depth + b"]" * depth + b"}"
+    hostile.on("jsoc_info", _status_body(body), match="op=series_struct")  # type: ignore[arg-type]
+    code = main(cli("search"))
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "jsocdesk search:" in err
+    no_traceback(err)
