@@ -192,3 +192,23 @@ def test_an_endless_body_stops_at_the_cap(
     assert item.state is S.FAILED
     assert "more than the" in (item.error or "")
     assert not any(p.stat().st_size > 2 << 20 for p in (tmp_path / "out").glob("*"))
+
+
+def test_a_link_planted_at_the_partial_file_is_not_followed(
+    demo_server: DemoServer, tmp_path: Path
+) -> None:
+    put(demo_server, "e.fits")
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious")
+
+    async def go() -> Any:
+        queue = DownloadQueue()
+        item = queue.add(demo_server.base_url + "SUM9/D1/S00000/e.fits", tmp_path / "out")
+        item.target.parent.mkdir(parents=True, exist_ok=True)
+        item.part_path.symlink_to(victim)  # planted after the name was chosen
+        await engine_run(queue, EngineOptions(fsync=False), bound=15)
+        return item
+
+    item = asyncio.run(go())
+    assert victim.read_bytes() == b"precious"
+    assert item.state is S.FAILED

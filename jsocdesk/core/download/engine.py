@@ -64,6 +64,7 @@ from jsocdesk.core.download.store import QueueStore
 from jsocdesk.core.download.transport import AiohttpTransport
 from jsocdesk.core.download.unpack import UnpackError, UnpackResult, unpack_tar
 from jsocdesk.core.net import MAX_REDIRECTS, RedirectRefused, redact_url, redirect_guard
+from jsocdesk.core.paths import UnsafePath, confine
 from jsocdesk.core.text import clean
 
 S = DownloadState
@@ -379,7 +380,9 @@ def _file_digest(path: Path, algo: str) -> str:
 
 
 def _open_part(path: Path, offset: int) -> int:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    # never through a link planted at the partial file's name
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o644)
     try:
         # Truncate only when needed: ext4 treats truncate-to-zero as "replacing a file" and
         # flushes it on close (auto_da_alloc), 10-80 ms per 256 MB file in the benchmark.
@@ -817,6 +820,10 @@ class DownloadEngine:
     async def _attempt(self, item: DownloadItem) -> None:
         target, part = item.target, item.part_path
         self._range_ignored.discard(item.id)
+        try:  # the one path check of every writer: one name inside the item's folder
+            confine(target.parent, target.name)
+        except UnsafePath as exc:
+            raise _Fatal(str(exc)) from None
         discard = self._discards.get(item.id)
         if discard is not None:
             await discard

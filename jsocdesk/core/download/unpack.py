@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from jsocdesk.core.download.names import PART_SUFFIX, NameAllocator, inside, safe_filename
+from jsocdesk.core.download.names import PART_SUFFIX, NameAllocator, safe_filename
 from jsocdesk.core.errors import DownloadError
+from jsocdesk.core.paths import UnsafePath, confine
 
 _CHUNK = 1 << 20
 #: default bounds of one extraction (see :func:`unpack_tar`)
@@ -135,7 +136,9 @@ def unpack_tar(
                     result.files.append(ExtractedFile(member.name, earlier, member.size))
                     continue
                 target = allocator.allocate(base)
-                if not inside(folder, target):  # by construction; a last line of defence
+                try:  # inside by construction; the one path check of every writer
+                    confine(folder, target.name)
+                except UnsafePath:
                     result.skipped.append((member.name, "path leaves the folder"))
                     continue
                 source = tf.extractfile(member)
