@@ -57,3 +57,32 @@ def test_window_default_server_is_verified_https(tmp_path: Path) -> None:
     config = ServerConfig.from_spec(url)
     assert config.verify_tls
     assert config.jsoc_info_url == ServerConfig.jsoc().jsoc_info_url
+
+
+def test_exports_and_downloads_tables_show_server_errors_inert(qtbot: Any) -> None:
+    from PySide6.QtCore import QModelIndex
+
+    from jsocdesk.core.download import DownloadQueue, DownloadState
+    from jsocdesk.core.events import EventedList
+    from jsocdesk.core.jsoc.export import ExportJob, JobState
+    from jsocdesk.gui.downloads import model as dmodel
+    from jsocdesk.gui.exports import model as emodel
+
+    job = ExportJob.attach("JSOC_1")
+    job.state, job.error = JobState.FAILED, "Export failed: " + EVIL
+    jobs: EventedList[ExportJob] = EventedList()
+    jobs.append(job)
+    exports = emodel.ExportJobsModel(jobs)
+    cell = exports.index(0, emodel.COL_STATUS, QModelIndex())
+    no_raw_controls(exports.data(cell))
+    no_raw_controls(exports.data(cell, Qt.ItemDataRole.ToolTipRole).replace("\n", ""))
+
+    queue = DownloadQueue()
+    item = queue.add("http://u:pw@127.0.0.1:9/SUM1/a.fits", Path("/tmp/hostile-out"))
+    queue.set_state(item, DownloadState.ACTIVE)
+    queue.set_state(item, DownloadState.FAILED, "HTTP 403 " + EVIL)
+    downloads = dmodel.DownloadsModel(queue)
+    status = downloads.index(0, dmodel.COL_STATUS, QModelIndex())
+    no_raw_controls(downloads.data(status))
+    name = downloads.index(0, dmodel.COL_NAME, QModelIndex())
+    assert "pw" not in downloads.data(name, Qt.ItemDataRole.ToolTipRole)

@@ -59,6 +59,7 @@ from jsocdesk.core.jsoc.protocol import EmailCheck, ExportStatus
 from jsocdesk.core.query.compile import CompiledRecordSet
 from jsocdesk.core.query.tree import Node
 from jsocdesk.core.seriesinfo import SeriesInfo
+from jsocdesk.core.text import clean
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.exports.model import COL_RECORDSET, COL_STATUS, ExportJobsModel
 
@@ -197,6 +198,7 @@ class ExportsTab(QWidget):
         ph.setStretchLastSection(True)
         self.plan_label = QLabel("Press Refresh plan (or open this tab) to plan the export.")
         self.plan_label.setWordWrap(True)
+        self.plan_label.setTextFormat(Qt.TextFormat.PlainText)  # it quotes server errors
         top = QHBoxLayout()
         top.addWidget(self.merge_check)
         top.addWidget(self.headers_check)
@@ -248,6 +250,7 @@ class ExportsTab(QWidget):
         self.remove_button = QPushButton("Remove finished", self)
         self.job_label = QLabel(self)
         self.job_label.setWordWrap(True)
+        self.job_label.setTextFormat(Qt.TextFormat.PlainText)
         buttons = QHBoxLayout()
         for b in (self.cancel_button, self.split_button, self.remove_button):
             buttons.addWidget(b)
@@ -363,7 +366,7 @@ class ExportsTab(QWidget):
     def _on_plan_failed(self, exc: BaseException) -> None:
         self.plan = []
         self.plan_table.setRowCount(0)
-        self.plan_label.setText(f"Cannot plan the export: {exc}")
+        self.plan_label.setText(f"Cannot plan the export: {clean(str(exc))}")
         self._update_submit()
 
     def _on_plan_ready(self, result: Plan) -> None:
