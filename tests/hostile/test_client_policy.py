@@ -93,7 +93,13 @@ RSS_CHILD = textwrap.dedent(
     resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
     from jsocdesk.cli import main
     code = main(sys.argv[1:])
-    print("RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    # VmHWM: the peak RSS of this program (ru_maxrss would include the forked parent's)
+    try:
+        status = open("/proc/self/status").read()
+        peak = int(status.split("VmHWM:")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print("RSS_KB", peak, file=sys.stderr)
     sys.exit(code)
     """
 )
