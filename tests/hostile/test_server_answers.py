@@ -106,6 +106,8 @@ def test_poll_backoff_does_not_overflow() -> None:
         assert 0.0 <= policy.delay(polls, float("inf"), rng) <= 30.0 * 1.1
     p2 = PollPolicy(first=2.0, cap=30.0)
     assert p2.delay(10**6, float("nan"), rng) <= 33.0
+    # --poll 0 is no busy loop: the delay still grows to the cap
+    assert PollPolicy(first=0.0, cap=30.0, jitter=0.0).delay(40, 0.0, rng) == 30.0
 
 
 def test_an_unexpected_error_in_the_export_task_reaches_the_waiter() -> None:

@@ -252,6 +252,10 @@ def suggest_split(
 # --- the job --------------------------------------------------------------------------------
 
 
+#: the shortest delay between two polls, whatever the policy says
+MIN_POLL_DELAY = 0.01
+
+
 @dataclass(frozen=True)
 class PollPolicy:
     """Delays between ``exp_status`` polls: ``first``, growing by ``factor`` up to ``cap``.
@@ -278,11 +282,13 @@ class PollPolicy:
         The growth is computed in log space (``factor ** polls`` overflows a float after
         ~1,750 polls); a server's ``wait`` hint that is not a finite number is ignored.
         """
+        # ``first`` 0 (``--poll 0``) still backs off: from 10 ms, never a busy loop
+        first = max(self.first, MIN_POLL_DELAY)
         d = self.cap
-        if self.first <= 0:
-            d = 0.0
-        elif self.factor <= 1 or polls * math.log(self.factor) < math.log(self.cap / self.first):
-            d = min(self.cap, self.first * (self.factor ** max(0, polls)))
+        if self.factor <= 1 or polls * math.log(self.factor) < math.log(
+            max(self.cap, first) / first
+        ):
+            d = min(self.cap, first * (self.factor ** max(0, polls)))
         if math.isfinite(hint) and hint > 0:
             d = min(self.cap, max(self.first, min(d, hint)))
         return max(0.0, d * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
