@@ -158,20 +158,6 @@ def test_escapes_in_the_server_error_text_do_not_reach_the_terminal(
     no_traceback(err)
 
 
-def test_escapes_in_the_http_reason_phrase_do_not_reach_the_terminal(
-    hostile: HostileJsoc, cli: Argv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    async def teapot(request: web.Request, upstream: Upstream) -> web.Response:
-        return raw_answer(b"no", status=418, reason="I am \x1b]0;pwned\x07 a \x1b[2Jteapot")
-
-    hostile.on("jsoc_info", teapot)
-    code = main(cli("search"))
-    out, err = capsys.readouterr()
-    assert code == 2
-    no_raw_controls(out + err)
-    no_traceback(err)
-
-
 def test_lone_surrogates_and_escapes_in_keyword_values_are_printed_safely(
     hostile: HostileJsoc, cli: Argv, capsys: pytest.CaptureFixture[str]
 ) -> None:
