@@ -256,8 +256,29 @@ def test_surrogates_in_a_session_file_are_a_clear_error(
         code = main(argv)
         _, err = capsys.readouterr()
         assert code == 2, (command, err)
-        assert "invalid character (U+D800)" in err
+        # refused by the session loader, or (last line of defence) by the client
+        assert "surrogate" in err or "invalid character (U+D800)" in err
         no_traceback(err)
+
+
+def test_the_client_refuses_unsendable_text(hostile: HostileJsoc) -> None:
+    import asyncio
+
+    from jsocdesk.core.errors import JsocError
+    from jsocdesk.core.jsoc.client import JsocClient, make_http_client
+    from jsocdesk.core.jsoc.config import ServerConfig
+
+    async def go() -> None:
+        config = ServerConfig.for_base_url(hostile.base_url)
+        async with make_http_client(config) as http:
+            client = JsocClient(config, http)
+            with pytest.raises(JsocError, match=r"invalid character \(U\+D800\)"):
+                await client.count("hmi.sharp_720s[48\ud80064]")
+            with pytest.raises(JsocError, match="U\\+DC80"):
+                await client.check_email("a\udc80@example.com")
+
+    asyncio.run(go())
+    assert hostile.hits["jsoc_info"] == 0
 
 
 def test_the_user_sees_why_fetch_waits(

@@ -315,6 +315,7 @@ class JsocClient:
     async def check_email(self, address: str) -> EmailCheck:
         # WORKAROUND(jsoc-protocol.md §2.6): checkAddress.sh decodes the address twice, so
         # drms quote_plus()es it before urlencoding; we do the same.
+        _check_params([("address", address)])  # before quote_plus encodes it
         d = await self._get_json(
             self.config.check_address_url,
             [("address", quote_plus(address)), ("checkonly", "1")],
