@@ -9,7 +9,7 @@ controls (``\\x9b`` is a CSI on some terminals), Unicode bidi overrides that sho
 that make ``print`` raise :class:`UnicodeEncodeError`.
 
 :func:`clean` turns any string into printable text: every such character becomes a visible
-``?`` (or a space for tabs/newlines when ``keep_newlines`` is false), lone surrogates
+``?`` (tabs and newlines stay with ``keep_newlines``, else they become a space), lone surrogates
 become U+FFFD, and the result is cut to ``limit`` characters with an ellipsis.  Escape
 sequences are removed whole (``ESC [ 2 J`` leaves no ``[2J`` behind).
 """
@@ -51,8 +51,7 @@ def clean(text: Any, *, limit: int | None = DEFAULT_LIMIT, keep_newlines: bool =
     s = strip_surrogates(s)
     s = _ESCAPES.sub("", s)
     s = s.replace("\r\n", "\n")
-    if keep_newlines:
-        s = s.replace("\t", " ")
+    if keep_newlines:  # multi-line text (a table, a traceback): newlines and tabs stay
         s = UNSAFE_CHARS.sub("?", s)
     else:
         s = re.sub(r"[\t\n]+", " ", s)
