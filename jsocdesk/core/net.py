@@ -36,6 +36,17 @@ def redact_url(url: str | httpx.URL) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def without_credentials(url: str) -> str:
+    """``url`` without its user name and password (to store it: sessions are shared)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def same_site(a: httpx.URL, b: httpx.URL, allowed_hosts: Collection[str] = ()) -> bool:
     """May a request to ``a`` be redirected to ``b``?"""
     if b.scheme not in ("http", "https"):

@@ -258,3 +258,17 @@ def test_api_slowloris_is_cut_at_the_deadline(hostile: HostileJsoc) -> None:
             timeouts=Timeouts(connect=1, read=0.5, total=1.0),
         )
     assert time.monotonic() - t0 < 10
+
+
+def test_a_session_never_stores_the_servers_password() -> None:
+    import json
+
+    from jsocdesk.core.workflow.server import ServerIdentity
+
+    ident = ServerIdentity.for_url("https://alice:s3cret@drms.example.org/")
+    stored = json.dumps(ident.to_dict())
+    assert "s3cret" not in stored
+    assert "alice" not in stored
+    assert "s3cret" not in ident.label
+    again = ServerIdentity.from_dict(json.loads(stored))
+    assert again.same_as(ident)

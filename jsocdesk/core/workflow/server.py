@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from jsocdesk.core import jsonfields as jf
 from jsocdesk.core.jsoc.config import JSOC_BASE_URL, is_loopback_url
-from jsocdesk.core.net import redact_url
+from jsocdesk.core.net import redact_url, without_credentials
 
 __all__ = ["ServerIdentity", "ServerKind", "is_loopback_url", "rebase_url"]
 
@@ -78,7 +78,10 @@ class ServerIdentity:
         if self.kind is not other.kind:
             return False
         if self.kind is ServerKind.CUSTOM:
-            return (self.url or "").rstrip("/").lower() == (other.url or "").rstrip("/").lower()
+            mine, theirs = (
+                without_credentials(u or "").rstrip("/").lower() for u in (self.url, other.url)
+            )
+            return mine == theirs
         return True
 
     def differs_from(self, current: ServerIdentity) -> str | None:
@@ -94,7 +97,7 @@ class ServerIdentity:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind.value}
         if self.kind is not ServerKind.DEMO and self.url:
-            d["url"] = self.url
+            d["url"] = without_credentials(self.url)  # a session file is shared: no password
         return d
 
     @classmethod
