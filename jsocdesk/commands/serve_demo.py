@@ -20,7 +20,9 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to bind (others are refused)"
+    )
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="directory for SUMS/export files"
     )
@@ -73,13 +75,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"jsocdesk serve-demo: {exc}\n")
         return 2
-    config = DemoConfig(
-        data_dir=args.data_dir,
-        host=args.host,
-        port=args.port,
-        registered_emails=set(DEFAULT_REGISTERED) | {a.lower() for a in args.register},
-        faults=faults,
-    )
+    try:
+        config = DemoConfig(
+            data_dir=args.data_dir,
+            host=args.host,
+            port=args.port,
+            registered_emails=set(DEFAULT_REGISTERED) | {a.lower() for a in args.register},
+            faults=faults,
+        )
+    except ValueError as exc:
+        sys.stderr.write(f"jsocdesk serve-demo: {exc}\n")
+        return 2
     if args.export_delay is not None:
         config.export_delay = args.export_delay
     if args.segment_bytes is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,3 +46,21 @@ class DemoConfig:
     faults: list[Fault] = field(default_factory=list)
     #: Grace period for in-flight requests at shutdown (seconds).
     shutdown_timeout: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not is_loopback_host(self.host):
+            raise ValueError(
+                f"the demo server only listens on loopback addresses (127.0.0.1, ::1), "
+                f"not {self.host!r}: it has no authentication and serves local files"
+            )
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (``127.0.0.0/8``, ``::1``)."""
+    text = host.strip().strip("[]")
+    if text.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False

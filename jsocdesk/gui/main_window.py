@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from jsocdesk.core.errors import JsocError
+from jsocdesk.core.net import redact_url
 from jsocdesk.gui.context import AppContext
 
 if TYPE_CHECKING:
@@ -452,7 +453,9 @@ class MainWindow(QMainWindow):
 
     def _on_ctx_connected(self, client: Any) -> None:
         server = self.ctx.server
-        self.server_label.setText(f"Server: {server.label if server else self.ctx.server_url}")
+        self.server_label.setText(
+            f"Server: {server.label if server else redact_url(self.ctx.server_url or '')}"
+        )
         if self.built:
             self._plan_stale = True
             if self.exports_tab.email():

@@ -34,10 +34,11 @@ from typing import Any
 
 from jsocdesk.core import jsonfields as jf
 from jsocdesk.core.download.item import DownloadItem, DownloadState
-from jsocdesk.core.download.names import inside, safe_filename
+from jsocdesk.core.download.names import safe_filename
 from jsocdesk.core.errors import SessionCorrupt, SessionUnsafe
 from jsocdesk.core.jsoc.export import ExportJob
 from jsocdesk.core.jsoc.protocol import ExportFile
+from jsocdesk.core.paths import UnsafePath, confine
 from jsocdesk.core.session.model import Session
 from jsocdesk.core.workflow.plan import ExportMethod, ExportProtocol
 from jsocdesk.core.workflow.server import ServerIdentity, is_loopback_url, rebase_url
@@ -153,23 +154,27 @@ def parse_jobs(section: Mapping[str, Any]) -> list[ExportJob]:
 
 
 def _confine(folder: Path, target_text: str, what: str) -> Path:
-    """The target of a download, if it is a plain file name directly in ``folder``."""
+    """The target of a download, if it is a plain file name directly in ``folder``.
+
+    :func:`jsocdesk.core.paths.confine` (the one path check of every writer) first, then
+    this section's stricter rule: one safe name directly in the folder.
+    """
+    refused = SessionUnsafe(
+        f"{what} would write {target_text!r:.200}, which is not a file directly in the "
+        f"session's download folder {str(folder)!r}"
+    )
     if "\x00" in target_text:
         raise SessionUnsafe(f"{what}: its target is not a valid path")
-    raw = Path(target_text)
-    target = Path(os.path.normpath(raw if raw.is_absolute() else folder / raw))
-    name = target.name
-    if (
-        target.parent != folder
-        or not name
-        or safe_filename(name) != name
-        or not inside(folder, target)
-    ):
-        raise SessionUnsafe(
-            f"{what} would write {target_text!r:.200}, which is not a file directly in the "
-            f"session's download folder {str(folder)!r}"
-        )
-    return target
+    try:
+        confined = confine(folder, target_text)
+    except UnsafePath:
+        raise refused from None
+    name = confined.name
+    if confined.parent != Path(os.path.realpath(folder)) or safe_filename(name) != name:
+        raise refused
+    if os.path.islink(confined):  # a link planted at the name: never written through
+        raise refused
+    return folder / name
 
 
 def _part_size(item: DownloadItem) -> int:

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, JobState
 from jsocdesk.core.jsoc.protocol import EmailCheck, ExportStatus
 from jsocdesk.core.query.tree import Node
+from jsocdesk.core.text import clean
 from jsocdesk.core.workflow import (
     ExportMethod,
     ExportOptions,
@@ -129,6 +130,7 @@ class ExportsTab(QWidget):
         ph.setStretchLastSection(True)
         self.plan_label = QLabel("Press Refresh plan (or open this tab) to plan the export.")
         self.plan_label.setWordWrap(True)
+        self.plan_label.setTextFormat(Qt.TextFormat.PlainText)  # it quotes server errors
         top = QHBoxLayout()
         top.addWidget(self.merge_check)
         top.addWidget(self.headers_check)
@@ -180,6 +182,7 @@ class ExportsTab(QWidget):
         self.remove_button = QPushButton("Remove finished", self)
         self.job_label = QLabel(self)
         self.job_label.setWordWrap(True)
+        self.job_label.setTextFormat(Qt.TextFormat.PlainText)
         buttons = QHBoxLayout()
         for b in (self.cancel_button, self.split_button, self.remove_button):
             buttons.addWidget(b)
@@ -287,7 +290,7 @@ class ExportsTab(QWidget):
     def _on_plan_failed(self, exc: BaseException) -> None:
         self.plan = []
         self.plan_table.setRowCount(0)
-        self.plan_label.setText(f"Cannot plan the export: {exc}")
+        self.plan_label.setText(f"Cannot plan the export: {clean(str(exc))}")
         self._update_submit()
 
     def _on_plan_ready(self, result: ExportPlan) -> None:
