@@ -202,6 +202,10 @@ class MainWindow(QMainWindow):
             "&Count now", self.query_panel.refresh_now, QKeySequence("Shift+F5")
         )
         query_menu.addAction(self.count_action)
+        query_menu.addSeparator()
+        from jsocdesk.gui.copy_code import add_copy_actions
+
+        self.copy_code_actions = add_copy_actions(self, query_menu)
 
         help_menu = mb.addMenu("&Help")
         self.errors_action = self._action("&Error details…", self.ctx.sink.show_details)

@@ -1,0 +1,88 @@
+"""Look before you download (issue 17) in the window: copy as Python, results out.
+
+Real window, real loop, the demo server over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import pytest
+from PySide6.QtGui import QGuiApplication
+
+from jsocdesk.core.query.tree import And, Notify, Sample, Series, Time
+from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.main_window import MainWindow
+from tests.gui.conftest import close_context, connect_window, wait_task
+
+HOUR = ("2014-01-01T00:00", "2014-01-01T01:00")
+SEED = And(Series("hmi.v_45s"), Time(*HOUR), Sample(10 * u.min), Notify("demo@example.com"))
+
+
+@pytest.fixture
+def window(qtbot: Any, qloop: Any, demo_server: Any, model_tester: Any) -> Iterator[MainWindow]:
+    ctx = AppContext.create(show_error_dialog=False)
+    ctx.settings.count_delay_ms = 20
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    model_tester(w.query_panel.model)
+    w.show()
+    qtbot.waitExposed(w)
+    connect_window(qtbot, w, demo_server.base_url)
+    yield w
+    w.close()
+    close_context(qtbot, ctx)
+    leftover = [f"{r.context}: {r.message}\n{r.details}" for r in ctx.sink.reports]
+    assert not leftover, "\n".join(leftover)
+
+
+def menu_action(w: MainWindow, menu_title: str, text: str) -> Any:
+    for menu_act in w.menuBar().actions():
+        if menu_act.text().replace("&", "") == menu_title:
+            for act in menu_act.menu().actions():
+                if act.text().replace("&", "") == text:
+                    return act
+    raise AssertionError(f"no {menu_title} ▸ {text}")
+
+
+def test_copy_as_python_puts_a_runnable_drms_script_on_the_clipboard(
+    qtbot: Any, window: MainWindow, demo_server: Any, tmp_path: Path
+) -> None:
+    window.query_panel.model.set_root(SEED)
+    QGuiApplication.clipboard().setText("")
+    act = menu_action(window, "Query", "Copy as Python (drms)")
+    act.trigger()
+    qtbot.waitUntil(lambda: "import drms" in QGuiApplication.clipboard().text(), timeout=20_000)
+    assert "Copied a drms script" in window.statusBar().currentMessage()
+    script = tmp_path / "seed.py"
+    script.write_text(QGuiApplication.clipboard().text())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    args = [str(tmp_path / "out"), "--server", demo_server.base_url, "--poll", "0.2"]
+    proc = subprocess.run(
+        [sys.executable, "-I", str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "7 records found" in proc.stdout
+    assert len(list((tmp_path / "out").iterdir())) == 7
+
+
+def test_copy_as_python_of_an_invalid_query_says_why(qtbot: Any, window: MainWindow) -> None:
+    window.query_panel.model.set_root(And(Series("hmi.v_45s")))
+    QGuiApplication.clipboard().setText("untouched")
+    act = menu_action(window, "Query", "Copy as Python (sunpy)")
+    act.trigger()
+    task = window.ctx.tasks._named["copy-sunpy"]
+    assert wait_task(qtbot, task) is None
+    assert "Cannot copy the query as Python" in window.statusBar().currentMessage()
+    assert QGuiApplication.clipboard().text() == "untouched"
