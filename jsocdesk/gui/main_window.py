@@ -164,6 +164,10 @@ class MainWindow(QMainWindow):
         for act in (self.new_action, self.open_action, self.save_action, self.save_as_action):
             file_menu.addAction(act)
         file_menu.addSeparator()
+        from jsocdesk.gui.results_out import ResultsOut
+
+        self.results_out = ResultsOut(self, file_menu)
+        file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)

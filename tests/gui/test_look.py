@@ -86,3 +86,93 @@ def test_copy_as_python_of_an_invalid_query_says_why(qtbot: Any, window: MainWin
     assert wait_task(qtbot, task) is None
     assert "Cannot copy the query as Python" in window.statusBar().currentMessage()
     assert QGuiApplication.clipboard().text() == "untouched"
+
+
+def test_downloaded_files_copied_as_a_sunpy_map_call_open_in_sunpy(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QItemSelectionModel
+
+    from jsocdesk.core.download.catalog import Catalog
+    from jsocdesk.core.download.queue import DownloadQueue
+    from jsocdesk.gui.downloads.tab import DownloadsTab
+
+    # real demo FITS files, fetched by the generated drms script
+    window.query_panel.model.set_root(SEED)
+    act = menu_action(window, "Query", "Copy as Python (drms)")
+    act.trigger()
+    qtbot.waitUntil(lambda: "import drms" in QGuiApplication.clipboard().text(), timeout=20_000)
+    script = tmp_path / "seed.py"
+    script.write_text(QGuiApplication.clipboard().text())
+    out = tmp_path / "my files"  # a space in the folder name
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    args = [str(out), "--server", window.ctx.server_url or "", "--poll", "0.2"]
+    proc = subprocess.run(
+        [sys.executable, "-I", str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    files = sorted(out.iterdir())
+    catalog = Catalog(tmp_path / "catalog.json")
+    queue = DownloadQueue(catalog=catalog)
+    for i, f in enumerate(files):
+        catalog.record(f"rec{i}", f, f.stat().st_size)
+        queue.add(f"http://127.0.0.1:1/{f.name}", f, key=f"rec{i}")
+    tab = DownloadsTab(queue)
+    window.add_tab(tab, "Downloads")
+    window.tabs.setCurrentWidget(tab)
+    assert not tab.act_copy_map.isEnabled()
+    model = tab.view.model()
+    for row in (0, 1, 2):
+        tab.view.selectionModel().select(
+            model.index(row, 0),
+            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+        )
+    assert tab.act_copy_map.isEnabled()
+    tab.act_copy_map.trigger()
+    snippet = QGuiApplication.clipboard().text()
+    assert snippet.startswith("import sunpy.map")
+    check = snippet + "print(len(maps), type(maps[0]).__name__)\n"
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", check],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[0] == "3"
+    tab.detach()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ecsv"])
+def test_save_results_as_a_table_from_the_file_menu(
+    qtbot: Any, window: MainWindow, tmp_path: Path, fmt: str
+) -> None:
+    from astropy.table import Table
+    from PySide6.QtWidgets import QFileDialog
+
+    window.query_panel.model.set_root(SEED)
+    rs = wait_task(qtbot, window.search())
+    assert rs is not None
+    assert rs.total == 7
+    menu_action(window, "File", f"Save results as {fmt.upper()}…").trigger()
+    dialog = window.results_out.dialog
+    assert isinstance(dialog, QFileDialog)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    path = tmp_path / f"seed.{fmt}"
+    dialog.selectFile(str(path))
+    dialog.accept()
+    qtbot.waitUntil(
+        lambda: "Saved 7 records" in window.statusBar().currentMessage(), timeout=20_000
+    )
+    table = Table.read(path, format=f"ascii.{fmt}")
+    assert len(table) == 7
+    assert table.colnames == window.results_tab.model.columns  # type: ignore[union-attr]
+    if fmt == "ecsv":
+        assert table["T_REC"].scale == "tai"
