@@ -22,7 +22,8 @@ class DemoConfig:
     ``segment_bytes``: approximate size of the data part of each generated FITS segment
     (tiny by default; benchmarks use hundreds of MB — files are written in chunks).
     ``export_delay``: seconds an export stays pending (status 2 for the first half, then 1,
-    then 0).  ``size_cap_mb``: exports above this answer status 3.
+    then 0; longer for records on tape: ``tape_factor``).  ``size_cap_mb``: exports above
+    this answer status 3.
     ``expire_after``: seconds after completion when an export answers status 5.
     """
 
@@ -31,6 +32,9 @@ class DemoConfig:
     port: int = 0
     registered_emails: frozenset[str] | set[str] = DEFAULT_REGISTERED
     export_delay: float = 1.0
+    #: An export with records on tape (every 4th storage unit, see ``records.is_online``)
+    #: stays pending ``export_delay * (1 + tape_factor)``: staging from tape is slow.
+    tape_factor: float = 3.0
     segment_bytes: int = 8192
     size_cap_mb: int = 100_000
     max_pending_per_client: int = 10
