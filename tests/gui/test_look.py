@@ -176,3 +176,27 @@ def test_save_results_as_a_table_from_the_file_menu(
     assert table.colnames == window.results_tab.model.columns  # type: ignore[union-attr]
     if fmt == "ecsv":
         assert table["T_REC"].scale == "tai"
+
+
+def test_results_show_online_or_tape_from_the_columns_menu(qtbot: Any, window: MainWindow) -> None:
+    window.query_panel.model.set_root(And(Series("hmi.v_45s"), Time(*HOUR)))
+    rs = wait_task(qtbot, window.search())
+    assert rs.total == 81
+    tab = window.results_tab
+    tab.columns_menu.aboutToShow.emit()
+    act = next(a for a in tab.columns_menu.actions() if a.text().endswith("*online*"))
+    assert not act.isChecked()
+    act.setChecked(True)  # the user ticks it: the search runs again with the column
+    qtbot.waitUntil(
+        lambda: (
+            tab.model is not None and "*online*" in tab.model.columns and tab.model.rs.loaded == 81
+        ),
+        timeout=20_000,
+    )
+    model = tab.model
+    assert model is not None
+    col = model.columns.index("*online*")
+    values = {model.data(model.index(r, col)) for r in range(model.rowCount())}
+    assert values == {"Y", "N"}
+    tab.toggle_column("*online*", False)  # and off again, remembered per series
+    qtbot.waitUntil(lambda: tab.model is not None and "*online*" not in tab.model.columns)

@@ -56,6 +56,7 @@ from jsocdesk.core.jsoc.export import (
 )
 from jsocdesk.core.jsoc.plan import compile_for_server
 from jsocdesk.core.jsoc.protocol import EmailCheck, ExportStatus
+from jsocdesk.core.jsoc.tape import tape_status
 from jsocdesk.core.query.compile import CompiledRecordSet
 from jsocdesk.core.query.tree import Node
 from jsocdesk.core.seriesinfo import SeriesInfo
@@ -93,9 +94,11 @@ class PlanRow:
     @property
     def explanation(self) -> str:
         auto = f"{self.auto.method}/{self.auto.protocol}"
+        tape = self.extra.get("tape")
+        note = f" ⚠ {tape.warning()}" if tape is not None and tape.offline else ""
         if self.is_auto:
-            return f"Automatic: {self.auto.reason}"
-        return f"Your choice (automatic would be {auto}: {self.auto.reason})"
+            return f"Automatic: {self.auto.reason}{note}"
+        return f"Your choice (automatic would be {auto}: {self.auto.reason}){note}"
 
 
 def n_files(compiled: CompiledRecordSet, info: SeriesInfo | None, count: int) -> int:
@@ -108,6 +111,7 @@ class Plan:
     rows: list[PlanRow]
     notify: str | None = None  # the first Notify address of the query
     problem: str = ""  # why the query cannot be exported ("" when it can)
+    warnings: list[str] = field(default_factory=list)  # records on tape, ...
 
 
 async def make_plan(client: Any, root: Node, *, merge: bool, headers: bool) -> Plan:
@@ -121,9 +125,12 @@ async def make_plan(client: Any, root: Node, *, merge: bool, headers: bool) -> P
     except QueryError as exc:
         return Plan([], None, exc.message)
     counts = await asyncio.gather(*(client.count(c.record_set) for c in compiled))
+    tapes = await asyncio.gather(
+        *(tape_status(client, c.record_set, n) for c, n in zip(compiled, counts, strict=True))
+    )
     rows: list[PlanRow] = []
     notify: str | None = None
-    for c, count in zip(compiled, counts, strict=True):
+    for c, count, tape in zip(compiled, counts, tapes, strict=True):
         info = infos.get(c.series.lower())
         files = n_files(c, info, count)
         auto = choose_method(
@@ -131,9 +138,10 @@ async def make_plan(client: Any, root: Node, *, merge: bool, headers: bool) -> P
             n_files=files,
             file_bytes=estimate_file_bytes(info, list(c.segments)),
         )
-        rows.append(PlanRow(c, info, count, auto))
+        rows.append(PlanRow(c, info, count, auto, extra={"tape": tape}))
         notify = notify or c.notify
-    return Plan(rows, notify)
+    warnings = [w for w in (t.warning() for t in tapes) if w]
+    return Plan(rows, notify, warnings=warnings)
 
 
 def email_message(check: EmailCheck, address: str) -> str:
@@ -380,7 +388,8 @@ class ExportsTab(QWidget):
         if result.problem:
             self.plan_label.setText(f"The query cannot be exported yet: {result.problem}")
         elif rows:
-            self.plan_label.setText(f"{len(rows)} export(s), {total} record(s).")
+            text = f"{len(rows)} export(s), {total} record(s)."
+            self.plan_label.setText("\n".join([text, *(f"⚠ {w}" for w in result.warnings)]))
         else:
             self.plan_label.setText("The query has nothing to export.")
         if notify and not self.email_edit.text().strip():
