@@ -102,9 +102,11 @@ class MainWindow(QMainWindow):
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.right_splitter.setObjectName("right-splitter")
         self.right_splitter.addWidget(self.query_panel)
+        self._add_coverage()
         self.right_splitter.addWidget(self.tabs)
         self.right_splitter.setStretchFactor(0, 2)
-        self.right_splitter.setStretchFactor(1, 3)
+        self.right_splitter.setStretchFactor(1, 1)
+        self.right_splitter.setStretchFactor(2, 3)
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.main_splitter.setObjectName("main-splitter")
         self.main_splitter.addWidget(self.series_browser)
@@ -113,7 +115,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.setStretchFactor(1, 5)
         # first-run layout (saved splitter states replace it): room for series descriptions
         self.main_splitter.setSizes([380, max(600, self.width() - 380)])
-        self.right_splitter.setSizes([280, max(400, self.height() - 280)])
+        self.right_splitter.setSizes([280, 150, max(400, self.height() - 430)])
         self.setCentralWidget(self.main_splitter)
 
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
@@ -128,6 +130,13 @@ class MainWindow(QMainWindow):
         if ctx.client is not None:  # connected before the panels existed
             self.series_browser.reload()
             self.query_panel.schedule_refresh()
+
+    def _add_coverage(self) -> None:
+        """The coverage timeline under the query (:mod:`jsocdesk.gui.coverage`)."""
+        from jsocdesk.gui.coverage import CoverageTimeline
+
+        self.coverage = CoverageTimeline(self.ctx, self.query_panel, self)
+        self.right_splitter.addWidget(self.coverage)
 
     # --- tabs -------------------------------------------------------------------------------
 

@@ -1,0 +1,123 @@
+"""The coverage timeline under the query, driven with the mouse against the demo server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from jsocdesk.core import drmstime
+from jsocdesk.core.query.tree import And, Series, Time
+from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.main_window import MainWindow
+from tests.gui.conftest import close_context, connect_window
+
+HOUR = ("2014-01-01T00:00", "2014-01-01T01:00")
+
+
+@pytest.fixture
+def window(qtbot: Any, qloop: Any, demo_server: Any, model_tester: Any) -> Iterator[MainWindow]:
+    ctx = AppContext.create(show_error_dialog=False)
+    ctx.settings.count_delay_ms = 20
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    model_tester(w.query_panel.model)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    connect_window(qtbot, w, demo_server.base_url)
+    yield w
+    w.close()
+    close_context(qtbot, ctx)
+    leftover = [f"{r.context}: {r.message}\n{r.details}" for r in ctx.sink.reports]
+    assert not leftover, "\n".join(leftover)
+
+
+def drag(qtbot: Any, widget: Any, x0: int, x1: int, modifier: Any = None) -> None:
+    mods = modifier or Qt.KeyboardModifier.NoModifier
+    y = widget.height() // 2
+    QTest.mousePress(widget, Qt.MouseButton.LeftButton, mods, QPoint(x0, y))
+    for i in range(1, 9):
+        QTest.mouseMove(widget, QPoint(x0 + (x1 - x0) * i // 8, y), 5)
+    QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, mods, QPoint(x1, y), 5)
+
+
+def test_timeline_loads_by_itself_and_a_dragged_span_sets_the_time_node(
+    qtbot: Any, window: MainWindow
+) -> None:
+    timeline = window.coverage
+    panel = window.query_panel
+    panel.model.set_root(And(Series("hmi.v_45s"), Time(*HOUR)))
+    qtbot.waitUntil(
+        lambda: timeline.coverage is not None and timeline.coverage.total == 81, timeout=30_000
+    )
+    assert timeline.coverage is not None
+    assert timeline.coverage.bin_seconds == 60
+    assert "81 records · 1 min bins" in timeline.summary_label.text()
+    before = panel.recordset_edit.text()
+
+    t0 = drmstime.parse_time_seconds("2014.01.01_00:10:00_UTC")
+    t1 = drmstime.parse_time_seconds("2014.01.01_00:20:00_UTC")
+    vp = timeline.plot.viewport()
+    with qtbot.waitSignal(timeline.span_selected, timeout=5000) as blocker:
+        drag(qtbot, vp, timeline.viewport_x(t0), timeline.viewport_x(t1))
+    lo, hi = blocker.args
+    assert abs(lo - t0) < 30  # a pixel is a few seconds here
+    assert abs(hi - t1) < 30
+    time_id = next(i for i in panel.tree.ids() if panel.tree.kind(i) == "time")
+    node = panel.tree.node(time_id)
+    assert isinstance(node, Time)
+    assert node.start.scale == "utc"  # the node keeps its scale
+    assert abs(drmstime.from_astropy(node.start) - lo) < 1
+    qtbot.waitUntil(lambda: panel.recordset_edit.text() != before, timeout=10_000)
+    assert panel.recordset_edit.text().startswith("hmi.v_45s[2014.01.01_00:")
+    # the new span is listed again by itself; one undo restores the hour
+    qtbot.waitUntil(lambda: timeline.coverage is not None and timeline.coverage.total < 81)
+    panel.undo_stack.undo()
+    qtbot.waitUntil(lambda: panel.recordset_edit.text() == before, timeout=10_000)
+
+
+def test_zoom_rebins_and_ctrl_drag_pans(qtbot: Any, window: MainWindow) -> None:
+    timeline = window.coverage
+    window.query_panel.model.set_root(
+        And(Series("hmi.v_45s"), Time("2014-01-01T00:00", "2014-01-03T00:00"))
+    )
+    qtbot.waitUntil(
+        lambda: timeline.coverage is not None and timeline.coverage.total == 3840,
+        timeout=30_000,
+    )
+    assert timeline.coverage is not None
+    assert timeline.coverage.bin_seconds == 600  # two days: 10-minute bins
+    vp = timeline.plot.viewport()
+    centre = QPoint(vp.width() // 2, vp.height() // 2)
+    for _ in range(6):
+        QTest.mouseMove(vp, centre)
+        qtbot.wait(10)
+        from PySide6.QtGui import QWheelEvent
+
+        ev = QWheelEvent(
+            centre.toPointF(),
+            vp.mapToGlobal(centre).toPointF(),
+            QPoint(0, 0),
+            QPoint(0, 120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.sendEvent(vp, ev)
+    qtbot.waitUntil(
+        lambda: timeline.coverage is not None and timeline.coverage.bin_seconds < 600,
+        timeout=5000,
+    )
+    zoomed = timeline.view_box.viewRange()[0]
+    drag(qtbot, vp, vp.width() // 2, vp.width() // 4, Qt.KeyboardModifier.ControlModifier)
+    panned = timeline.view_box.viewRange()[0]
+    assert panned[0] > zoomed[0]  # dragged left: later times come into view
+    assert abs((panned[1] - panned[0]) - (zoomed[1] - zoomed[0])) < 1
+    assert window.query_panel.undo_stack.count() == 1  # panning set no Time node
