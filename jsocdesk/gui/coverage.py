@@ -101,7 +101,6 @@ class CoverageTimeline(QWidget):
         self.coverage: cov.Coverage | None = None
         self.span: tuple[float, float] | None = None  # the query's time span (DRMS s)
         self.record_set = ""
-        self._unix: np.ndarray = np.zeros(0)
 
         self.summary_label = QLabel("Coverage: no query yet", self)
         self.summary_label.setObjectName("coverage-summary")
@@ -224,14 +223,33 @@ class CoverageTimeline(QWidget):
         stopped = self.ctx.tasks.cancel(TASK)
         self.cancel_button.setEnabled(False)
         if stopped:
-            loaded = len(self._unix)
+            loaded = len(self.listing) if self.listing is not None else 0
             self.summary_label.setText(f"Coverage: cancelled after {loaded:,} records")
         return stopped
 
-    def _on_page(self, listing: cov.CoverageListing) -> None:
-        self.set_listing(listing, self.span)
+    def _on_page(self, listing: cov.CoverageListing, times: Any, quality: Any) -> None:
+        """Bin just the new page over the query's span and add it to what is drawn."""
+        if self.listing is not listing or self.coverage is None:
+            first = self.listing is None or self.listing.record_set != listing.record_set
+            self.listing = listing
+            start, end = self.span or listing.span
+            self.span = (start, end)
+            self.coverage = cov.bin_records(times, quality, start, end)
+            if first:
+                self._set_x_range(start, end)
+        else:
+            c = self.coverage
+            new = cov.bin_records(times, quality, c.start, c.end, c.bin_seconds)
+            self.coverage = cov.Coverage(
+                c.start,
+                c.bin_seconds,
+                c.counts + new.counts[: c.n_bins],
+                c.flagged + new.flagged[: c.n_bins],
+                c.no_image + new.no_image[: c.n_bins],
+            )
+        self._draw(self.coverage)
         self.summary_label.setText(
-            f"Coverage: {len(listing.times):,} of {listing.total:,} records listed…"
+            f"Coverage: {len(listing):,} of {listing.total:,} records listed…"
         )
 
     # --- drawing ----------------------------------------------------------------------------
@@ -240,16 +258,18 @@ class CoverageTimeline(QWidget):
         self, listing: cov.CoverageListing, span: tuple[float, float] | None = None
     ) -> cov.Coverage:
         """Show ``listing`` over ``span`` (default: its own extent)."""
-        first = self.listing is None or self.listing.record_set != listing.record_set
+        first = self.listing is not listing and (
+            self.listing is None or self.listing.record_set != listing.record_set
+        )
         self.listing = listing
         self.span = span or listing.span
-        times = listing.times
-        self._unix = cov.to_unix(times[np.isfinite(times)])
         start, end = self.span
-        coverage = cov.bin_records(times, listing.quality, start, end)
-        self._draw(coverage)
-        if first or self.coverage is None:
+        if first:
             self._set_x_range(start, end)
+        coverage = self.rebin_visible() if not first else None
+        if coverage is None:
+            coverage = listing.coverage(start, end)
+            self._draw(coverage)
         return coverage
 
     def _set_x_range(self, start: float, end: float) -> None:
@@ -283,7 +303,7 @@ class CoverageTimeline(QWidget):
             return None
         lo, hi = self.view_box.viewRange()[0]
         start, end = (float(v) for v in cov.from_unix([lo, hi]))
-        coverage = cov.bin_records(self.listing.times, self.listing.quality, start, end)
+        coverage = self.listing.coverage(start, end)
         self._drawing = True
         try:
             self._draw(coverage)
