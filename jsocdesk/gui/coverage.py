@@ -120,7 +120,7 @@ class CoverageTimeline(QWidget):
         self.plot = pg.PlotWidget(viewBox=self.view_box, axisItems={"bottom": axis})
         self.plot.setObjectName("coverage-plot")
         self.plot.setBackground("w")
-        self.plot.setMinimumHeight(110)
+        self.plot.setMinimumHeight(40)
         self.plot.setLabel("left", "records")
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=True, y=False)

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("main-tabs")
         self.tabs.setDocumentMode(True)
         self.add_tab(self.results_tab, "Results")
+        self._add_keyword_plot()
 
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.right_splitter.setObjectName("right-splitter")
@@ -137,6 +138,15 @@ class MainWindow(QMainWindow):
 
         self.coverage = CoverageTimeline(self.ctx, self.query_panel, self)
         self.right_splitter.addWidget(self.coverage)
+
+    def _add_keyword_plot(self) -> None:
+        """The Plot tab (:mod:`jsocdesk.gui.keyword_plot`): follows each search's results."""
+        from jsocdesk.gui.keyword_plot import KeywordPlot, select_result_row
+
+        self.keyword_plot = KeywordPlot(self)
+        self.add_tab(self.keyword_plot, "Plot")
+        self.search_started.connect(self.keyword_plot.set_result_set)
+        self.keyword_plot.row_clicked.connect(lambda row: select_result_row(self.results_tab, row))
 
     # --- tabs -------------------------------------------------------------------------------
 

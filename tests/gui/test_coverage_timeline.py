@@ -86,7 +86,9 @@ def test_zoom_rebins_and_ctrl_drag_pans(qtbot: Any, window: MainWindow) -> None:
         And(Series("hmi.v_45s"), Time("2014-01-01T00:00", "2014-01-03T00:00"))
     )
     qtbot.waitUntil(
-        lambda: timeline.coverage is not None and timeline.coverage.total == 3840,
+        lambda: (
+            timeline.coverage is not None and timeline.coverage.total == 3841
+        ),  # both ends inclusive, as the count
         timeout=30_000,
     )
     assert timeline.coverage is not None
@@ -121,3 +123,45 @@ def test_zoom_rebins_and_ctrl_drag_pans(qtbot: Any, window: MainWindow) -> None:
     assert panned[0] > zoomed[0]  # dragged left: later times come into view
     assert abs((panned[1] - panned[0]) - (zoomed[1] - zoomed[0])) < 1
     assert window.query_panel.undo_stack.count() == 1  # panning set no Time node
+
+
+def test_keyword_plot_click_selects_the_row_and_hover_shows_the_record(
+    qtbot: Any, window: MainWindow
+) -> None:
+    from tests.gui.conftest import wait_task
+
+    window.query_panel.model.set_root(And(Series("hmi.v_45s"), Time(*HOUR)))
+    rs = wait_task(qtbot, window.search())
+    qtbot.waitUntil(lambda: rs.loaded == 81, timeout=20_000)
+    plot = window.keyword_plot
+    window.tabs.setCurrentWidget(plot)
+    qtbot.waitUntil(lambda: plot.x_combo.count() > 0, timeout=5000)
+    assert plot.x_combo.currentText() == "T_REC"
+    numeric = [plot.y_list.item(i).text() for i in range(plot.y_list.count())]
+    assert "QUALITY" in numeric
+    assert "CAMERA" in numeric
+    plot.set_series("T_REC", ["CAMERA", "QUALITY"])  # two series at once
+    assert set(plot.items) == {"CAMERA", "QUALITY"}
+    plot.set_series("T_REC", ["CAMERA"])
+    qtbot.wait(200)  # laid out: the view's transform is final
+    item = plot.items["CAMERA"]
+    points = item.points()
+    assert len(points) == 81
+    target = points[40]
+    row = int(target.data())
+    vb = plot.plot.getViewBox()
+    scene_pos = vb.mapViewToScene(target.pos())
+    vp = plot.plot.viewport()
+    pos = plot.plot.mapFromScene(scene_pos)
+    for dx in (1, 0):  # pyqtgraph rate-limits move events: pause between them
+        QTest.mouseMove(vp, pos + QPoint(dx, 0))
+        qtbot.wait(120)
+    qtbot.waitUntil(lambda: "T_REC = " in vb.toolTip(), timeout=5000)
+    assert rs.text(row, "T_REC") in vb.toolTip()
+    assert plot.hover_label.text().startswith(f"T_REC = {rs.text(row, 'T_REC')}")
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    selected = window.results_tab.view.selectionModel().selectedRows()
+    assert [i.row() for i in selected] == [row]
+    # keyword against keyword
+    plot.set_series("CAMERA", ["QUALITY"])
+    assert plot.plot.getPlotItem().getAxis("bottom").labelText == "CAMERA"
