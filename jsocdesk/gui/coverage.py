@@ -41,6 +41,22 @@ COLOURS = {
 }
 
 
+def _swatch(name: str, text: str) -> str:
+    r, g, b = COLOURS[name]
+    return f"<span style='color:rgb({r},{g},{b})'>■</span> {text}"
+
+
+LEGEND = "&nbsp;&nbsp;&nbsp;" + " &nbsp;".join(
+    _swatch(n, t)
+    for n, t in (
+        ("records", "records"),
+        ("flagged", "QUALITY ≠ 0"),
+        ("no_image", "no image"),
+        ("gap", "gap"),
+    )
+)
+
+
 class SpanViewBox(pg.ViewBox):  # type: ignore[misc]
     """A ViewBox whose left drag selects a time span (Ctrl+drag / middle drag pans)."""
 
@@ -104,6 +120,7 @@ class CoverageTimeline(QWidget):
 
         self.summary_label = QLabel("Coverage: no query yet", self)
         self.summary_label.setObjectName("coverage-summary")
+        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
         self.load_button = QPushButton("Load coverage", self)
         self.load_button.clicked.connect(self.load_current)
         self.cancel_button = QPushButton("Cancel", self)
@@ -203,6 +220,8 @@ class CoverageTimeline(QWidget):
         client = self.ctx.client
         if client is None:
             return None
+        if record_set != self.record_set:
+            self.region.hide()  # an older selection does not describe the new query
         self.record_set = record_set
         self.span = span
         self.summary_label.setText("Coverage: listing record times…")
@@ -232,7 +251,9 @@ class CoverageTimeline(QWidget):
         if self.listing is not listing or self.coverage is None:
             first = self.listing is None or self.listing.record_set != listing.record_set
             self.listing = listing
-            start, end = self.span or listing.span
+            finite = times[np.isfinite(times)]
+            extent = (float(finite.min()), float(finite.max())) if len(finite) else None
+            start, end = _union(self.span or extent or (0.0, 60.0), extent)
             self.span = (start, end)
             self.coverage = cov.bin_records(times, quality, start, end)
             if first:
@@ -262,8 +283,10 @@ class CoverageTimeline(QWidget):
             self.listing is None or self.listing.record_set != listing.record_set
         )
         self.listing = listing
-        self.span = span or listing.span
-        start, end = self.span
+        # slotted keys: JSOC selects the slot an end falls in, so records may lie a little
+        # outside the Time node's range; the span covers them
+        start, end = _union(span or listing.span, listing.span if len(listing) else None)
+        self.span = (start, end)
         if first:
             self._set_x_range(start, end)
         coverage = self.rebin_visible() if not first else None
@@ -290,7 +313,7 @@ class CoverageTimeline(QWidget):
         self.curves["no_image"].setData(x, coverage.no_image.astype(np.float64))
         self.curves["gap"].setData(x, gap)
         self.view_box.setYRange(-0.1 * peak, 1.05 * peak, padding=0)
-        self.summary_label.setText(f"Coverage: {coverage.summary()}")
+        self.summary_label.setText(f"Coverage: {coverage.summary()}{LEGEND}")
         self.drawn.emit(coverage)
 
     def _on_range_changed(self, *_args: object) -> None:
@@ -303,6 +326,10 @@ class CoverageTimeline(QWidget):
             return None
         lo, hi = self.view_box.viewRange()[0]
         start, end = (float(v) for v in cov.from_unix([lo, hi]))
+        if self.span is not None:  # outside the query's span nothing is missing
+            start, end = max(start, self.span[0]), min(end, self.span[1])
+            if end <= start:
+                start, end = self.span
         coverage = self.listing.coverage(start, end)
         self._drawing = True
         try:
@@ -334,6 +361,12 @@ class CoverageTimeline(QWidget):
         scene = self.view_box.mapViewToScene(QPointF(x, 0))
         px: float = self.plot.mapFromScene(scene).x()
         return round(px)
+
+
+def _union(span: tuple[float, float], other: tuple[float, float] | None) -> tuple[float, float]:
+    if other is None:
+        return span
+    return (min(span[0], other[0]), max(span[1], other[1]))
 
 
 def set_time_span(panel: QueryPanelWidget, start: float, end: float) -> int:
