@@ -117,6 +117,7 @@ class CoverageTimeline(QWidget):
         self.coverage: cov.Coverage | None = None
         self.span: tuple[float, float] | None = None  # the query's time span (DRMS s)
         self.record_set = ""
+        self.loading: asyncio.Task[Any] | None = None  # the listing being loaded (or last)
 
         self.summary_label = QLabel("Coverage: no query yet", self)
         self.summary_label.setObjectName("coverage-summary")
@@ -236,7 +237,10 @@ class CoverageTimeline(QWidget):
                 if shiboken6.isValid(self.cancel_button):  # the window may be gone
                     self.cancel_button.setEnabled(False)
 
-        return self.ctx.tasks.run(run(), name=TASK, context="Listing the coverage", owner=self)
+        self.loading = self.ctx.tasks.run(
+            run(), name=TASK, context="Listing the coverage", owner=self
+        )
+        return self.loading
 
     def cancel(self) -> bool:
         stopped = self.ctx.tasks.cancel(TASK)

@@ -45,15 +45,24 @@ def drag(qtbot: Any, widget: Any, x0: int, x1: int, modifier: Any = None) -> Non
     QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, mods, QPoint(x1, y), 5)
 
 
+def loaded(timeline: Any, total: int) -> bool:
+    """The listing of ``total`` records is complete and drawn (not just its pages)."""
+    task = timeline.loading
+    return (
+        task is not None
+        and task.done()
+        and timeline.coverage is not None
+        and timeline.coverage.total == total
+    )
+
+
 def test_timeline_loads_by_itself_and_a_dragged_span_sets_the_time_node(
     qtbot: Any, window: MainWindow
 ) -> None:
     timeline = window.coverage
     panel = window.query_panel
     panel.model.set_root(And(Series("hmi.v_45s"), Time(*HOUR)))
-    qtbot.waitUntil(
-        lambda: timeline.coverage is not None and timeline.coverage.total == 81, timeout=30_000
-    )
+    qtbot.waitUntil(lambda: loaded(timeline, 81), timeout=30_000)
     assert timeline.coverage is not None
     assert timeline.coverage.bin_seconds == 60
     assert "81 records · 1 min bins" in timeline.summary_label.text()
@@ -85,12 +94,7 @@ def test_zoom_rebins_and_ctrl_drag_pans(qtbot: Any, window: MainWindow) -> None:
     window.query_panel.model.set_root(
         And(Series("hmi.v_45s"), Time("2014-01-01T00:00", "2014-01-03T00:00"))
     )
-    qtbot.waitUntil(
-        lambda: (
-            timeline.coverage is not None and timeline.coverage.total == 3841
-        ),  # both ends inclusive, as the count
-        timeout=30_000,
-    )
+    qtbot.waitUntil(lambda: loaded(timeline, 3841), timeout=30_000)  # as the count says
     assert timeline.coverage is not None
     assert timeline.coverage.bin_seconds == 600  # two days: 10-minute bins
     vp = timeline.plot.viewport()
