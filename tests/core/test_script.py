@@ -120,7 +120,9 @@ def test_sunpy_script_finds_the_records_and_downloads_the_files(
     script = generate(tmp_path, session_file(tmp_path, or_query()), "--for", "sunpy", "--merge")
     text = script.read_text()
     assert imports(text) <= ALLOWED_SUNPY
-    assert "sunpy cannot join" in text  # the merge it cannot express is said in a comment
+    assert (
+        "sunpy cannot join record sets" in text
+    )  # the merge it cannot express is said in a comment
     out = tmp_path / "out"
     proc = run_script(script, str(out), "--server", demo_server.base_url, "--poll", "0.2")  # type: ignore[attr-defined]
     assert proc.returncode == 0, proc.stderr[-2000:]

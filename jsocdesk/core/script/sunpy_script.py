@@ -176,10 +176,11 @@ def render_query(plan: ScriptPlan) -> str:
             noted.add(block.record_set)
             rows.append(
                 f"        # jsocdesk merges these {len(block.parts)} OR branches on "
-                f"{comment(block.series)} into one record set (one export); sunpy cannot join"
+                f"{comment(block.series)} into one record set (one export);"
             )
             rows.append(
-                "        # record sets, so it exports each branch on its own (same records)."
+                "        # sunpy cannot join record sets, so it exports each branch on its own"
+                " (same records)."
             )
         rows.append(f"        # {comment(branch.record_set, 400)}")
         rows += [f"        # Note: {comment(n, 400)}" for n in _branch_notes(branch)]

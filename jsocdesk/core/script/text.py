@@ -50,6 +50,7 @@ def header(lib: str, plan: ScriptPlan, *, source: str | None, notes: Iterable[st
 SERVER_CONFIG = '''\
 def jsoc_like_server(url: str) -> drms.ServerConfig:
     """drms' description of a server at ``url`` that speaks JSOC's web API."""
+    url = url if url.endswith("/") else url + "/"
     return drms.ServerConfig(
         name="JSOC",
         cgi_baseurl=urljoin(url, "cgi-bin/ajax/"),
