@@ -147,20 +147,26 @@ def test_keyword_plot_click_selects_the_row_and_hover_shows_the_record(
     plot.set_series("T_REC", ["CAMERA", "QUALITY"])  # two series at once
     assert set(plot.items) == {"CAMERA", "QUALITY"}
     plot.set_series("T_REC", ["CAMERA"])
-    qtbot.wait(200)  # laid out: the view's transform is final
+    qtbot.waitUntil(lambda: not plot._timer.isActive(), timeout=5000)
     item = plot.items["CAMERA"]
     points = item.points()
     assert len(points) == 81
     target = points[40]
     row = int(target.data())
     vb = plot.plot.getViewBox()
-    scene_pos = vb.mapViewToScene(target.pos())
     vp = plot.plot.viewport()
-    pos = plot.plot.mapFromScene(scene_pos)
-    for dx in (1, 0):  # pyqtgraph rate-limits move events: pause between them
-        QTest.mouseMove(vp, pos + QPoint(dx, 0))
-        qtbot.wait(120)
-    qtbot.waitUntil(lambda: "T_REC = " in vb.toolTip(), timeout=5000)
+
+    def hover() -> bool:
+        """Move onto the point as a person would, again if the view was still settling
+        (pyqtgraph rate-limits move events: pause between them)."""
+        pos = plot.plot.mapFromScene(vb.mapViewToScene(target.pos()))
+        for dx in (1, 0):
+            QTest.mouseMove(vp, pos + QPoint(dx, 0))
+            qtbot.wait(120)
+        return f"T_REC = {rs.text(row, 'T_REC')}" in vb.toolTip()
+
+    qtbot.waitUntil(hover, timeout=10_000)
+    pos = plot.plot.mapFromScene(vb.mapViewToScene(target.pos()))
     assert rs.text(row, "T_REC") in vb.toolTip()
     assert plot.hover_label.text().startswith(f"T_REC = {rs.text(row, 'T_REC')}")
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
@@ -169,3 +175,22 @@ def test_keyword_plot_click_selects_the_row_and_hover_shows_the_record(
     # keyword against keyword
     plot.set_series("CAMERA", ["QUALITY"])
     assert plot.plot.getPlotItem().getAxis("bottom").labelText == "CAMERA"
+
+
+def test_large_query_loads_on_request_and_cancels(qtbot: Any, window: MainWindow) -> None:
+    timeline = window.coverage
+    window.query_panel.set_record_set_text("aia.lev1_euv_12s[2014.01.01_00:00:00_TAI/20d]")
+    qtbot.waitUntil(lambda: "press Load coverage" in timeline.summary_label.text(), timeout=30_000)
+    assert timeline.loading is None  # a million records are not listed by themselves
+    QTest.mouseClick(timeline.load_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "records listed…" in timeline.summary_label.text(), timeout=60_000)
+    assert timeline.cancel_button.isEnabled()
+    QTest.mouseClick(timeline.cancel_button, Qt.MouseButton.LeftButton)
+    task = timeline.loading
+    assert task is not None
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert task.cancelled()
+    assert "cancelled after" in timeline.summary_label.text()
+    assert not timeline.cancel_button.isEnabled()
+    assert timeline.listing is not None
+    assert 0 < len(timeline.listing) < timeline.listing.total
