@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("search", "count and list the records a session's query selects"),
     "export": ("export", "stage an export of a session's query and print its files"),
     "fetch": ("fetch", "search, export and download a session's query"),
+    "script": ("script", "write a session's query as a Python script for drms or sunpy"),
     "serve-demo": ("serve_demo", "run the demo JSOC server on 127.0.0.1"),
 }
 

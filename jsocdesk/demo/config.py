@@ -25,7 +25,8 @@ class DemoConfig:
     ``image_size``: side of the rendered solar images of the image series (HMI, AIA, MDI
     full-disk segments); ``None`` = the side whose pixels fill ``segment_bytes``.
     ``export_delay``: seconds an export stays pending (status 2 for the first half, then 1,
-    then 0).  ``size_cap_mb``: exports above this answer status 3.
+    then 0; longer for records on tape: ``tape_factor``).  ``size_cap_mb``: exports above
+    this answer status 3.
     ``expire_after``: seconds after completion when an export answers status 5.
     """
 
@@ -34,6 +35,9 @@ class DemoConfig:
     port: int = 0
     registered_emails: frozenset[str] | set[str] = DEFAULT_REGISTERED
     export_delay: float = 1.0
+    #: An export with records on tape (every 4th storage unit, see ``records.is_online``)
+    #: stays pending ``export_delay * (1 + tape_factor)``: staging from tape is slow.
+    tape_factor: float = 3.0
     segment_bytes: int = 8192
     image_size: int | None = None
     size_cap_mb: int = 100_000

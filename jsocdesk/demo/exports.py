@@ -1,7 +1,8 @@
 """``jsoc_fetch`` export requests of the demo server (``jsoc-protocol.md`` §2.7-§2.8, §3).
 
 Life of a queued export: ``exp_request`` answers status 2 with ``JSOC_YYYYMMDD_NNN``;
-``exp_status`` reports 2 for the first half of ``export_delay``, then 1, then 0 with the
+``exp_status`` reports 2 for the first half of its delay (``export_delay``, longer when
+records are on tape: see :func:`export_delay`), then 1, then 0 with the
 ``index.json`` written into the export directory (``/SUMnn/D<sunum>/S00000/``) once the
 files are really there; ``expire_after`` seconds later the directory is deleted and the
 status is 5.  ``url_quick`` + ``as-is`` answers at once (status 0, ``requestid: ""``).
@@ -34,6 +35,7 @@ from jsocdesk.demo.records import KeywordGen, Record
 from jsocdesk.demo.series import Seg
 
 if TYPE_CHECKING:
+    from jsocdesk.demo.config import DemoConfig
     from jsocdesk.demo.server import DemoApp
 
 EXPORT_SUNUM_BASE = 900_000_000
@@ -357,7 +359,7 @@ class ExportManager:
             ds=ds,
             digest=digest,
             created=now,
-            delay=cfg.export_delay,
+            delay=export_delay(cfg, entries),
             rcount=rcount,
             size_mb=size_mb,
             entries=entries,
@@ -574,6 +576,14 @@ class ExportManager:
         if e.status > 2:
             out["contact"] = "jsoc_help@jsoc.stanford.edu"
         return out
+
+
+def export_delay(cfg: DemoConfig, entries: list[FileEntry]) -> float:
+    """How long an export stays pending: ``export_delay``, times ``1 + tape_factor`` when
+    any of its files lies in a storage unit on tape (it must be staged first)."""
+    if any(not records.is_online(e.source[0]) for e in entries):
+        return cfg.export_delay * (1.0 + cfg.tape_factor)
+    return cfg.export_delay
 
 
 class TooMany(Exception):

@@ -1470,6 +1470,15 @@ def sunum_of(r: Record) -> int:
     return r.series.number * SUNUM_SERIES + r.recnum // max(1, r.series.unitsize)
 
 
+#: One storage unit in this many is on tape (offline): deterministic, by storage-unit number.
+TAPE_EVERY = 4
+
+
+def is_online(r: Record) -> bool:
+    """Whether the record's storage unit is on disk (every :data:`TAPE_EVERY`-th is on tape)."""
+    return sunum_of(r) % TAPE_EVERY != TAPE_EVERY - 1
+
+
 def segment_path(r: Record, seg_file: str) -> str:
     """The SUMS path of a segment file: ``/SUMnn/D<sunum>/S<slot:05d>/<file>``."""
     sunum = sunum_of(r)

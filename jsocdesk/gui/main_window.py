@@ -147,15 +147,18 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("main-tabs")
         self.tabs.setDocumentMode(True)
         self.add_tab(self.results_tab, "Results")
+        self._add_keyword_plot()
         self.add_tab(self.exports_tab, "Exports")
         self.add_tab(self.downloads_tab, "Downloads")
 
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.right_splitter.setObjectName("right-splitter")
         self.right_splitter.addWidget(self.query_panel)
+        self._add_coverage()
         self.right_splitter.addWidget(self.tabs)
         self.right_splitter.setStretchFactor(0, 2)
-        self.right_splitter.setStretchFactor(1, 3)
+        self.right_splitter.setStretchFactor(1, 1)
+        self.right_splitter.setStretchFactor(2, 3)
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.main_splitter.setObjectName("main-splitter")
         self.main_splitter.addWidget(self.series_browser)
@@ -164,7 +167,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.setStretchFactor(1, 5)
         # first-run layout (saved splitter states replace it): room for series descriptions
         self.main_splitter.setSizes([380, max(600, self.width() - 380)])
-        self.right_splitter.setSizes([280, max(400, self.height() - 280)])
+        self.right_splitter.setSizes([280, 150, max(400, self.height() - 430)])
         self.setCentralWidget(self.main_splitter)
 
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
@@ -182,6 +185,22 @@ class MainWindow(QMainWindow):
         if ctx.client is not None:  # connected before the panels existed
             self.series_browser.reload()
             self.query_panel.schedule_refresh()
+
+    def _add_coverage(self) -> None:
+        """The coverage timeline under the query (:mod:`jsocdesk.gui.coverage`)."""
+        from jsocdesk.gui.coverage import CoverageTimeline
+
+        self.coverage = CoverageTimeline(self.ctx, self.query_panel, self)
+        self.right_splitter.addWidget(self.coverage)
+
+    def _add_keyword_plot(self) -> None:
+        """The Plot tab (:mod:`jsocdesk.gui.keyword_plot`): follows each search's results."""
+        from jsocdesk.gui.keyword_plot import KeywordPlot, select_result_row
+
+        self.keyword_plot = KeywordPlot(self)
+        self.add_tab(self.keyword_plot, "Plot")
+        self.search_started.connect(self.keyword_plot.set_result_set)
+        self.keyword_plot.row_clicked.connect(lambda row: select_result_row(self.results_tab, row))
 
     # --- tabs -------------------------------------------------------------------------------
 
@@ -387,6 +406,10 @@ class MainWindow(QMainWindow):
         self.open_images_action = self._action("Open &images…", self.open_images)
         file_menu.addAction(self.open_images_action)
         file_menu.addSeparator()
+        from jsocdesk.gui.results_out import ResultsOut
+
+        self.results_out = ResultsOut(self, file_menu)
+        file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -425,6 +448,10 @@ class MainWindow(QMainWindow):
             "&Count now", self.query_panel.refresh_now, QKeySequence("Shift+F5")
         )
         query_menu.addAction(self.count_action)
+        query_menu.addSeparator()
+        from jsocdesk.gui.copy_code import add_copy_actions
+
+        self.copy_code_actions = add_copy_actions(self, query_menu)
 
         help_menu = mb.addMenu("&Help")
         self.errors_action = self._action("&Error details…", self.ctx.sink.show_details)

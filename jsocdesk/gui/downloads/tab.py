@@ -103,6 +103,7 @@ class DownloadsTab(QWidget):
         self.act_open = self._action("Open", self.open_selected, "Return")
         self.act_show = self._action("Show in folder", self.show_selected_in_folder, "Ctrl+Return")
         self.act_view = self._action("View images", self.view_selected)
+        self.act_copy_map = self._action("Copy as sunpy.map.Map(…)", self.copy_selected_as_map)
         self.toolbar.addSeparator()
         self.act_pause_all = self._action("Pause all", queue.pause_all)
         self.act_resume_all = self._action("Resume all", queue.resume_all)
@@ -214,6 +215,20 @@ class DownloadsTab(QWidget):
     def open_item(self, item: DownloadItem) -> bool:
         return QDesktopServices.openUrl(QUrl.fromLocalFile(str(item.target)))
 
+    def copy_selected_as_map(self) -> str:
+        """The selected downloaded FITS files as a ``sunpy.map.Map(...)`` call (clipboard)."""
+        from PySide6.QtWidgets import QApplication
+
+        from jsocdesk.core.script.snippets import sunpy_map_call
+
+        paths = [it.target for it in self.selected_items() if it.state is S.DONE]
+        paths = [p for p in paths if is_fits(p)]
+        if not paths:
+            return ""
+        text = sunpy_map_call(paths)
+        QApplication.clipboard().setText(text)
+        return text
+
     def remove_finished(self) -> None:
         for item in [it for it in self.queue if it.state in (S.DONE, S.CANCELLED)]:
             self.queue.remove_item(item)
@@ -227,6 +242,7 @@ class DownloadsTab(QWidget):
         self.act_retry.setEnabled(bool(states & {S.FAILED, S.CANCELLED}))
         self.act_open.setEnabled(S.DONE in states)
         self.act_view.setEnabled(S.DONE in states)
+        self.act_copy_map.setEnabled(any(it.state is S.DONE and is_fits(it.target) for it in items))
         self.act_show.setEnabled(bool(items))
 
     # --- events --------------------------------------------------------------------------------
@@ -249,6 +265,7 @@ class DownloadsTab(QWidget):
             self.act_open,
             self.act_view,
             self.act_show,
+            self.act_copy_map,
         ):
             if act is None:
                 menu.addSeparator()

@@ -276,6 +276,7 @@ class ExportsTab(QWidget):
                 merge=self.merge_check.isChecked(),
                 headers=self.headers_check.isChecked(),
                 overrides=self.overrides,
+                survey_tape=True,
             ),
             name=TASK_PLAN,
             on_success=self._on_plan_ready,
@@ -305,7 +306,8 @@ class ExportsTab(QWidget):
         elif rows:
             size = result.total_bytes
             estimate = f", ≈ {human_bytes(size)} (uncompressed estimate)" if size else ""
-            self.plan_label.setText(f"{len(rows)} export(s), {total} record(s){estimate}.")
+            text = f"{len(rows)} export(s), {total} record(s){estimate}."
+            self.plan_label.setText("\n".join([text, *(f"⚠ {w}" for w in result.warnings)]))
         else:
             self.plan_label.setText("The query has nothing to export.")
         if notify and not self.email_edit.text().strip():
