@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jsocdesk.demo import records
+from jsocdesk.demo import jsocjson, records
 from jsocdesk.demo.records import KeywordGen, Record
 from jsocdesk.demo.series import Seg
 
@@ -198,11 +198,13 @@ class ExportManager:
         protocol_raw = params.get("protocol", "as-is").strip() or "as-is"
         protocol = protocol_raw.split(",")[0].lower()
         ds = params.get("ds", "")
-        base = {"requestid": "VOID", "method": method, "protocol": protocol}
+        # Failures die through jsoc_fetch.c die(): {"status": N, "error": msg} only; a
+        # request too large answers {"requestid": "VOID", method, protocol, "wait": 0, ...}.
+        void = {"requestid": "VOID", "method": method, "protocol": protocol}
         # 1. e-mail
         check = self.app.api.address_status(notify)
         if check[0] != 2:
-            return {**base, "status": 4, "error": f"Cannot process your request. {check[1]}"}
+            return {"status": 4, "error": f"Cannot process your request. {check[1]}"}
         now = time.time()
         # 2. pending limits
         self.expire(now)
@@ -216,7 +218,6 @@ class ExportManager:
         if mine:
             ids = ", ".join(e.requestid for e in mine)
             return {
-                **base,
                 "status": 7,
                 "error": (
                     f"User {notify} has {len(mine)} pending export requests ({ids}); please wait "
@@ -226,7 +227,6 @@ class ExportManager:
         from_client = [e for e in self.exports.values() if e.client == client and e.pending(now)]
         if len(from_client) >= cfg.max_pending_per_client:
             return {
-                **base,
                 "status": 7,
                 "error": (
                     f"There are too many requests from {notify}; please wait until one or more "
@@ -234,10 +234,9 @@ class ExportManager:
                 ),
             }
         if method not in ("url_quick", "url", "url-tar"):
-            return {**base, "status": 4, "error": f"Export method '{method}' is not supported."}
+            return {"status": 4, "error": f"Export method '{method}' is not supported."}
         if protocol not in ("as-is", "fits"):
             return {
-                **base,
                 "status": 4,
                 "error": f"Export protocol '{protocol}' is not supported by this server.",
             }
@@ -250,25 +249,23 @@ class ExportManager:
         try:
             limit = int(limit_text or "0")
         except ValueError:
-            return {**base, "status": 4, "error": f"Bad process argument '{process}'."}
+            return {"status": 4, "error": f"Bad process argument '{process}'."}
         step_names = [s.split(",", 1)[0] for s in steps if s]
         for name in step_names:
             if name not in ALLOWED_PROCESSING:
-                return {**base, "status": 4, "error": f"Unknown processing step '{name}'."}
+                return {"status": 4, "error": f"Unknown processing step '{name}'."}
         # 3. record set
         try:
             sels = await asyncio.get_running_loop().run_in_executor(None, records.select, ds)
         except records.UnknownSeries as exc:
             return {
-                **base,
                 "status": 4,
                 "error": f"Cannot export series '{exc.name}' - it does not exist.\n",
             }
         except records.RecordSetError:
-            return {**base, "status": 4, "error": f"Bad record-set query '{ds}'.\n"}
+            return {"status": 4, "error": f"Bad record-set query '{ds}'.\n"}
         if len({s.series.name for s in sels}) != 1:
             return {
-                **base,
                 "status": 4,
                 "error": "Cannot specify subsets of records from different series.\n",
             }
@@ -279,7 +276,6 @@ class ExportManager:
             )
         except TooMany as exc:
             return {
-                **base,
                 "status": 4,
                 "error": (
                     f"Can not open RecordSet {exc.count} is too many records in one request."
@@ -290,16 +286,16 @@ class ExportManager:
         size_mb = max(1, -(-size_bytes // 1_000_000)) if size_bytes else 0
         if size_mb > cfg.size_cap_mb:
             return {
-                **base,
-                "status": 3,
+                **void,
                 "wait": 0,
+                "status": 3,
                 "count": len(entries),
                 "size": size_mb,
                 "error": f"Request exceeds max byte limit of {cfg.size_cap_mb}MB",
             }
         if method == "url_quick" and protocol == "as-is" and not step_names:
             if not entries:
-                return {**base, "status": 4, "error": "There are no files in this RecordSet"}
+                return {"status": 4, "error": "There are no files in this RecordSet"}
             return {
                 "rcount": rcount,
                 "count": len(entries),
@@ -489,7 +485,8 @@ class ExportManager:
             index["tarfile"] = f"{e.dir}/{tar_name}"
         index["data"] = data
         tmp_index = out / ".index.json.tmp"
-        tmp_index.write_text(json.dumps(index, indent=1), encoding="latin-1")
+        # jsoc_export_make_index.c: every value json_escape()d, json_format_string()ed
+        tmp_index.write_bytes(jsocjson.encode(jsocjson.pretty(index) + "\n"))
         tmp_index.replace(out / "index.json")
 
     @staticmethod

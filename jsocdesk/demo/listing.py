@@ -8,17 +8,16 @@ many records are listed, at the cost of one generation pass per column.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from jsocdesk.core import drmstime
-from jsocdesk.demo import records
+from jsocdesk.demo import jsocjson, records
+from jsocdesk.demo.jsocjson import Verbatim
 from jsocdesk.demo.records import KeywordGen, Record, Selection
 from jsocdesk.demo.series import Series, SlotAxis, get_series
 
@@ -74,7 +73,7 @@ def series_struct(ds: str) -> dict[str, Any]:
         if k.linkinfo:
             d["linkinfo"] = k.linkinfo
         keywords.append(d)
-    pkinfo: list[dict[str, Any]] = []
+    pkinfo: list[dict[str, Any] | None] = []
     for p in info.primekeysinfo:
         if p.slotted:
             pkinfo.append({"name": p.name, "slotted": 1, "step": p.step})
@@ -87,23 +86,31 @@ def series_struct(ds: str) -> dict[str, Any]:
         "unitsize": s.unitsize,
         "archive": s.archive,
         "tapegroup": s.tapegroup,
+        # jsoc_info.c list_series_info(): a series without prime keys gets one null in both
         "primekeys": list(s.primekeys) or [None],
-        "primekeysinfo": pkinfo,
+        "primekeysinfo": pkinfo or [None],
         "dbindex": [f"{p}_index" if isinstance(s.axis_of(p), SlotAxis) else p for p in s.primekeys],
         "keywords": keywords,
         "segments": [
             {
-                "name": g.name,
-                "type": g.type,
-                "units": g.units,
-                "protocol": g.protocol,
-                "dims": g.dims,
+                # name, type, units and protocol go in without json_escape(); a linked
+                # segment (not followed: no l=1) has units and dims null
+                "name": Verbatim(g.name),
+                "type": Verbatim(g.type),
+                "units": None if g.units is None else Verbatim(g.units),
+                "protocol": Verbatim(g.protocol),
+                "dims": None if g.dims is None else Verbatim(g.dims),
                 "note": g.note,
             }
             for g in info.segments
         ],
         "links": [
-            {"name": li.name, "target": li.target, "kind": li.kind, "note": li.note}
+            {
+                "name": Verbatim(li.name),
+                "target": Verbatim(li.target),
+                "kind": Verbatim(li.kind),
+                "note": li.note,
+            }
             for li in s.links
         ],
         "Interval": {
@@ -192,20 +199,21 @@ class RsList:
     def column(self, fn: Any) -> Iterator[bytes]:
         buf: list[str] = []
         first = True
-        quote = encode_basestring_ascii  # every listed value is a string
+        quote = jsocjson.quote  # every listed value is a string, json_escape()d
         for sel, r in self.rows():
             buf.append(quote(fn(sel, r)))
             if len(buf) >= CHUNK_RECORDS:
-                yield (("" if first else ", ") + ", ".join(buf)).encode()
+                yield jsocjson.encode(("" if first else ",") + ",".join(buf))
                 first = False
                 buf = []
         if buf:
-            yield (("" if first else ", ") + ", ".join(buf)).encode()
+            yield jsocjson.encode(("" if first else ",") + ",".join(buf))
 
     def array(self, name: str, fields: list[tuple[str, Any]]) -> Iterator[bytes]:
-        yield b'{"name": ' + json.dumps(name).encode()
+        # jsoc_info inserts the column name as given (json_new_string without json_escape)
+        yield b'{"name":' + jsocjson.encode(jsocjson.compact(jsocjson.Verbatim(name)))
         for field_name, fn in fields:
-            yield f', "{field_name}": ['.encode()
+            yield f',"{field_name}":['.encode()
             yield from self.column(fn)
             yield b"]"
         yield b"}"
@@ -267,36 +275,39 @@ class RsList:
 
     def generate(self) -> Iterator[bytes]:
         started = time.monotonic()
-        yield b'{"keywords": ['
-        for i, key in enumerate(self.keys):
-            if i:
-                yield b", "
-            yield from self.array(key, [("values", self.keyword_fn(key))])
-        yield b'], "segments": ['
-        for i, seg in enumerate(self.segs):
-            if i:
-                yield b", "
-            yield from self.array(seg, self.seg_fns(seg))
-        yield b'], "links": ['
-        for i, link in enumerate(self.links):
-            if i:
-                yield b", "
-            yield from self.array(link, [("values", lambda sel, r, li=link: link_value(r, li))])
-        yield b"]"
+        # jsoc_info.c (rs_list): json_tree_to_string() of {recinfo?, keywords, segments,
+        # links, count, runtime, status}, compact, every value json_escape()d.
+        yield b"{"
         if self.recinfo:
-            yield b', "recinfo": ['
+            yield b'"recinfo":['
             first = True
             buf: list[str] = []
             for _sel, r in self.rows():
-                buf.append(json.dumps({"name": r.spec(), "online": 1}))
+                buf.append(jsocjson.compact({"name": r.spec(), "online": 1}))
                 if len(buf) >= CHUNK_RECORDS:
-                    yield (("" if first else ", ") + ", ".join(buf)).encode()
+                    yield jsocjson.encode(("" if first else ",") + ",".join(buf))
                     first, buf = False, []
             if buf:
-                yield (("" if first else ", ") + ", ".join(buf)).encode()
-            yield b"]"
-        runtime = round(time.monotonic() - started, 3)
-        yield f', "count": {self.count}, "runtime": {runtime}, "status": 0}}'.encode()
+                yield jsocjson.encode(("" if first else ",") + ",".join(buf))
+            yield b"],"
+        yield b'"keywords":['
+        for i, key in enumerate(self.keys):
+            if i:
+                yield b","
+            yield from self.array(key, [("values", self.keyword_fn(key))])
+        yield b'],"segments":['
+        for i, seg in enumerate(self.segs):
+            if i:
+                yield b","
+            yield from self.array(seg, self.seg_fns(seg))
+        yield b'],"links":['
+        for i, link in enumerate(self.links):
+            if i:
+                yield b","
+            yield from self.array(link, [("values", lambda sel, r, li=link: link_value(r, li))])
+        yield b"]"
+        runtime = time.monotonic() - started
+        yield f',"count":{self.count},"runtime":{runtime:.3f},"status":0}}\n'.encode()
 
 
 def rs_list(
