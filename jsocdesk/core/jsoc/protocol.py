@@ -568,12 +568,33 @@ def scan_string_arrays(body: bytes, convert: Converter | None = None) -> tuple[A
     arrays, so a million values never become a million Python strings.  With ``convert``,
     each array is handed over as soon as it is cut out, together with its group
     (``keywords``/``segments``/``links``), key and the ``name`` of its object when that
-    comes first, so only one raw column is alive at a time.  Documents with backslash
-    escapes (where quote counting is not safe) go through :func:`json.loads` unchanged and
-    keep plain lists.
+    comes first, so only one raw column is alive at a time.
+
+    JSOC escapes every ``/`` as ``\\/`` (``json_escape()`` in lm-jps/drms
+    ``base/libs/json/json.c``), so real listings have backslashes in paths, ``SDO\\/HMI``,
+    URLs.  Only the arrays that hold a backslash are unescaped, and quote counting stays exact
+    as long as no value holds an escaped quote: each such array is checked, ``\\/`` is
+    undone directly (every backslash of the array followed by ``/``), other escapes go through
+    :func:`json.loads` of that array alone, and a document with ``\\"`` or ``\\\\`` in
+    an array goes through :func:`json.loads` whole and keeps plain lists.
     """
-    if b"\\" in body:
+    try:
+        return _scan_string_arrays(body, convert)
+    except _NeedsJsonDecoder:
         return loads(body, "rs_list"), []
+    except ProtocolError:
+        # an escaped quote can make an array look unterminated or malformed before its
+        # check is reached: with any backslash in the document, the JSON decoder decides
+        if body.find(b"\\") < 0:
+            raise
+        return loads(body, "rs_list"), []
+
+
+class _NeedsJsonDecoder(Exception):
+    """An array holds an escaped quote or backslash: quote counting is not safe."""
+
+
+def _scan_string_arrays(body: bytes, convert: Converter | None) -> tuple[Any, list[Any]]:
     buf = np.frombuffer(body, dtype=np.uint8)
     arrays: list[Any] = []
     pieces: list[bytes] = []
@@ -597,7 +618,13 @@ def scan_string_arrays(body: bytes, convert: Converter | None = None) -> tuple[A
                 arr, close = uniform
             else:
                 close = _closing_bracket(body, first)
-                arr = _split_strings(body, buf, first, close)
+            if body.find(b"\\", first, close) < 0:
+                if uniform is None:
+                    arr = _split_strings(body, buf, first, close)
+            elif uniform is not None and (plain := _drop_slash_escapes(arr)) is not None:
+                arr = plain
+            else:
+                arr = _unescaped_strings(body, first, close)
         else:
             search_from = first
             continue
@@ -706,6 +733,71 @@ def _uniform_strings(
     return np.ascontiguousarray(view).view(f"S{width}").ravel(), close
 
 
+def _drop_slash_escapes(arr: BytesArray) -> BytesArray | None:
+    """``arr`` (one width) without its ``\\/`` escapes, when every row has its backslashes
+    at the same places, each followed by ``/`` (``SDO\\/HMI``, constant paths): the
+    backslash columns are dropped at once.  ``None`` when the rows differ."""
+    n = arr.shape[0]
+    width = arr.dtype.itemsize
+    if n == 0 or width < 2:
+        return None
+    chars = arr.view(np.uint8).reshape(n, width)
+    cols = np.flatnonzero(chars[0] == ord("\\"))
+    if cols.size == 0 or int(cols[-1]) + 1 >= width:
+        return None
+    if int(np.count_nonzero(chars == ord("\\"))) != n * cols.size:
+        return None
+    if not bool((chars[:, cols] == ord("\\")).all()):
+        return None
+    if not bool((chars[:, cols + 1] == ord("/")).all()):
+        return None
+    keep = np.setdiff1d(np.arange(width), cols)
+    return np.ascontiguousarray(chars[:, keep]).view(f"S{keep.size}").ravel()
+
+
+def _unescaped_strings(body: bytes, first: int, close: int) -> BytesArray:
+    """The strings of the array ``body[first:close + 1]`` (``"...", ... ]``), unescaped.
+
+    When every backslash of the array is followed by ``/`` (as many ``\\/`` replaced as
+    there are backslashes), the escapes are undone directly and the array split as usual;
+    other escapes (``\\n``, ``\\u00e9``) are left to the JSON decoder for this array; an
+    escaped quote or backslash makes the whole document go to the JSON decoder.
+    """
+    region = body[first : close + 1]
+    backslashes = region.count(b"\\")
+    plain = region.replace(b"\\/", b"/")
+    if len(region) - len(plain) != backslashes:
+        if b'\\"' in region or b"\\\\" in region:
+            raise _NeedsJsonDecoder
+        items = loads(b"[" + region, "rs_list")
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise ProtocolError("rs_list: malformed string array")
+        if not items:
+            return np.zeros(0, dtype="S1")
+        return np.array([v.encode("utf-8", "surrogatepass") for v in items], dtype=np.bytes_)
+    del region
+    rbuf = np.frombuffer(plain, dtype=np.uint8)
+    uniform = _uniform_strings(plain, rbuf, 0)
+    if uniform is not None:
+        return uniform[0]
+    return _split_strings(plain, rbuf, 0, len(plain) - 1)
+
+
+def _split_compact(body: bytes, first: int, close: int) -> BytesArray | None:
+    """JSOC's compact arrays (``"a","bb","c"]``, json_tree_to_string() puts nothing between
+    the strings): one C-level split at ``","``; the quote count proves that no piece holds
+    a quote (``None`` for any other layout)."""
+    last = close - 1
+    while last > first and body[last] in b" \t\r\n":
+        last -= 1
+    if last <= first or body[last] != ord('"'):
+        return None
+    pieces = bytes(memoryview(body)[first + 1 : last]).split(b'","')
+    if body.count(b'"', first, last + 1) != 2 * len(pieces):
+        return None
+    return np.array(pieces, dtype=np.bytes_)
+
+
 def _closing_bracket(body: bytes, first: int) -> int:
     """Index of the ``]`` that closes a string array whose first quote is at ``first``."""
     k = first
@@ -720,6 +812,10 @@ def _closing_bracket(body: bytes, first: int) -> int:
 
 
 def _split_strings(body: bytes, buf: npt.NDArray[np.uint8], first: int, close: int) -> BytesArray:
+    """The strings of ``body[first:close]`` (first quote to the closing ``]``), any widths."""
+    compact = _split_compact(body, first, close)
+    if compact is not None:
+        return compact
     seg = buf[first:close]
     quotes = np.flatnonzero(seg == ord('"'))
     if quotes.size % 2:
