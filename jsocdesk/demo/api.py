@@ -194,7 +194,9 @@ class JsocApi:
     async def jsoc_fetch(self, request: web.Request, params: Params) -> Answer | Path:
         op = params.get("op", "")
         if op == "exp_request":
-            return Answer(await self.exports.request(dict(params), request.remote or ""))
+            lost = any(f.kind == "files_lost" for f in request.get(FAULTS_KEY, []))
+            made = await self.exports.request(dict(params), request.remote or "", files_lost=lost)
+            return Answer(made)
         if op == "exp_status":
             faults = request.get(FAULTS_KEY, [])
             status6 = any(f.kind == "status6" for f in faults)

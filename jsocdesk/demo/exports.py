@@ -49,6 +49,7 @@ ALLOWED_PROCESSING = (
 )
 REQUEST_ID_RE = re.compile(r"^JSOC_[0-9]{8}_[0-9]+(_IN)?$")
 FITS_HEADER_BYTES = 2880 * 4
+NO_FILES_WARNING = "No FITS files were exported. The requested FITS files no longer exist."
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Export:
     status: int = 2
     error: str = ""
     completed: float | None = None
+    files_lost: bool = False
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -191,7 +193,9 @@ class ExportManager:
 
     # --- exp_request --------------------------------------------------------------------
 
-    async def request(self, params: dict[str, str], client: str) -> dict[str, Any]:
+    async def request(
+        self, params: dict[str, str], client: str, *, files_lost: bool = False
+    ) -> dict[str, Any]:
         cfg = self.app.config
         notify = params.get("notify", "").strip()
         method = params.get("method", "url").strip().lower() or "url"
@@ -240,12 +244,15 @@ class ExportManager:
                 "status": 4,
                 "error": f"Export protocol '{protocol}' is not supported by this server.",
             }
-        # process=n=<N>|step,k=v|... (drms sends key "process=n")
+        # jsoc_fetch.c reads "process" = "n=<N>|step,k=v|..." (the processing column;
+        # "n=0|no_op" when nothing is done); drms sends the key "process=n" with "<N>|...",
+        # which JSOC's external wrapper turns into the same argument
         process = params.get("process=n")
         if process is None:
             process = params.get("process", "")
             process = process[2:] if process.startswith("n=") else process
         limit_text, *steps = process.split("|") if process else ["0"]
+        steps = [st for st in steps if st.split(",", 1)[0] != "no_op"]
         try:
             limit = int(limit_text or "0")
         except ValueError:
@@ -345,6 +352,7 @@ class ExportManager:
             size_mb=size_mb,
             entries=entries,
             sunum=self._sunum,
+            files_lost=files_lost,
         )
         self.exports[exp.requestid] = exp
         await self._save_async()
@@ -441,7 +449,7 @@ class ExportManager:
         out.mkdir(parents=True, exist_ok=True)
         data = []
         used: set[str] = set()
-        for entry in e.entries:
+        for entry in [] if e.files_lost else e.entries:
             name = entry.filename
             n = 1
             while name in used:
@@ -457,13 +465,17 @@ class ExportManager:
                 full=e.protocol == "fits",
             )
             data.append({"record": entry.record_name, "filename": name})
+        if not data:
+            # jsoc_export_as_fits.c: no file made → a "warning=…" line in the packing list's
+            # data section, which jsoc_export_make_index.c lists as a record with no filename
+            data.append({"record": f"warning={NO_FILES_WARNING}", "filename": ""})
         index: dict[str, Any] = {
             "version": "1",
             "requestid": e.requestid,
             "method": e.method,
             "protocol": e.protocol,
-            "count": str(len(data)),
-            "size": str(e.size_mb),
+            "count": str(sum(1 for d in data if d["filename"])),
+            "size": str(e.size_mb if any(d["filename"] for d in data) else 0),
             "exptime": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UT"),
             "dir": e.dir,
             "status": "0",
@@ -480,7 +492,8 @@ class ExportManager:
             tmp = out / f".{tar_name}.tmp"
             with tarfile.open(tmp, "w") as tf:
                 for d in data:
-                    tf.add(out / d["filename"], arcname=d["filename"])
+                    if d["filename"]:
+                        tf.add(out / d["filename"], arcname=d["filename"])
             tmp.replace(out / tar_name)
             index["tarfile"] = f"{e.dir}/{tar_name}"
         index["data"] = data

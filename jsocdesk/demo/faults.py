@@ -11,7 +11,8 @@ fires (``times=None`` = every matching request) and what it does:
 kind               effect (``value`` / ``at``)
 =================  =======================================================================
 ``latency``        wait ``value`` seconds before answering
-``http_error``     answer HTTP ``value`` (e.g. 503) with a short text body instead
+``http_error``     answer HTTP ``value`` (e.g. 503, 429) with a short text body instead;
+                   ``at`` > 0 adds ``Retry-After: <at>`` (seconds)
 ``reset``          send the headers and the first ``at`` body bytes, then abort the TCP
                    connection with RST
 ``truncate``       advertise the full Content-Length, send ``at`` bytes, close cleanly (FIN)
@@ -21,6 +22,9 @@ kind               effect (``value`` / ``at``)
                    send the body (cut to the advertised length), close
 ``status6``        ``jsoc_fetch?op=exp_status`` answers JSOC status 6 ("request not found",
                    which drms retries) instead of the real status
+``files_lost``     the ``exp_request`` it fires on finishes with status 0 but no file: the
+                   stored files "no longer exist", so index.json has JSOC's warning row
+                   instead (``jsoc_export_as_fits.c``)
 =================  =======================================================================
 
 Several faults may fire on one request (e.g. latency + reset); at most one body fault
@@ -48,7 +52,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 FaultKind = Literal[
-    "latency", "http_error", "reset", "truncate", "stall", "wrong_length", "status6"
+    "latency", "http_error", "reset", "truncate", "stall", "wrong_length", "status6", "files_lost"
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "latency",
@@ -58,6 +62,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "stall",
     "wrong_length",
     "status6",
+    "files_lost",
 )
 #: Routes a fault can name (``*`` = all of them).
 ROUTES: tuple[str, ...] = (

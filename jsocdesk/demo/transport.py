@@ -42,7 +42,8 @@ async def apply_pre_faults(faults: list[Fault], stopping: asyncio.Event) -> web.
     for f in faults:
         if f.kind == "http_error":
             code = int(f.value)
-            return web.Response(status=code, text=f"demo fault: HTTP {code}\n")
+            headers = {"Retry-After": str(f.at)} if f.at else None
+            return web.Response(status=code, text=f"demo fault: HTTP {code}\n", headers=headers)
     return None
 
 

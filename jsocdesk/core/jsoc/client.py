@@ -187,7 +187,8 @@ class JsocClient:
             d = await self._get_json(self.config.show_series_wrapper_url, params, "showextseries")
         else:
             params = [("filter", regex)] if regex else []
-            d = await self._get_json(self.config.show_series_url, params, "show_series")
+            body = await self._get(self.config.show_series_url, params)
+            d = protocol.loads_series_list(body)
         return protocol.parse_series_list(d)
 
     async def series_info(self, name: str) -> SeriesInfo:
@@ -305,9 +306,16 @@ class JsocClient:
         protocol_name: str = "fits",
         filenamefmt: str | None = None,
         process: str | None = None,
-        requester: str | None = None,
+        requestor: str | None = None,
     ) -> ExportResponse:
-        """``jsoc_fetch?op=exp_request``; a failure status comes back in the response."""
+        """``jsoc_fetch?op=exp_request``; a failure status comes back in the response.
+
+        Sent in the forms ``jsoc_fetch.c`` reads (its module arguments and the ``SetWebArg``
+        list): ``requestor`` (drms sends ``requester``, which the server ignores) and
+        ``process`` with the standard processing column ``n=<limit>|<step>…`` (``n=0|no_op``
+        for none: what jsoc_fetch.c itself writes into ``jsoc.export_new``), see
+        :func:`process_value`.
+        """
         params = [
             ("op", "exp_request"),
             ("format", "json"),
@@ -318,8 +326,8 @@ class JsocClient:
         ]
         if filenamefmt:
             params.append(("filenamefmt", filenamefmt))
-        params.append(("process=n", process or "0"))
-        params.append(("requester", requester if requester is not None else email.split("@")[0]))
+        params.append(("process", process_value(process)))
+        params.append(("requestor", requestor if requestor is not None else email.split("@")[0]))
         body = await self._get(self.config.jsoc_fetch_url, params, idempotent=False)
         return protocol.parse_export_response(
             protocol.loads(body, "exp_request"), self.config.download_base_url
@@ -332,6 +340,27 @@ class JsocClient:
             "exp_status",
         )
         return protocol.parse_export_response(d, self.config.download_base_url)
+
+
+_LIMIT_FIRST = re.compile(r"^-?\d+(\|.*)?$")
+
+
+def process_value(process: str | None) -> str:
+    """The ``process`` argument as jsoc_fetch.c reads it: ``n=<limit>|<step>,<k>=<v>…``.
+
+    ``None``/``""`` → ``n=0|no_op``; drms's ``0|im_patch,…`` → ``n=0|im_patch,…``; steps
+    alone (``im_patch,t=0``) → ``n=0|im_patch,t=0``; a value that already starts with
+    ``n=`` is sent as it is.
+    """
+    text = (process or "").strip()
+    if not text:
+        return "n=0|no_op"
+    if text.startswith("n="):
+        return text
+    if _LIMIT_FIRST.match(text):
+        limit, _, steps = text.partition("|")
+        return f"n={limit}|{steps or 'no_op'}"
+    return f"n=0|{text}"
 
 
 #: Bodies bigger than this are parsed in a worker thread so the event loop stays responsive.

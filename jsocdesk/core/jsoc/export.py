@@ -292,6 +292,7 @@ class ExportJob:
     size_mb: float = 0.0
     rcount: int = 0
     error: str = ""
+    warning: str = ""
     split: list[str] = field(default_factory=list)
     submitted_at: float | None = None
     finished_at: float | None = None
@@ -336,6 +337,7 @@ class ExportJob:
             "size_mb": self.size_mb,
             "rcount": self.rcount,
             "error": self.error,
+            "warning": self.warning,
             "split": list(self.split),
             "submitted_at": self.submitted_at,
             "finished_at": self.finished_at,
@@ -373,6 +375,7 @@ class ExportJob:
                 size_mb=float(d.get("size_mb", 0.0)),
                 rcount=int(d.get("rcount", 0)),
                 error=str(d.get("error", "")),
+                warning=str(d.get("warning", "")),
                 split=[str(s) for s in d.get("split", [])],
                 submitted_at=d.get("submitted_at"),
                 finished_at=d.get("finished_at"),
@@ -397,6 +400,10 @@ class ExportJob:
             return "waiting for the pending export of this e-mail to finish"
         if self.status is None:
             return self.state.value
+        if self.state is JobState.DONE and self.warning:
+            # a status-0 export that produced no file says why (index.json warning row)
+            kind = "done" if self.files or self.tar_url else "done, no files"
+            return f"{kind}: {self.warning} [status={int(self.status)}]"
         return f"{self.status.description} [status={int(self.status)}]"
 
     def _set(self, **changes: Any) -> None:
@@ -459,7 +466,8 @@ class ExportJob:
             changes.update(
                 state=JobState.DONE,
                 files=list(resp.files),
-                tar_url=resp.tar_url,
+                tar_url=resp.tar_url if resp.files else "",
+                warning="; ".join(resp.warnings),
                 error="",
                 finished_at=time.time(),
             )

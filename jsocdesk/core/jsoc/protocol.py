@@ -221,6 +221,29 @@ def parse_series_list(d: Any) -> list[SeriesEntry]:
     raise ProtocolError("series list: neither 'seriesList' nor 'names' in the answer")
 
 
+_UNQUOTED_ERRMSG = re.compile(
+    rb'^\s*\{\s*"status"\s*:\s*(-?\d+)\s*,\s*"errmsg"\s*:\s*(.*?)\s*\}\s*$', re.DOTALL
+)
+
+
+def loads_series_list(body: bytes) -> Any:
+    """Decode a ``show_series`` answer, keeping the server's message when it is not JSON.
+
+    ``show_series.c`` prints its failure as ``{"status":1,"errmsg":%s}`` with the message
+    unquoted (``{"status":1,"errmsg":Series filter format error}`` for a filter that does not
+    compile): that is not JSON, so the message is cut out of the text and raised as the
+    server's own :class:`ServerError`.
+    """
+    try:
+        return loads(body, "show_series")
+    except ProtocolError:
+        m = _UNQUOTED_ERRMSG.match(bytes(body[:4096]))
+        if m is None:
+            raise
+        text = m.group(2).decode("utf-8", "replace").strip().strip('"').strip()
+        raise ServerError(text or "show_series failed", int(m.group(1)) or 1) from None
+
+
 # --- series info -------------------------------------------------------------------------
 
 
@@ -271,7 +294,9 @@ def parse_series_info(name: str, d: Any) -> SeriesInfo:
                 slotted=bool(int(p.get("slotted", 0) or 0)),
                 step=None if p.get("step") is None else str(p["step"]),
             )
+            # jsoc_info.c list_series_info(): no prime keys → "primekeysinfo":[null]
             for p in (d.get("primekeysinfo") or [])
+            if p is not None
         )
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ProtocolError(f"series_struct: malformed entry ({exc!r})") from None
@@ -334,7 +359,13 @@ class ExportFile:
 
 @dataclass(frozen=True)
 class ExportResponse:
-    """One ``exp_request`` / ``exp_status`` answer."""
+    """One ``exp_request`` / ``exp_status`` answer.
+
+    ``warnings``: rows of a finished export's ``index.json`` that are not files
+    (``jsoc_export_as_fits.c`` writes ``warning=No FITS files were exported. …`` into the data
+    section of ``index.txt`` when no file was produced; ``jsoc_export_make_index.c`` turns that
+    line into ``{"record": "warning=…", "filename": ""}``).
+    """
 
     status: ExportStatus
     requestid: str = ""
@@ -349,12 +380,14 @@ class ExportResponse:
     tar_url: str = ""
     error: str = ""
     files: tuple[ExportFile, ...] = ()
+    warnings: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def urls(self) -> list[str]:
-        """What to download: the tar for ``*-tar`` methods, else one URL per file."""
-        if self.tar_url:
+        """What to download: the tar for ``*-tar`` methods, else one URL per file (nothing
+        when the export produced no file, even if index.json names a tar)."""
+        if self.tar_url and self.files:
             return [self.tar_url]
         return [f.url for f in self.files]
 
@@ -368,6 +401,10 @@ def parse_export_response(d: Any, download_base: str) -> ExportResponse:
     directory = _str(d, "dir")
     tarfile = _str(d, "tarfile")
     files: list[ExportFile] = []
+    warnings: list[str] = []
+    for key in ("warning", "Warning"):
+        if isinstance(d.get(key), str) and d[key].strip():
+            warnings.append(d[key].strip())
     data = d.get("data")
     if status is ExportStatus.OK and data is not None:
         if not isinstance(data, list):
@@ -376,6 +413,15 @@ def parse_export_response(d: Any, download_base: str) -> ExportResponse:
             if not isinstance(row, dict) or "filename" not in row:
                 raise ProtocolError(f"jsoc_fetch: bad data row {row!r}")
             fname = str(row["filename"])
+            record = _str(row, "record")
+            if not fname.strip():
+                # a packing-list line without a tab: "warning=…" / "error=…", not a file
+                name, sep, text = record.partition("=")
+                if sep and name.strip().lower() in ("warning", "error"):
+                    warnings.append(text.strip())
+                elif record.strip():
+                    warnings.append(record.strip())
+                continue
             if fname == "NoDataFile":
                 continue
             files.append(
@@ -395,6 +441,7 @@ def parse_export_response(d: Any, download_base: str) -> ExportResponse:
         tar_url=urljoin(download_base, tarfile.lstrip("/")) if tarfile else "",
         error=_str(d, "error") if status is not ExportStatus.OK else "",
         files=tuple(files),
+        warnings=tuple(warnings),
         raw=dict(d),
     )
 
