@@ -37,6 +37,10 @@ PSEUDO_KEYS = (
 )
 
 
+#: Pseudo-keys jsoc_info.c prints as JSON numbers (``json_new_number``); ``*size*`` is a string.
+NUMBER_KEYS = frozenset({"*recnum*", "*sunum*"})
+
+
 @dataclass
 class Streamed:
     """A JSON body produced lazily as byte chunks."""
@@ -196,10 +200,12 @@ class RsList:
             return itertools.islice(chained, max(0, self.total + self.limit), None)
         return chained
 
-    def column(self, fn: Any) -> Iterator[bytes]:
+    def column(self, fn: Any, numbers: bool = False) -> Iterator[bytes]:
         buf: list[str] = []
         first = True
-        quote = jsocjson.quote  # every listed value is a string, json_escape()d
+        # every listed value is a json_escape()d string, except *recnum*/*sunum*
+        # (jsoc_info.c: json_new_number of "%lld")
+        quote = str if numbers else jsocjson.quote
         for sel, r in self.rows():
             buf.append(quote(fn(sel, r)))
             if len(buf) >= CHUNK_RECORDS:
@@ -209,12 +215,14 @@ class RsList:
         if buf:
             yield jsocjson.encode(("" if first else ",") + ",".join(buf))
 
-    def array(self, name: str, fields: list[tuple[str, Any]]) -> Iterator[bytes]:
+    def array(
+        self, name: str, fields: list[tuple[str, Any]], numbers: bool = False
+    ) -> Iterator[bytes]:
         # jsoc_info inserts the column name as given (json_new_string without json_escape)
         yield b'{"name":' + jsocjson.encode(jsocjson.compact(jsocjson.Verbatim(name)))
         for field_name, fn in fields:
             yield f',"{field_name}":['.encode()
-            yield from self.column(fn)
+            yield from self.column(fn, numbers)
             yield b"]"
         yield b"}"
 
@@ -294,7 +302,8 @@ class RsList:
         for i, key in enumerate(self.keys):
             if i:
                 yield b","
-            yield from self.array(key, [("values", self.keyword_fn(key))])
+            numbers = key.lower() in NUMBER_KEYS
+            yield from self.array(key, [("values", self.keyword_fn(key))], numbers)
         yield b'],"segments":['
         for i, seg in enumerate(self.segs):
             if i:

@@ -351,6 +351,9 @@ def _fast_times(
         seps, style, zone, body = _DRMS_SEPS, "drms", sample[-3:].decode("latin1"), width - 4
         if zone not in ("TAI", "UTC"):
             return None
+    elif sample[10:11] == b"_" and sample[-3:] == b"_UT":
+        # sprint_ut(): "2014.01.05_17:46:02_UT" (*dirmtime*, DATE-like keywords)
+        seps, style, zone, body = _DRMS_SEPS, "drms", "UTC", width - 3
     else:
         return None
     chars = raw.view(np.uint8).reshape(n, width)

@@ -672,6 +672,9 @@ def _scan_string_arrays(body: bytes, convert: Converter | None) -> tuple[Any, li
                 arr = plain
             else:
                 arr = _unescaped_strings(body, first, close)
+        elif (numbers := _integer_array(body, first)) is not None:
+            # *recnum* / *sunum*: jsoc_info.c writes them as JSON numbers
+            arr, close = numbers
         else:
             search_from = first
             continue
@@ -778,6 +781,25 @@ def _uniform_strings(
     if width == 0:
         return np.zeros(count, dtype="S1"), close
     return np.ascontiguousarray(view).view(f"S{width}").ravel(), close
+
+
+_INTEGERS_RE = re.compile(rb"-?[0-9]+(?:,-?[0-9]+)*")
+
+
+def _integer_array(body: bytes, first: int) -> tuple[BytesArray, int] | None:
+    """A compact array of integers at ``first`` (``123,124,125]``) as digit strings, with
+    the index of its ``]``; ``None`` for anything else (left to the JSON decoder)."""
+    lead = body[first]
+    if lead != ord("-") and not ord("0") <= lead <= ord("9"):
+        return None
+    close = body.find(b"]", first)
+    if close < 0:
+        return None
+    m = _INTEGERS_RE.match(body, first, close)
+    if m is None or m.end() != close:
+        return None
+    pieces = bytes(memoryview(body)[first:close]).split(b",")
+    return np.array(pieces, dtype=np.bytes_), close
 
 
 def _drop_slash_escapes(arr: BytesArray) -> BytesArray | None:
