@@ -263,6 +263,9 @@ class RsList:
 
         def cparms(sel: Selection, r: Record) -> str:
             s = info(sel)
+            if s is not None and s.link is not None:  # the linked segment's own cparms
+                resolved = records.resolve_segment(r, s)
+                s = None if resolved is None else resolved[1]
             return "" if s is None or s.protocol != "fits" else s.cparms
 
         def bzeros(sel: Selection, r: Record) -> str:

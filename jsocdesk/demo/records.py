@@ -1432,8 +1432,13 @@ def resolve_segment(r: Record, seg: Seg) -> tuple[Record, Seg] | None:
         (sel,) = select(f"{target.name}[{format_value(kw, r.t)}]")
     except (RecordSetError, ValueError):
         return None
-    found = next(iter(sel), None)
-    tseg = target.segment(seg.name)
+    if target.model == "images" and "WAVELNTH" in r.primes:
+        # aia.lev1 holds every wavelength of a slot: the linked image is the one of r's
+        want = r.primes["WAVELNTH"]
+        found = next((x for x in sel if AIA_LEV1_WAVES[x.extra["wave_pos"]] == want), None)
+    else:
+        found = next(iter(sel), None)
+    tseg = target.segment(seg.target or seg.name)
     if found is None or tseg is None or tseg.link is not None:
         return None
     return found, tseg
