@@ -264,7 +264,8 @@ class JsocApi:
         op = params.get("op", "")
         ds = params.get("ds", "")
         if op == "series_struct":
-            struct: dict[str, Any] = await self._in_thread(series_struct, ds)
+            follow = params.get("l", "0") not in ("", "0")  # jsoc_info's -l flag
+            struct: dict[str, Any] = await self._in_thread(series_struct, ds, follow)
             return struct, True
         if op in ("rs_list", "rs_summary"):
             if not ds.strip():

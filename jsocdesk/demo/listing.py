@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jsocdesk.core import drmstime
+from jsocdesk.core.seriesinfo import SegmentInfo
 from jsocdesk.demo import jsocjson, records
 from jsocdesk.demo.jsocjson import Verbatim
 from jsocdesk.demo.records import KeywordGen, Record, Selection
@@ -55,7 +56,26 @@ def split_list(text: str) -> list[str]:
 # --- series_struct ------------------------------------------------------------------------------
 
 
-def series_struct(ds: str) -> dict[str, Any]:
+def _followed(s: Series) -> list[SegmentInfo]:
+    """``l=1``: each linked segment described by its target segment in the linked series
+    (jsoc_info.c list_series_info() with followLinks: drms_template_segment_followlink();
+    a link that cannot be followed drops the segment), under its own name."""
+    out: list[SegmentInfo] = []
+    for g in s.segments:
+        if g.link is None:
+            out.append(g.info())
+            continue
+        li = s.link(g.link)
+        target = get_series(li.target) if li is not None else None
+        tseg = target.segment(g.target or g.name) if target is not None else None
+        if tseg is None or tseg.link is not None:
+            continue
+        t = tseg.info()
+        out.append(SegmentInfo(g.name, t.type, t.units, t.protocol, t.dims, t.note))
+    return out
+
+
+def series_struct(ds: str, follow_links: bool = False) -> dict[str, Any]:
     started = time.monotonic()
     s = get_series(records.series_name_of(ds))
     if s is None:
@@ -106,7 +126,7 @@ def series_struct(ds: str) -> dict[str, Any]:
                 "dims": None if g.dims is None else Verbatim(g.dims),
                 "note": g.note,
             }
-            for g in info.segments
+            for g in (_followed(s) if follow_links else info.segments)
         ],
         "links": [
             {

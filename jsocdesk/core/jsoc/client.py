@@ -191,15 +191,18 @@ class JsocClient:
             d = protocol.loads_series_list(body)
         return protocol.parse_series_list(d)
 
-    async def series_info(self, name: str) -> SeriesInfo:
-        key = name.strip().lower()
+    async def series_info(self, name: str, *, follow_links: bool = False) -> SeriesInfo:
+        """``series_struct`` of ``name`` (cached).  ``follow_links``: ask with jsoc_info's
+        ``l=1`` flag, so that linked segments (``"protocol": "link via lev1"``, dims null)
+        are described by the segment they link to (type, protocol, dims of the target)."""
+        key = name.strip().lower() + ("\0l" if follow_links else "")
         cached = self._info_cache.get(key)
         now = self._clock()
         if cached is not None and now - cached[0] < self.info_ttl:
             return cached[1]
         task = self._info_inflight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._fetch_series_info(name.strip()))
+            task = asyncio.ensure_future(self._fetch_series_info(name.strip(), key, follow_links))
             self._info_inflight[key] = task
             task.add_done_callback(self._forget_inflight)
         return await asyncio.shield(task)
@@ -209,12 +212,13 @@ class JsocClient:
             if t is task:
                 del self._info_inflight[key]
 
-    async def _fetch_series_info(self, name: str) -> SeriesInfo:
-        d = await self._get_json(
-            self.config.jsoc_info_url, [("op", "series_struct"), ("ds", name)], "series_struct"
-        )
+    async def _fetch_series_info(self, name: str, key: str, follow_links: bool) -> SeriesInfo:
+        params = [("op", "series_struct"), ("ds", name)]
+        if follow_links:
+            params.append(("l", "1"))
+        d = await self._get_json(self.config.jsoc_info_url, params, "series_struct")
         info = protocol.parse_series_info(name, d)
-        self._info_cache[name.lower()] = (self._clock(), info)
+        self._info_cache[key] = (self._clock(), info)
         return info
 
     def forget_series_info(self) -> None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from jsocdesk.core import drmstime
 from jsocdesk.core.errors import ExportFailed, JsocError, TimeFormatError, TransportError
 from jsocdesk.core.events import EventedList, Signal
+from jsocdesk.core.jsoc.links import follow_segment_links, is_linked
 from jsocdesk.core.jsoc.protocol import ExportFile, ExportResponse, ExportStatus
 from jsocdesk.core.seriesinfo import SeriesInfo
 
@@ -89,7 +90,12 @@ class MethodChoice:
 
 
 def estimate_file_bytes(series: SeriesInfo | None, segments: Sequence[str]) -> float | None:
-    """Rough size of one exported segment file (compressed ~ half the raw array)."""
+    """Rough size of one exported segment file (compressed ~ half the raw array).
+
+    A linked segment (``link via lev1``, no dims) is sized by what it links to once
+    :func:`~jsocdesk.core.jsoc.links.follow_segment_links` has filled it in; still unsized,
+    it makes the estimate unknown (``None``) rather than "small".
+    """
     if series is None:
         return None
     segs = [series.segment(s) for s in segments] if segments else list(series.segments)
@@ -97,6 +103,8 @@ def estimate_file_bytes(series: SeriesInfo | None, segments: Sequence[str]) -> f
     for seg in segs:
         if seg is None:
             continue
+        if is_linked(seg):
+            return None
         if seg.protocol.lower() == "generic" or not seg.dims:
             sizes.append(100e3)
             continue
@@ -138,6 +146,8 @@ async def auto_method(
     """:func:`choose_method` for ``recordset``: counts its records (``rs_summary``) and
     estimates the file sizes from the series' segment metadata."""
     n_records = await client.count(recordset)
+    if series is not None:
+        series = await follow_segment_links(client, series)
     n_segments = len(segments) or (len(series.segments) if series is not None else 1)
     return choose_method(
         headers=headers,
