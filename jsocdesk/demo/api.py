@@ -106,7 +106,7 @@ class JsocApi:
         loop = asyncio.get_running_loop()
         it = iter(streamed.chunks)
         if transport.body_fault(faults) is not None or any(
-            f.kind in ("latency", "http_error") for f in faults
+            f.kind in ("latency", "http_error", "busy") for f in faults
         ):
             body = await loop.run_in_executor(None, lambda: b"".join(it))
             return await transport.send_bytes(request, body, faults, self.app.stopping)

@@ -42,8 +42,12 @@ async def apply_pre_faults(faults: list[Fault], stopping: asyncio.Event) -> web.
     for f in faults:
         if f.kind == "http_error":
             code = int(f.value)
-            headers = {"Retry-After": str(f.at)} if f.at else None
-            return web.Response(status=code, text=f"demo fault: HTTP {code}\n", headers=headers)
+            return web.Response(status=code, text=f"demo fault: HTTP {code}\n")
+        if f.kind == "busy":
+            code = int(f.value) or 429
+            return web.Response(
+                status=code, text=f"demo fault: busy ({code})\n", headers={"Retry-After": str(f.at)}
+            )
     return None
 
 

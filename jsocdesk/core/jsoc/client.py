@@ -25,6 +25,7 @@ import httpx
 from jsocdesk.core.errors import JsocError, ProtocolError, TransportError
 from jsocdesk.core.jsoc import protocol
 from jsocdesk.core.jsoc.config import USER_AGENT, ServerConfig
+from jsocdesk.core.jsoc.polite import Politeness, politeness_for_url, retry_after_seconds
 from jsocdesk.core.jsoc.protocol import (
     EmailCheck,
     ExportResponse,
@@ -73,16 +74,24 @@ def series_name_of(recordset: str) -> str:
 
 
 def make_http_client(config: ServerConfig, timeouts: Timeouts | None = None) -> httpx.AsyncClient:
-    """An :class:`httpx.AsyncClient` suited to ``config`` (TLS verification, UA, timeouts)."""
+    """An :class:`httpx.AsyncClient` suited to ``config`` (TLS verification, UA, timeouts,
+    and the connection limit of :func:`api_limits`)."""
     t = timeouts or Timeouts()
     return httpx.AsyncClient(
         verify=config.verify_tls,
         headers={"User-Agent": USER_AGENT},
         timeout=t.httpx_timeout(),
         follow_redirects=True,
-        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        limits=api_limits(config),
         trust_env=not config.is_loopback,
     )
+
+
+def api_limits(config: ServerConfig) -> httpx.Limits:
+    """Connections for the CGI calls: one toward JSOC (what JSOC asks of its users, see
+    :mod:`jsocdesk.core.jsoc.polite`), several toward loopback and custom servers."""
+    n = politeness_for_url(config.jsoc_info_url).api_connections
+    return httpx.Limits(max_connections=n, max_keepalive_connections=n)
 
 
 class JsocClient:
@@ -102,8 +111,10 @@ class JsocClient:
         info_ttl: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        politeness: Politeness | None = None,
     ) -> None:
         self.config = config
+        self.politeness = politeness or politeness_for_url(config.jsoc_info_url)
         self.http = http
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
@@ -136,6 +147,7 @@ class JsocClient:
         self, url: str, params: Sequence[tuple[str, str]], idempotent: bool
     ) -> bytes:
         attempt = 0
+        started = self._clock()
         while True:
             try:
                 return await self._get_once(url, params)
@@ -144,7 +156,25 @@ class JsocClient:
                 safe = idempotent or exc.before_send
                 if not safe or attempt >= self.retry.attempts:
                     raise TransportError(str(exc)) from exc.__cause__
-                await asyncio.sleep(self.retry.delay(attempt - 1, self._rng))
+                delay = self.retry.delay(attempt - 1, self._rng)
+                if isinstance(exc, _Busy):
+                    delay = self._busy_delay(exc, delay, self._clock() - started)
+                await asyncio.sleep(delay)
+
+    def _busy_delay(self, exc: _Busy, backoff: float, spent: float) -> float:
+        """How long to wait after HTTP 429/503: the backoff, or the server's
+        ``Retry-After`` when longer; a wait beyond :attr:`Politeness.retry_after_cap` or
+        beyond the call's deadline fails the call now, saying how long the server asked."""
+        if exc.retry_after is None:
+            return backoff
+        asked = exc.retry_after
+        left = self.timeouts.total - spent
+        if asked > self.politeness.retry_after_cap or asked >= left:
+            raise TransportError(
+                f"{exc}: the server asks to retry in {asked:.0f} s; "
+                "try again later (nothing was sent to it meanwhile)"
+            ) from None
+        return max(backoff, asked)
 
     async def _get_once(self, url: str, params: Sequence[tuple[str, str]]) -> bytes:
         self.requests_sent += 1
@@ -152,6 +182,8 @@ class JsocClient:
             async with self.http.stream(
                 "GET", url, params=list(params), timeout=self.timeouts.httpx_timeout()
             ) as response:
+                if response.status_code in self.politeness.busy_statuses:
+                    raise _busy(url, response)
                 if response.status_code >= 500:
                     raise _Retryable(f"{_short(url)}: HTTP {response.status_code}", False)
                 if response.status_code >= 400:
@@ -375,6 +407,21 @@ class _Retryable(Exception):
     def __init__(self, message: str, before_send: bool) -> None:
         super().__init__(message)
         self.before_send = before_send
+
+
+class _Busy(_Retryable):
+    """HTTP 429/503: the server turned the request away (it did not run it), so even
+    ``exp_request`` may be sent again, after ``retry_after`` seconds when the server says."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message, True)
+        self.retry_after = retry_after
+
+
+def _busy(url: str, response: httpx.Response) -> _Busy:
+    after = retry_after_seconds(response.headers.get("Retry-After"))
+    reason = "too many requests" if response.status_code == 429 else "busy"
+    return _Busy(f"{_short(url)}: HTTP {response.status_code} ({reason})", after)
 
 
 def _names(items: Iterable[str]) -> list[str]:

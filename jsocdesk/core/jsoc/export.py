@@ -263,7 +263,10 @@ def suggest_split(
 class PollPolicy:
     """Delays between ``exp_status`` polls: ``first``, growing by ``factor`` up to ``cap``.
 
-    The server's ``wait`` hint is honoured within ``[first, cap]``.  ``not_found_grace``
+    The server's ``wait`` hint (``jsoc_fetch.c``: ``EstTime - now`` for a queued or running
+    export) replaces the backoff within ``[first, cap]``: the next poll comes when the server
+    expects to be done, never earlier than it says (unless that is beyond ``cap``).
+    ``not_found_grace``
     status-6 answers are tolerated; ``max_errors`` consecutive transport failures fail the
     job (it can be re-attached later); status 7 for a foreign pending export is retried for
     ``pending_limit_patience`` seconds.
@@ -280,7 +283,7 @@ class PollPolicy:
     def delay(self, polls: int, hint: float, rng: random.Random) -> float:
         d = min(self.cap, self.first * (self.factor**polls))
         if hint > 0:
-            d = min(self.cap, max(self.first, min(d, hint)))
+            d = min(self.cap, max(self.first, hint))
         return max(0.0, d * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
 
 
