@@ -62,8 +62,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """httpx requests sent by one ``aiohttp.ClientSession`` (created on first use, on the
     running loop)."""
 
-    def __init__(self, *, max_connections: int = 10) -> None:
+    def __init__(self, *, max_connections: int = 10, trust_env: bool = True) -> None:
         self._max_connections = max_connections
+        self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
         # the same CA bundle as httpx (certifi), also inside frozen app bundles; built here
         # because the engine constructs its client on a worker thread (loading CAs is slow)
@@ -74,7 +75,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl),
                 auto_decompress=False,
-                trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, like httpx
+                trust_env=self._trust_env,  # HTTP(S)_PROXY / NO_PROXY, like httpx
                 read_bufsize=CHUNK,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
