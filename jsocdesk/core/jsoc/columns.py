@@ -263,9 +263,9 @@ def _fixed_decimals(raw: BytesArray) -> npt.NDArray[np.float64] | None:
     if not bool((used[:, :-1] | ~used[:, 1:]).all()):  # no byte after the padding starts
         return None
     mant = np.zeros(n, dtype=np.int64)
+    values09 = chars - np.uint8(ord("0"))  # 0..9 where digit (other bytes are not used)
     for j in range(width):
-        d = digit[:, j]
-        mant = np.where(d, mant * 10 + (chars[:, j].astype(np.int64) - ord("0")), mant)
+        mant = np.where(digit[:, j], mant * 10 + values09[:, j], mant)
     decimals = np.where(ndots > 0, length - 1 - np.argmax(dot, axis=1), 0)
     values = mant / _POW10[decimals]
     return np.where(minus, -values, values)
