@@ -811,6 +811,13 @@ def _drop_slash_escapes(arr: BytesArray) -> BytesArray | None:
     if n == 0 or width < 2:
         return None
     chars = arr.view(np.uint8).reshape(n, width)
+    first = bytes(chars[0])
+    if first.count(b"\\") != first.count(b"\\/"):
+        return None
+    if bool((chars == chars[0]).all()):
+        # one value in every row (TELESCOP, ORIGIN, BUNIT ...): unescape it once
+        value = first.replace(b"\\/", b"/")
+        return np.full(n, value, dtype=f"S{max(1, len(value))}")
     cols = np.flatnonzero(chars[0] == ord("\\"))
     if cols.size == 0 or int(cols[-1]) + 1 >= width:
         return None
