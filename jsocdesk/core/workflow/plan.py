@@ -313,12 +313,13 @@ async def make_export_plan(
     merge: bool = True,
     headers: bool = True,
     overrides: Mapping[str, tuple[str, str]] | None = None,
-    survey_tape: bool = False,
+    survey_tape: bool = True,
 ) -> ExportPlan:
     """Compile ``query`` against the server, count every record set, estimate its files and
-    choose the methods (then apply the user's ``overrides``).  With ``survey_tape`` each
-    record set's ``*online*`` status is listed too (:func:`~jsocdesk.core.jsoc.tape.tape_status`)
-    and :attr:`ExportPlan.warnings` says how much must come from tape.
+    choose the methods (then apply the user's ``overrides``).  With ``survey_tape`` (the
+    default) each record set's ``*online*`` status is listed too
+    (:func:`~jsocdesk.core.jsoc.tape.tape_status`) and :attr:`ExportPlan.warnings` says how
+    much must come from tape.
 
     A query that does not compile is not a failure of the plan: its problem is returned in
     :attr:`ExportPlan.problem` (raise it with :meth:`ExportPlan.raise_for_problem`); server
