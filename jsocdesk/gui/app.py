@@ -116,6 +116,14 @@ async def _run(
     try:
         await first_paint.painted(FIRST_PAINT_WAIT_S)
         window.build()
+        # The cyclic GC then runs only here, on the GUI thread, from a Qt timer: a collection
+        # that a worker thread triggers while a Qt object sits in a cycle destroys that object
+        # off the GUI thread and deadlocks on Qt's and Python's locks (seen in the test suite:
+        # a QMenu collected by the in-process demo server's thread).  pyqtgraph is loaded by
+        # the Plot tab that build() made.
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=0.5)
         from jsocdesk.gui.about import app_icon  # after the first paint: it reads metadata
 
         app.setWindowIcon(app_icon())
