@@ -129,7 +129,7 @@ def check(install: bool, *, out: TextIO | None = None) -> int:
     packages, unknown = packages_for(missing)
 
     def say(text: str) -> None:
-        print(text, file=stream)  # noqa: T201 - a command-line helper
+        print(text, file=stream)
 
     say(f"jsocdesk: Qt's X11 plugin needs system libraries that are missing: {', '.join(missing)}")
     if unknown:
