@@ -17,12 +17,17 @@ the loop.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import importlib
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jsocdesk.gui.context import AppContext
+    from jsocdesk.gui.demo_process import DemoServerProcess
     from jsocdesk.gui.main_window import MainWindow
     from jsocdesk.gui.startup import FirstPaintWatcher
 
@@ -31,6 +36,21 @@ SMOKE_RECORDSET = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 SMOKE_TIMEOUT_S = 60.0
 #: how long start-up waits for the first paint before building the panels anyway
 FIRST_PAINT_WAIT_S = 1.0
+#: how long the query builder waits for the series list before it is built anyway
+USABLE_WAIT_S = 2.0
+#: what the query builder and results import (astropy's units and time, numpy): a thread
+#: imports them while the main thread waits for the demo server and the series list
+PRELOAD_MODULES = ("numpy", "astropy.units", "astropy.time", "jsocdesk.core.query.tree")
+
+
+def start_preload() -> threading.Thread:
+    def work() -> None:
+        for name in PRELOAD_MODULES:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=work, name="jsocdesk-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jsocdesk.gui.context import AppContext
 
     ctx = AppContext.create(show_error_dialog=not args.smoke_test)
+    demo = None
+    if args.demo and not args.server:
+        # started first: the server's own start-up runs while this process builds the window
+        from jsocdesk.gui.demo_process import DemoServerProcess
+
+        demo = DemoServerProcess(extra_args=["--data-dir", str(ctx.paths.cache / "demo-server")])
+        ctx.keep.append(demo)
+        demo.launch()
     from jsocdesk.logsetup import setup_logging
 
     setup_logging(ctx.paths)  # logs "jsocdesk <version> started" itself
@@ -85,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return int(loop.run_until_complete(_run(app, ctx, window, first_paint, args)))
+            return int(loop.run_until_complete(_run(app, ctx, window, first_paint, args, demo)))
     finally:
         sys.excepthook = sys.__excepthook__
         asyncio.set_event_loop(None)
@@ -97,9 +125,8 @@ async def _run(
     window: MainWindow,
     first_paint: FirstPaintWatcher,
     args: argparse.Namespace,
+    demo: DemoServerProcess | None = None,
 ) -> int:
-    import asyncio
-
     from PySide6.QtWidgets import QApplication
 
     assert isinstance(app, QApplication)
@@ -108,29 +135,45 @@ async def _run(
     workflow = None
     try:
         await first_paint.painted(FIRST_PAINT_WAIT_S)
+        # usable first: the series browser, the server, its series list; the query builder,
+        # results and workflow (~1 s of imports: astropy, numpy) are built right after
+        window.build_browser()
+        preload = start_preload()
+        listed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_listed(_n: int) -> None:
+            if not listed.done():
+                listed.set_result(None)
+
+        window.series_browser.series_loaded.connect(on_listed)
+        if args.server:
+            ctx.connect(str(args.server))
+        elif args.measure_startup and demo is None:
+            pass  # the window alone (make bench): no server
+        elif demo is not None:
+            window.statusBar().showMessage("Starting the demo server…")
+            url = await demo.start()
+            ctx.connect(url)
+            window.statusBar().showMessage(f"Connected to the demo server at {url}", 5000)
+        else:
+            await window.connect_chosen_server()  # JSOC, or what the settings say
+        if ctx.client is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(listed), USABLE_WAIT_S)
+        if listed.done():
+            window.series_browser.table.repaint()
+            if args.measure_startup:
+                print("usable", flush=True)  # noqa: T201
+        preload.join()
         window.build()
         from jsocdesk.gui.about import app_icon  # after the first paint: it reads metadata
 
         app.setWindowIcon(app_icon())
+        workflow = _install_workflow(window, ctx)
         if args.measure_startup:
             window.repaint()
             print("ready", flush=True)  # noqa: T201
             return 0
-        workflow = _install_workflow(window, ctx)
-        if args.server:
-            ctx.connect(str(args.server))
-        elif args.demo:
-            from jsocdesk.gui.demo_process import DemoServerProcess
-
-            data_dir = ctx.paths.cache / "demo-server"
-            demo = DemoServerProcess(extra_args=["--data-dir", str(data_dir)])
-            ctx.keep.append(demo)
-            window.statusBar().showMessage("Starting the demo server…")
-            url = await demo.start()
-            ctx.connect(url)
-            window.statusBar().showMessage(f"Connected to {url}", 5000)
-        else:
-            await window.connect_chosen_server()  # JSOC, or what the settings say
         if args.session:
             window.open_session_file(args.session)
         if args.smoke_test:

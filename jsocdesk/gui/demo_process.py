@@ -38,9 +38,11 @@ class DemoServerProcess(QObject):
     def running(self) -> bool:
         return self._proc.state() != QProcess.ProcessState.NotRunning
 
-    async def start(self) -> str:
-        """Start the server; return its base URL once it printed it."""
-        self._future = asyncio.get_running_loop().create_future()
+    def launch(self) -> None:
+        """Start the child process now, without waiting (no event loop needed): the app
+        launches it before it builds its window, so both start up at the same time."""
+        if self.running or self.url is not None:
+            return
         # --exit-on-stdin-eof: if this app dies, the closed pipe stops the server too
         args = [
             "-m",
@@ -52,11 +54,24 @@ class DemoServerProcess(QObject):
             *self._extra_args,
         ]
         self._proc.start(sys.executable, args)
+
+    async def start(self) -> str:
+        """Start the server (unless :meth:`launch` did); return its base URL once it
+        printed it."""
+        if self.url is not None and self.running:
+            return self.url
+        self._future = asyncio.get_running_loop().create_future()
+        self._resolve()  # the URL may have arrived while no loop was waiting for it
+        self.launch()
         try:
             return await asyncio.wait_for(asyncio.shield(self._future), START_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
+
+    def _resolve(self) -> None:
+        if self.url is not None and self._future is not None and not self._future.done():
+            self._future.set_result(self.url)
 
     def _on_proc_stdout(self) -> None:
         self._buffer += bytes(self._proc.readAllStandardOutput().data())
@@ -67,8 +82,7 @@ class DemoServerProcess(QObject):
                 self._fail(f"demo server printed {line!r} instead of its URL")
                 return
             self.url = url if url.endswith("/") else url + "/"
-            if self._future is not None and not self._future.done():
-                self._future.set_result(self.url)
+            self._resolve()
             self.started.emit(self.url)
         if len(self._buffer) > 65536:
             self._buffer = b""

@@ -82,16 +82,38 @@ class MainWindow(QMainWindow):
         else:
             self.build()
 
+    def build_browser(self) -> None:
+        """Create the series browser first (light imports): the start-up shows the server's
+        series list in it while :meth:`build` imports the query builder's heavy parts."""
+        if hasattr(self, "series_browser"):
+            return
+        from jsocdesk.gui.series.browser import SeriesBrowserWidget
+
+        self.series_browser = SeriesBrowserWidget(self.ctx, self)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.main_splitter.setObjectName("main-splitter")
+        self.main_splitter.addWidget(self.series_browser)
+        placeholder = QLabel("Loading the query builder…", self)
+        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.main_splitter.addWidget(placeholder)
+        self.main_splitter.setStretchFactor(0, 2)
+        self.main_splitter.setStretchFactor(1, 5)
+        # first-run layout (saved splitter states replace it): room for series descriptions
+        self.main_splitter.setSizes([380, max(600, self.width() - 380)])
+        self.setCentralWidget(self.main_splitter)
+        self.series_browser.series_loaded.connect(self._on_browser_series_loaded)
+        if self.ctx.client is not None:  # connected before the browser existed
+            self.series_browser.reload()
+
     def build(self) -> None:
         """Create the panels, menus and wiring (once)."""
         if self.built:
             return
         from jsocdesk.gui.query.panel import QueryPanelWidget
         from jsocdesk.gui.results.tab import ResultsTabWidget
-        from jsocdesk.gui.series.browser import SeriesBrowserWidget
 
         ctx = self.ctx
-        self.series_browser = SeriesBrowserWidget(ctx, self)
+        self.build_browser()
         self.query_panel = QueryPanelWidget(ctx, self)
         self.results_tab = ResultsTabWidget(ctx, self)
         self.tabs = QTabWidget(self)
@@ -105,28 +127,24 @@ class MainWindow(QMainWindow):
         self.right_splitter.addWidget(self.tabs)
         self.right_splitter.setStretchFactor(0, 2)
         self.right_splitter.setStretchFactor(1, 3)
-        self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.main_splitter.setObjectName("main-splitter")
-        self.main_splitter.addWidget(self.series_browser)
-        self.main_splitter.addWidget(self.right_splitter)
-        self.main_splitter.setStretchFactor(0, 2)
-        self.main_splitter.setStretchFactor(1, 5)
-        # first-run layout (saved splitter states replace it): room for series descriptions
-        self.main_splitter.setSizes([380, max(600, self.width() - 380)])
+        sizes = self.main_splitter.sizes()
+        placeholder = self.main_splitter.replaceWidget(1, self.right_splitter)
+        if placeholder is not None:
+            placeholder.deleteLater()
+        self.main_splitter.setSizes(sizes)
         self.right_splitter.setSizes([280, max(400, self.height() - 280)])
-        self.setCentralWidget(self.main_splitter)
 
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
         self.series_browser.use_series_requested.connect(self._on_browser_use_series_requested)
-        self.series_browser.series_loaded.connect(self._on_browser_series_loaded)
         self.query_panel.search_requested.connect(self.search)
         self.results_tab.columns_requested.connect(lambda _keys: self.search())
 
         self._build_menus()
         self.built = True
         self.restore_ui_state()
+        if self.series_browser.model.rowCount():  # listed before the query builder existed
+            self._on_browser_series_loaded(self.series_browser.model.rowCount())
         if ctx.client is not None:  # connected before the panels existed
-            self.series_browser.reload()
             self.query_panel.schedule_refresh()
 
     # --- tabs -------------------------------------------------------------------------------
@@ -235,6 +253,8 @@ class MainWindow(QMainWindow):
         self.busy_label.setText(f"{n} task{'s' if n != 1 else ''} running" if n else "")
 
     def _on_browser_series_loaded(self, _n: int) -> None:
+        if not hasattr(self, "query_panel"):
+            return  # build() hands the names over
         names = [
             self.series_browser.model.entry(i).name
             for i in range(self.series_browser.model.rowCount())
