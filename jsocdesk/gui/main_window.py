@@ -332,11 +332,14 @@ class MainWindow(QMainWindow):
         check = service.check_query(root, infos)
         panel._apply_check(check)
         if not check.ok:
-            first = check.errors[0].message if check.errors else "The query is empty"
-            n = len(check.errors)
+            from jsocdesk.gui.query.panel import short_message
+
+            problems = panel.problem_messages() or ["The query is empty"]
+            first = problems[0]
+            n = len(problems)
             message = (
                 f"Search blocked: {n} problem{'s' if n != 1 else ''} in the query "
-                f"(marked in the tree). {first}"
+                f"(marked in the tree). {short_message(first)}"
             )
             self.statusBar().showMessage(message, 15000)
             self.search_blocked.emit(first)

@@ -105,6 +105,7 @@ class SeriesBrowserWidget(QWidget):
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the next widget
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.table.activated.connect(self._on_table_activated)
 
