@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from jsocdesk.gui.results.tab import ResultsTabWidget
     from jsocdesk.gui.series.browser import SeriesBrowserWidget
 
-RESULT_PAGE_SIZE = 5000
 WINDOW_TITLE = "jsocdesk"
 
 
@@ -319,7 +318,6 @@ class MainWindow(QMainWindow):
         return self.ctx.tasks.run(self._search(), name="search", context="Searching", owner=self)
 
     async def _search(self) -> ResultSet | None:
-        from jsocdesk.core.results.resultset import ResultSet
         from jsocdesk.gui.query import service
 
         client = self.ctx.client
@@ -344,21 +342,20 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 15000)
             self.search_blocked.emit(first)
             return None
-        compiled = check.compiled
-        first_rs = compiled[0]
-        same = [c for c in compiled if c.series.lower() == first_rs.series.lower()]
-        recordset = ",".join(c.record_set for c in same)
-        if len(same) < len(compiled):
-            self.statusBar().showMessage(
-                f"Showing the {first_rs.series} part of the query; "
-                f"{len(compiled) - len(same)} record set(s) on other series are not listed",
-                15000,
-            )
-        info = infos[first_rs.series.lower()]
-        keys = self.results_tab.keys_for(info)
-        rs = ResultSet(client, recordset, keys, page_size=RESULT_PAGE_SIZE, series=info)
+        # every record set of the query, one per series (an OR over two series: both;
+        # the results tab has a selector for them)
+        by_series: dict[str, list[str]] = {}
+        for c in check.compiled:
+            by_series.setdefault(c.series.lower(), []).append(c.record_set)
+        parts = [(",".join(sets), infos[series]) for series, sets in by_series.items()]
         self.tabs.setCurrentWidget(self.results_tab)
-        model = self.results_tab.show_result_set(rs, info)
+        rs, model = self.results_tab.show_parts(parts)
+        if len(parts) > 1:
+            self.statusBar().showMessage(
+                f"The query has {len(parts)} record sets (one per series): choose one "
+                "above the results",
+                10000,
+            )
         self.search_started.emit(rs)
         await rs.fetch_count()
         model.fetch_page()
