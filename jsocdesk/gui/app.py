@@ -154,7 +154,7 @@ async def _run(
             window.statusBar().showMessage("Starting the demo server…")
             url = await demo.start()
             ctx.connect(url)
-            window.statusBar().showMessage(f"Connected to the demo server at {url}", 5000)
+            window.statusBar().showMessage(window.current_server_text(), 15000)
         else:
             await window.connect_chosen_server()  # JSOC, or what the settings say
         if ctx.client is not None:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, Signal
 
+#: the address the demo server registers by default (jsocdesk.demo.config; checked by a
+#: test): the window prefills it in demo mode, so a demo export needs no real account
+DEMO_EMAIL = "demo@example.com"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_MS = 3000
 
@@ -113,3 +117,12 @@ class DemoServerProcess(QObject):
         if not self._proc.waitForFinished(STOP_TIMEOUT_MS):
             self._proc.kill()
             self._proc.waitForFinished(STOP_TIMEOUT_MS)
+
+
+def running_demo(ctx: Any) -> DemoServerProcess | None:
+    """The demo server process the app context is connected to (None: another server)."""
+    url = getattr(ctx, "server_url", None)
+    for kept in getattr(ctx, "keep", ()):
+        if isinstance(kept, DemoServerProcess) and kept.running and kept.url == url:
+            return kept
+    return None

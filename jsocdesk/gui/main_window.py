@@ -245,8 +245,37 @@ class MainWindow(QMainWindow):
 
     # --- wiring -----------------------------------------------------------------------------
 
+    def current_server_text(self) -> str:
+        """Which server this run talks to, in words (Settings, the status bar)."""
+        from jsocdesk.gui.demo_process import running_demo
+        from jsocdesk.gui.settings import JSOC_URL, ServerKind
+
+        url = self.ctx.server_url
+        if url is None:
+            return "Not connected to a server yet."
+        if running_demo(self.ctx) is not None:
+            text = f"the demo server at {url}, started by jsocdesk (offline; demo data)"
+            s = self.ctx.settings
+            if s.server_kind is ServerKind.CUSTOM and s.custom_url:
+                text += (
+                    f". --demo overrides the saved server {s.custom_url} for this run only; "
+                    "without --demo jsocdesk connects to it again"
+                )
+            elif s.server_kind is ServerKind.JSOC:
+                text += ". --demo overrides the saved choice (JSOC) for this run only"
+            return text[0].upper() + text[1:] + "."
+        if url == JSOC_URL:
+            return f"JSOC at {url}."
+        return f"The server at {url}."
+
     def _on_ctx_connected(self, client: Any) -> None:
-        self.server_label.setText(f"Server: {self.ctx.server_url}")
+        from jsocdesk.gui.demo_process import running_demo
+
+        demo = running_demo(self.ctx) is not None
+        self.server_label.setText(
+            f"Server: demo ({self.ctx.server_url})" if demo else f"Server: {self.ctx.server_url}"
+        )
+        self.server_label.setToolTip(self.current_server_text())
 
     def _on_tasks_busy_changed(self, n: int) -> None:
         self.busy_label.setText(f"{n} task{'s' if n != 1 else ''} running" if n else "")
@@ -281,7 +310,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from jsocdesk.gui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.ctx.settings, self)
+        dialog = SettingsDialog(self.ctx.settings, self, current=self.current_server_text())
         dialog.accepted.connect(lambda: self._on_settings_accepted(dialog))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()

@@ -6,11 +6,13 @@ reconnects in a background task.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QRadioButton,
     QSpinBox,
@@ -22,10 +24,18 @@ from jsocdesk.gui.settings import ServerKind, UserSettings
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: UserSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: UserSettings, parent: QWidget | None = None, *, current: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("jsocdesk — settings")
         self._settings = settings
+        #: the server this run really talks to (the choice below may differ: --demo and
+        #: --server override it for one run)
+        self.current_label = QLabel(current or "Not connected to a server yet.", self)
+        self.current_label.setObjectName("current-server")
+        self.current_label.setWordWrap(True)
+        self.current_label.setTextFormat(Qt.TextFormat.PlainText)
         self.jsoc_radio = QRadioButton("JSOC (jsoc.stanford.edu)", self)
         self.demo_radio = QRadioButton("Demo server (offline, started by jsocdesk)", self)
         self.custom_radio = QRadioButton("Other server:", self)
@@ -49,10 +59,11 @@ class SettingsDialog(QDialog):
         self.url_edit.setEnabled(self.custom_radio.isChecked())
 
         form = QFormLayout()
+        form.addRow("Now using", self.current_label)
         server_box = QVBoxLayout()
         for w in (self.jsoc_radio, self.demo_radio, self.custom_radio, self.url_edit):
             server_box.addWidget(w)
-        form.addRow("Server", server_box)
+        form.addRow("Server at start-up", server_box)
         form.addRow("Export e-mail", self.email_edit)
         form.addRow("Live count delay", self.delay_spin)
         buttons = QDialogButtonBox(

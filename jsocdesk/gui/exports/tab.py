@@ -60,6 +60,7 @@ from jsocdesk.core.query.compile import CompiledRecordSet
 from jsocdesk.core.query.tree import Node
 from jsocdesk.core.seriesinfo import SeriesInfo
 from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.demo_process import DEMO_EMAIL, running_demo
 from jsocdesk.gui.exports.model import COL_RECORDSET, COL_STATUS, ExportJobsModel
 
 METHODS = ("url_quick", "url", "url-tar")
@@ -136,13 +137,20 @@ async def make_plan(client: Any, root: Node, *, merge: bool, headers: bool) -> P
     return Plan(rows, notify)
 
 
-def email_message(check: EmailCheck, address: str) -> str:
-    """What the e-mail field says about ``check`` (HTML)."""
+def email_message(check: EmailCheck, address: str, *, demo: bool = False) -> str:
+    """What the e-mail field says about ``check`` (HTML); in demo mode it never sends the
+    user to the real JSOC registration page."""
     addr = html.escape(address)
     if check.registered:
-        return f"<span style='color:#1a7f37'>✔ {addr} is registered for JSOC exports.</span>"
+        where = "the demo server" if demo else "JSOC exports"
+        return f"<span style='color:#1a7f37'>✔ {addr} is registered for {where}.</span>"
     if check.status == -2 or not address:
         return f"<span style='color:#b42318'>✘ {html.escape(check.message or 'Not valid')}</span>"
+    if demo:
+        return (
+            f"<span style='color:#b42318'>✘ {addr} is not registered on the demo server.</span> "
+            f"In demo mode use <b>{DEMO_EMAIL}</b> (no real JSOC account is needed)."
+        )
     return (
         f"<span style='color:#b42318'>✘ {addr} is not registered with JSOC "
         f"({html.escape(check.message)}).</span> Register it once at "
@@ -226,6 +234,11 @@ class ExportsTab(QWidget):
         email_row.addWidget(self.submit_button)
         form.addRow("Notify e-mail:", email_row)
         form.addRow("", self.email_label)
+        self.demo_label = QLabel(self)
+        self.demo_label.setObjectName("demo-email-note")
+        self.demo_label.setWordWrap(True)
+        self.demo_label.hide()
+        form.addRow("", self.demo_label)
         attach_row = QHBoxLayout()
         attach_row.addWidget(self.attach_edit, 1)
         attach_row.addWidget(self.attach_button)
@@ -299,6 +312,28 @@ class ExportsTab(QWidget):
         self._update_job_actions()
         if ctx.settings.email:
             self.email_edit.setText(ctx.settings.email)
+        ctx.connected.connect(self._on_ctx_connected)
+        if ctx.client is not None:
+            self._on_ctx_connected(ctx.client)
+
+    @property
+    def demo(self) -> bool:
+        """The app talks to its demo server (not JSOC)."""
+        return running_demo(self.ctx) is not None
+
+    def _on_ctx_connected(self, _client: object) -> None:
+        if self.demo:
+            self.demo_label.setText(
+                f"Demo mode: the demo server accepts <b>{DEMO_EMAIL}</b>, prefilled here; "
+                "exports stay on this machine and no real JSOC account is needed."
+            )
+            self.demo_label.show()
+            if self.email() != DEMO_EMAIL:
+                self.email_edit.setText(DEMO_EMAIL)
+        else:
+            self.demo_label.hide()
+            if self.email() == DEMO_EMAIL:
+                self.email_edit.setText(self.ctx.settings.email)
 
     def detach(self) -> None:
         self.clock.stop()
@@ -462,8 +497,9 @@ class ExportsTab(QWidget):
                 return  # typed on meanwhile; a newer check is on its way
             self.email_registered = check.registered
             self._checked_address = address
-            self.email_label.setText(email_message(check, address))
-            if check.registered:
+            demo = self.demo
+            self.email_label.setText(email_message(check, address, demo=demo))
+            if check.registered and not demo:  # the demo address is no one's real address
                 self.ctx.settings.email = address
             self._update_submit()
             self.email_checked.emit(check.registered, check.message)
