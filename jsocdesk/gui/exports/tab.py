@@ -68,6 +68,8 @@ PROTOCOLS = ("as-is", "fits")
 EMAIL_CHECK_DELAY_MS = 400
 REGISTER_URL = "http://jsoc.stanford.edu/ajax/register_email.html"
 TASK_EMAIL = "exports.check-email"
+#: the jobs table shows at least this many rows
+JOBS_VISIBLE_ROWS = 6
 TASK_PLAN = "exports.plan"
 
 
@@ -256,6 +258,9 @@ class ExportsTab(QWidget):
         jh.resizeSection(COL_RECORDSET, 300)
         jh.resizeSection(COL_STATUS, 360)
         jh.setStretchLastSection(True)
+        # room for several jobs (it was ~1.5 rows tall under the plan and the form)
+        rows = JOBS_VISIBLE_ROWS * self.jobs_view.verticalHeader().defaultSectionSize()
+        self.jobs_view.setMinimumHeight(rows + jh.sizeHint().height() + 4)
         self.cancel_button = QPushButton("Cancel", self)
         self.split_button = QPushButton("Split time range", self)
         self.remove_button = QPushButton("Remove finished", self)
@@ -281,7 +286,9 @@ class ExportsTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(splitter)
-        splitter.setMinimumHeight(420)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
+        splitter.setMinimumHeight(560)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll)
@@ -303,6 +310,10 @@ class ExportsTab(QWidget):
         self.remove_button.clicked.connect(self.remove_finished)
         self.jobs_view.selectionModel().selectionChanged.connect(self._update_job_actions)
         self.model.dataChanged.connect(self._update_job_actions)
+        # after the change is delivered: rows are not removed while a row's signal runs
+        self.model.dataChanged.connect(
+            lambda *_a: QTimer.singleShot(0, self, self._merge_same_requests)
+        )
         self.model.rowsInserted.connect(self._update_job_actions)
         self.model.rowsRemoved.connect(self._update_job_actions)
         self.clock = QTimer(self)
@@ -543,8 +554,12 @@ class ExportsTab(QWidget):
             self.job_label.setText("Not connected to a JSOC server: cannot follow a request.")
             return None
         for job in self.queue.jobs:
-            if job.requestid == rid and not job.state.finished:
-                self.job_label.setText(f"{rid} is already followed.")
+            if job.requestid == rid:
+                self.job_label.setText(
+                    f"{rid} is already listed ({job.state.value})."
+                    if job.state.finished
+                    else f"{rid} is already followed."
+                )
                 return job
         job = ExportJob.attach(rid, self.email())
         self.queue.add(job)
@@ -595,6 +610,24 @@ class ExportsTab(QWidget):
             and job.status is ExportStatus.TOO_LARGE
             and bool(job.split)
         )
+
+    def _merge_same_requests(self) -> None:
+        """JSOC answers an identical request with the id it already gave: the same export.
+        Keep one row for it (the first), and say so, instead of listing it twice."""
+        seen: dict[str, ExportJob] = {}
+        for job in list(self.queue.jobs):
+            rid = job.requestid
+            if not rid or rid == "VOID":
+                continue
+            first = seen.setdefault(rid, job)
+            if first is job:
+                continue
+            self.queue.cancel(job)  # stop following the copy; the first row follows it
+            self.queue.jobs.remove(job)
+            self.job_label.setText(
+                f"JSOC answered with {rid} again: it is the same export as the row "
+                "already listed, which follows it (identical requests share one id)."
+            )
 
     def remove_finished(self) -> None:
         for job in [j for j in self.queue.jobs if j.state.finished]:
