@@ -136,6 +136,10 @@ class MainWindow(QMainWindow):
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
         self.series_browser.use_series_requested.connect(self._on_browser_use_series_requested)
         self.query_panel.search_requested.connect(self.search)
+        self.query_panel.tree.events.modified.connect(self._follow_query_series)
+        self.query_panel.view.selectionModel().currentChanged.connect(
+            lambda *_a: self._follow_query_series()
+        )
         self.results_tab.columns_requested.connect(lambda _keys: self.search())
 
         self._build_menus()
@@ -296,6 +300,23 @@ class MainWindow(QMainWindow):
         from jsocdesk.core.query.tree import Series
 
         self.query_panel.add_node("series", Series(name), edit=False)
+
+    def _follow_query_series(self) -> None:
+        """The series browser (and its details pane) shows the query's series: the current
+        node's when it is a Series, else the query's first."""
+        from jsocdesk.core.query.tree import Series
+
+        panel = self.query_panel
+        current = panel.model.node(panel.view.currentIndex())
+        names = [current.name] if isinstance(current, Series) else []
+        if not names:
+            tree = panel.tree
+            names = [n.name for n in (tree.node(i) for i in tree.ids()) if isinstance(n, Series)]
+        if not names:
+            return
+        shown = self.series_browser.selected_series()
+        if shown is None or shown.lower() != names[0].lower():
+            self.series_browser.select_series(names[0])
 
     def focus_filter(self) -> None:
         self.tabs.setCurrentWidget(self.results_tab)

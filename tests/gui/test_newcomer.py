@@ -260,3 +260,15 @@ def test_ctrl_n_is_undoable(qtbot: Any, window: MainWindow) -> None:
     assert "Undo" in window.statusBar().currentMessage()
     QTest.keyClick(panel.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert panel.tree.root == before
+
+
+def test_the_details_pane_follows_the_querys_series(qtbot: Any, window: MainWindow) -> None:
+    browser = window.series_browser
+    browser.select_series("aia.lev1_euv_12s")
+    qtbot.waitUntil(lambda: browser.details.info is not None, timeout=20_000)
+    type_series(qtbot, window, "hmi.M_45s")
+    qtbot.waitUntil(
+        lambda: browser.details.info is not None and browser.details.info.name == "hmi.M_45s",
+        timeout=20_000,
+    )
+    assert browser.selected_series() == "hmi.M_45s"
