@@ -25,6 +25,7 @@ import numpy.typing as npt
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     Qt,
     Signal,
 )
@@ -62,7 +63,7 @@ class ResultTableModel(QAbstractTableModel):
         tasks: TaskRunner,
         *,
         page_size: int | None = None,
-        parent: Any = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.rs = result_set
