@@ -288,7 +288,7 @@ def test_a_query_that_does_not_compile_is_explained_not_reported(
 
 
 def test_an_identical_request_is_listed_once_and_the_jobs_table_has_room(
-    qtbot: Any, ctx: AppContext, demo_server: Any, model_tester: Any
+    qtbot: Any, ctx: AppContext, demo_server: Any, qtmodeltester: Any
 ) -> None:
     """Issue 15: the same request id appeared twice; the jobs table was ~1.5 rows tall."""
     from PySide6.QtCore import Qt
@@ -296,7 +296,7 @@ def test_an_identical_request_is_listed_once_and_the_jobs_table_has_room(
 
     ctx.connect(demo_server.base_url)
     tab, queue = make_tab(qtbot, ctx, V45)
-    model_tester(tab.model)
+    qtmodeltester.check(tab.model)
     plan(qtbot, tab)
     registered, _msg = set_email(qtbot, tab, DEMO_EMAIL)
     assert registered is True

@@ -28,12 +28,12 @@ V45_LISTED = "hmi.V_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 
 
 @pytest.fixture
-def window(qtbot: Any, qloop: Any, demo_server: Any, model_tester: Any) -> Iterator[MainWindow]:
+def window(qtbot: Any, qloop: Any, demo_server: Any, qtmodeltesters: Any) -> Iterator[MainWindow]:
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.count_delay_ms = 20
     w = MainWindow(ctx)
     qtbot.addWidget(w)
-    model_tester(w.query_panel.model)
+    qtmodeltesters(w.query_panel.model)
     w.show()
     qtbot.waitExposed(w)
     w.activateWindow()

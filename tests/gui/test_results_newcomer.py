@@ -22,7 +22,7 @@ AIA_DAY = "aia.lev1_euv_12s[2014.01.01_00:00:00_TAI-2014.01.01_06:00:00_TAI]"
 
 
 @pytest.fixture
-def window(qtbot: Any, qloop: Any, demo_server: Any, model_tester: Any) -> Iterator[MainWindow]:
+def window(qtbot: Any, qloop: Any, demo_server: Any, qtmodeltesters: Any) -> Iterator[MainWindow]:
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.count_delay_ms = 20
     w = MainWindow(ctx)
@@ -33,7 +33,7 @@ def window(qtbot: Any, qloop: Any, demo_server: Any, model_tester: Any) -> Itera
     w.activateWindow()
     qtbot.waitActive(w)
     connect_window(qtbot, w, demo_server.base_url)
-    w.model_tester = model_tester  # type: ignore[attr-defined]
+    w.model_tester = qtmodeltesters  # type: ignore[attr-defined]
     yield w
     w.close()
     close_context(qtbot, ctx)

@@ -29,10 +29,11 @@ from typing import Any
 
 import astropy.units as u
 from astropy.time import Time as AstropyTime
-from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
+    QAbstractItemView,
     QApplication,
     QComboBox,
     QDoubleSpinBox,
@@ -140,8 +141,15 @@ class TimeRangeEditor(_Row):
         return False
 
     def _on_app_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
-        # hidden: the view is closing it (Escape, Enter), the focus moves on by itself
-        if self.isVisible() and new is not None and self._owns(old) and not self._owns(new):
+        if new is not None and self._owns(old) and not self._owns(new):
+            # checked once the change is over: when the view is closing the editor itself
+            # (Enter, Escape), the focus moves on while it does, and the editor is hidden
+            # (1 ms, not 0: Qt 6 posts a 0-ms single shot as an event, which the view's
+            # closeEditor delivers while it is half-way through closing this editor)
+            QTimer.singleShot(1, self, self._check_focus_left)
+
+    def _check_focus_left(self) -> None:
+        if self.isVisible() and not self._owns(QApplication.focusWidget()):
             self.focus_left.emit()
 
     def hideEvent(self, event: Any) -> None:
@@ -301,8 +309,12 @@ class QueryValueDelegate(QStyledItemDelegate):
         self._completions = completions
 
     def _commit_and_close(self, editor: QWidget) -> None:
-        if not editor.isVisible():
-            return
+        view = self.parent()
+        editing = QAbstractItemView.State.EditingState
+        if not editor.isVisible() or (
+            isinstance(view, QAbstractItemView) and view.state() != editing
+        ):
+            return  # the view is closing it already
         self.commitData.emit(editor)
         self.closeEditor.emit(editor, QAbstractItemDelegate.EndEditHint.NoHint)
 
