@@ -179,6 +179,8 @@ class MainWindow(QMainWindow):
             "Save session &as…", self.save_session_as, QKeySequence.StandardKey.SaveAs
         )
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        if not self.quit_action.shortcuts():  # no platform theme (plain X11): none bound
+            self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.settings_action = self._action(
             "Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences
         )

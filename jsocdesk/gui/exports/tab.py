@@ -187,6 +187,7 @@ class ExportsTab(QWidget):
         self.overrides: dict[str, tuple[str, str]] = {}
         self.email_registered: bool | None = None
         self._checked_address: str | None = None
+        self._prefilling = False
 
         # --- plan ---------------------------------------------------------------------------
         plan_box = QGroupBox("Export plan for the current query", self)
@@ -340,11 +341,19 @@ class ExportsTab(QWidget):
             )
             self.demo_label.show()
             if self.email() != DEMO_EMAIL:
-                self.email_edit.setText(DEMO_EMAIL)
+                self._prefill(DEMO_EMAIL)
         else:
             self.demo_label.hide()
             if self.email() == DEMO_EMAIL:
-                self.email_edit.setText(self.ctx.settings.email)
+                self._prefill(self.ctx.settings.email)
+
+    def _prefill(self, address: str) -> None:
+        """Put a default address in the field: not a change of the session's options."""
+        self._prefilling = True
+        try:
+            self.email_edit.setText(address)
+        finally:
+            self._prefilling = False
 
     def detach(self) -> None:
         self.clock.stop()
@@ -487,7 +496,8 @@ class ExportsTab(QWidget):
         self.email_label.setText("Checking the address…" if self.email() else "")
         self._update_submit()
         self._email_timer.start()
-        self.options_changed.emit()
+        if not self._prefilling:
+            self.options_changed.emit()
 
     def email(self) -> str:
         return self.email_edit.text().strip()

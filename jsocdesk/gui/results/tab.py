@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QHideEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -131,6 +131,15 @@ class ColumnsChooser(QFrame):
     def columns(self) -> list[str]:
         return list(self._keys)
 
+    def hideEvent(self, event: QHideEvent) -> None:
+        # back to the window it belongs to (the keyboard goes on where the user was; not
+        # every platform re-activates it after a popup)
+        owner = self.parentWidget()
+        if owner is not None:
+            owner.window().activateWindow()
+            owner.setFocus(Qt.FocusReason.PopupFocusReason)
+        super().hideEvent(event)
+
     def item(self, name: str) -> QListWidgetItem | None:
         found = self.list.findItems(name, Qt.MatchFlag.MatchFixedString)
         return found[0] if found else None
@@ -241,9 +250,13 @@ class ResultsTabWidget(QWidget):
 
     def show_parts(self, parts: Sequence[tuple[str, SeriesInfo]]) -> tuple[ResultSet, Any]:
         """Show a query's record sets (one per series of an OR): a selector above the table
-        when there are several; the first is shown.  Returns its result set and model."""
+        when there are several; the first is shown (or the one shown before, when the query
+        still has it).  Returns its result set and model."""
+        shown = self.model.rs.recordset if self.model is not None else None
         self.parts = list(parts)
         self._part_sets = {}
+        # a re-run (new columns, F5 again) stays on the record set the user was looking at
+        keep = next((i for i, (r, _info) in enumerate(self.parts) if r == shown), 0)
         combo = self.recordset_combo
         combo.clear()
         for i, (recordset, info) in enumerate(self.parts):
@@ -252,8 +265,9 @@ class ResultsTabWidget(QWidget):
         several = len(self.parts) > 1
         self.recordset_label.setVisible(several)
         combo.setVisible(several)
-        rs = self._part_result_set(0)
-        return rs, self.show_result_set(rs, self.parts[0][1])
+        combo.setCurrentIndex(keep)
+        rs = self._part_result_set(keep)
+        return rs, self.show_result_set(rs, self.parts[keep][1])
 
     def _part_result_set(self, i: int) -> ResultSet:
         rs = self._part_sets.get(i)
