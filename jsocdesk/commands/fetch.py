@@ -6,8 +6,11 @@ into ``DIR`` with the download engine, showing a progress bar on stderr.  The do
 is saved in the data dir (one file per output folder), so interrupting the command (Ctrl-C,
 a closed terminal, even SIGKILL) and running it again resumes: finished files are
 recognised by the catalogue, partial ``.part`` files continue where they stopped after the
-server confirms it still has the same file.  ``--demo`` runs the embedded demo server with
-a persistent data dir (in the cache dir) so that a rerun sees the same files.
+server confirms it still has the same file.  A file the catalogue has in another folder is
+hard-linked (or copied) into ``DIR`` instead of downloaded again: every file reported is in
+``DIR``.  ``--demo`` runs the embedded demo server with a persistent data dir (in the cache
+dir) so that a rerun sees the same files.  The plan, the local names and the estimates are
+the core workflow's (:mod:`jsocdesk.core.workflow`), the same as the window's.
 
 Exit status: 0 all files downloaded, 1 some downloads failed, 2 error before downloading,
 130 interrupted.
@@ -17,17 +20,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import math
 import re
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from jsocdesk.commands.search import fail, load_query, open_client, say
+from jsocdesk.commands.search import fail, load_session_file, open_client, say, server_url
 
 METHODS = ("auto", "url", "url_quick", "url-tar")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?(?:/s)?\s*$")
@@ -42,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--demo", action="store_true", help="start the embedded demo server and use it"
     )
     parser.add_argument(
-        "--email", default=None, help="registered JSOC address (default: the query's Notify)"
+        "--email",
+        default=None,
+        help="registered JSOC address (default: the session's e-mail, else its Notify)",
     )
     parser.add_argument("--merge", action="store_true", help="merge OR branches on the same series")
     parser.add_argument("--method", choices=METHODS, default="auto", help="export method")
@@ -76,20 +79,6 @@ def parse_rate(text: str) -> float:
     if value <= 0:
         raise ValueError("the rate must be positive")
     return value
-
-
-@contextlib.contextmanager
-def _server(args: argparse.Namespace) -> Iterator[str | None]:
-    if not args.demo:
-        yield args.server
-        return
-    from jsocdesk.core.paths import AppPaths
-    from jsocdesk.demo.config import DemoConfig
-    from jsocdesk.demo.server import DemoServer
-
-    data = AppPaths.from_environment().cache / "demo-server"
-    with DemoServer(DemoConfig(data_dir=data)) as demo:
-        yield demo.base_url
 
 
 # --- progress bar -------------------------------------------------------------------------
@@ -194,80 +183,32 @@ class ProgressBar:
 # --- the command --------------------------------------------------------------------------
 
 
-class Wanted(NamedTuple):
-    """One download of an export: a file, or (``member_keys`` set) a ``url-tar`` archive to
-    unpack, with the catalogue key of each member (by base name)."""
+async def _export_files(args: argparse.Namespace, url: str | None, catalog: Any) -> list[Any] | int:
+    """Run the exports; returns the downloads of their files (the core's
+    :func:`~jsocdesk.core.workflow.export_downloads`: local names, catalogue keys, url-tar
+    archives) or an exit code."""
+    from jsocdesk.commands.export import run_exports
+    from jsocdesk.core.workflow import export_downloads
 
-    url: str
-    name: str
-    key: str | None
-    member_keys: dict[str, str] | None = None
+    files: list[Any] = []
 
+    def collect(job: Any) -> None:
+        ident = job.requestid or "(immediate)"
+        n = len(job.files)
+        what = f"1 archive of {n} files" if job.tar_url else f"{n} files"
+        sys.stderr.write(f"export {ident}: {job.recordset}: {what}\n")
+        files.extend(export_downloads(job, catalog))
 
-async def _export_files(
-    args: argparse.Namespace, url: str | None
-) -> tuple[list[Wanted], str | None] | int:
-    """Run the exports; returns (the downloads, server) or an exit code.
-
-    A ``url-tar`` export becomes one archive to unpack, unless the catalogue already has
-    every file of it on disk: then its files are listed one by one (and found done).
-    """
-    from jsocdesk.commands.export import queue_exports
-    from jsocdesk.core.download.catalog import archive_member_keys, catalog_key
-    from jsocdesk.core.download.names import name_from_record
-    from jsocdesk.core.errors import ExportFailed
-
-    query = load_query(args.session)
-    files: list[Wanted] = []
+    session = load_session_file(args.session)
     async with open_client(url) as client:
-        queued = await queue_exports(client, query, args, "fetch")
-        if isinstance(queued, int):
-            return queued
-        queue, jobs = queued
-        try:
-            for job in jobs:
-                try:
-                    await queue.wait(job)
-                except ExportFailed as exc:
-                    return fail("fetch", str(exc).splitlines()[0])
-                ident = job.requestid or "(immediate)"
-                n = len(job.files)
-                what = f"1 archive of {n} files" if job.tar_url else f"{n} files"
-                sys.stderr.write(f"export {ident}: {job.recordset}: {what}\n")
-                singles: list[Wanted] = []
-                for f in job.files:
-                    key = catalog_key(f.record, f.filename, job.protocol)
-                    name = (
-                        name_from_record(f.record, f.filename)
-                        if f.record.endswith("}")
-                        else f.filename.rsplit("/", 1)[-1]
-                    )
-                    singles.append(Wanted(f.url, name, key))
-                if job.tar_url and not _all_catalogued(singles):
-                    members = archive_member_keys(job.files, job.protocol)
-                    tar_name = job.tar_url.rsplit("/", 1)[-1]
-                    files.append(Wanted(job.tar_url, tar_name, None, members))
-                    continue
-                files.extend(singles)
-        finally:
-            await queue.aclose()
-    return files, url
+        code = await run_exports(
+            client, session, args, "fetch", collect, lambda exc: str(exc).splitlines()[0]
+        )
+    return code or files
 
 
-def _all_catalogued(files: list[Wanted]) -> bool:
-    """True if the catalogue has every file of ``files`` on disk (none to fetch)."""
-    from jsocdesk.core.download import Catalog
-    from jsocdesk.core.paths import AppPaths
-
-    if not files:
-        return False
-    catalog = Catalog.in_data_dir(AppPaths.from_environment().data)
-    return all(w.key and catalog.lookup(w.key) is not None for w in files)
-
-
-async def _download(args: argparse.Namespace, files: list[Wanted]) -> int:
+async def _download(args: argparse.Namespace, files: list[Any], catalog: Any) -> int:
     from jsocdesk.core.download import (
-        Catalog,
         ConcurrencyLimits,
         DownloadEngine,
         DownloadQueue,
@@ -281,15 +222,13 @@ async def _download(args: argparse.Namespace, files: list[Wanted]) -> int:
     data = AppPaths.from_environment().data
     tag = hashlib.sha1(str(out).encode("utf-8")).hexdigest()[:12]
     store = QueueStore.in_data_dir(data, f"fetch-{tag}.json")
-    catalog = Catalog.in_data_dir(data)
     limits = ConcurrencyLimits(total=max(4, args.connections), per_host=args.connections)
     queue = DownloadQueue(store.load(), limits=limits, catalog=catalog)
     for item in queue:  # a rerun retries what failed last time
         if item.state is DownloadState.FAILED:
             queue.retry(item)
     for w in files:
-        unpack = w.member_keys is not None
-        queue.add(w.url, out, name=w.name, key=w.key, unpack=unpack, member_keys=w.member_keys)
+        queue.add(w.url, out, name=w.name, key=w.key, unpack=w.unpack, member_keys=w.member_keys)
     store.save(list(queue))  # before any byte moves: a kill now still finds its .part files
     partial = [
         it.part_path.stat().st_size
@@ -323,16 +262,33 @@ async def _download(args: argparse.Namespace, files: list[Wanted]) -> int:
             sizes.update((it.target.parent / name, size) for name, size in it.extracted)
         else:
             sizes[it.target] = it.bytes_done
+    # never report a file that is not where we say: each one is checked on disk
+    missing = [p for p, size in sizes.items() if not _has_file(p, size, out)]
+    for p in missing:
+        sys.stderr.write(f"failed: {p.name}: not in {out} after the download\n")
+        del sizes[p]
     say(f"{len(sizes)} files ({_mb(sum(sizes.values()))}) in {out}")
-    return 1 if failed else 0
+    return 1 if failed or missing else 0
+
+
+def _has_file(path: Path, size: int, folder: Path) -> bool:
+    from jsocdesk.core.download.names import inside
+
+    try:
+        return inside(folder, path) and path.stat().st_size == size
+    except OSError:
+        return False
 
 
 async def _fetch(args: argparse.Namespace, url: str | None) -> int:
-    result = await _export_files(args, url)
-    if isinstance(result, int):
-        return result
-    files, _ = result
-    return await _download(args, files)
+    from jsocdesk.core.download import Catalog
+    from jsocdesk.core.paths import AppPaths
+
+    catalog = Catalog.in_data_dir(AppPaths.from_environment().data)
+    files = await _export_files(args, url, catalog)
+    if isinstance(files, int):
+        return files
+    return await _download(args, files, catalog)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -346,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return fail("fetch", str(exc))
     try:
-        with _server(args) as url:
+        with server_url(args) as url:
             return asyncio.run(_fetch(args, url))
     except JsocdeskError as exc:
         return fail("fetch", str(exc))

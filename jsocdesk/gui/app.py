@@ -6,10 +6,13 @@ slow parts (starting the demo server, connecting, listing series) run afterwards
 the loop.
 
 * ``jsocdesk --demo`` starts the embedded demo JSOC server as a child process on an ephemeral
-  port, connects to it and stops it when the app exits;
+  port (its data directory persists: a demo session reopened later finds the same files),
+  connects to it and stops it when the app exits;
 * ``jsocdesk --server URL`` talks to another server; otherwise the server chosen in the
   settings (JSOC by default);
 * ``jsocdesk SESSION.json`` opens a saved session;
+* SIGTERM or SIGINT quit like File → Quit would, without asking: unsaved changes go to the
+  recovery file (offered at the next start), transfers stop keeping their partial files;
 * ``jsocdesk --smoke-test`` opens the window, counts the seed query's records against the
   server and exits 0 (counted) or 1 (failed) — a check for packaged builds.
 """
@@ -27,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jsocdesk.gui.context import AppContext
-    from jsocdesk.gui.demo_process import DemoServerProcess
     from jsocdesk.gui.main_window import MainWindow
     from jsocdesk.gui.startup import FirstPaintWatcher
 
@@ -79,18 +81,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("jsocdesk")
     app.setOrganizationName("jsocdesk")
     assert isinstance(app, QApplication)
+    # the app ends when _run() returns, after its clean-up (transfers stopped, connections
+    # and the demo server closed): Qt must not stop the loop under it when the window closes
+    app.setQuitOnLastWindowClosed(False)
 
     from jsocdesk.gui.context import AppContext
 
     ctx = AppContext.create(show_error_dialog=not args.smoke_test)
-    demo = None
     if args.demo and not args.server:
         # started first: the server's own start-up runs while this process builds the window
+        # (AppContext.start_demo then finds it running)
         from jsocdesk.gui.demo_process import DemoServerProcess
 
-        demo = DemoServerProcess(extra_args=["--data-dir", str(ctx.paths.cache / "demo-server")])
-        ctx.keep.append(demo)
-        demo.launch()
+        ctx.demo = DemoServerProcess(extra_args=["--data-dir", str(ctx.paths.demo_data)])
+        ctx.demo.launch()
     from jsocdesk.logsetup import setup_logging
 
     setup_logging(ctx.paths)  # logs "jsocdesk <version> started" itself
@@ -113,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return int(loop.run_until_complete(_run(app, ctx, window, first_paint, args, demo)))
+            return int(loop.run_until_complete(_run(app, ctx, window, first_paint, args)))
     finally:
         sys.excepthook = sys.__excepthook__
         asyncio.set_event_loop(None)
@@ -125,14 +129,14 @@ async def _run(
     window: MainWindow,
     first_paint: FirstPaintWatcher,
     args: argparse.Namespace,
-    demo: DemoServerProcess | None = None,
 ) -> int:
     from PySide6.QtWidgets import QApplication
 
     assert isinstance(app, QApplication)
     quitting = asyncio.Event()
     app.aboutToQuit.connect(quitting.set)
-    workflow = None
+    window.closed.connect(quitting.set)
+    _quit_on_signals(window, quitting)
     try:
         await first_paint.painted(FIRST_PAINT_WAIT_S)
         # usable first: the series browser, the server, its series list; the query builder,
@@ -148,12 +152,13 @@ async def _run(
         window.series_browser.series_loaded.connect(on_listed)
         if args.server:
             ctx.connect(str(args.server))
-        elif args.measure_startup and demo is None:
+        elif args.measure_startup and not args.demo:
             pass  # the window alone (make bench): no server
-        elif demo is not None:
+        elif args.demo:
             window.statusBar().showMessage("Starting the demo server…")
-            url = await demo.start()
-            ctx.connect(url)
+            if ctx.demo is not None:
+                await ctx.demo.start()  # launched before the window: its URL
+            await ctx.start_demo()
             window.statusBar().showMessage(window.current_server_text(), 15000)
         else:
             await window.connect_chosen_server()  # JSOC, or what the settings say
@@ -169,7 +174,6 @@ async def _run(
         from jsocdesk.gui.about import app_icon  # after the first paint: it reads metadata
 
         app.setWindowIcon(app_icon())
-        workflow = _install_workflow(window, ctx)
         if args.measure_startup:
             window.repaint()
             print("ready", flush=True)  # noqa: T201
@@ -188,28 +192,27 @@ async def _run(
         await quitting.wait()
         return 1
     finally:
-        window.save_ui_state()
-        if workflow is not None:
-            await workflow.aclose()
-        await ctx.aclose()
-        from jsocdesk.gui.demo_process import DemoServerProcess
-
-        for kept in ctx.keep:
-            if isinstance(kept, DemoServerProcess):
-                kept.stop()
+        window.shutdown()
+        if window.built:
+            await window.workflow.aclose()
+        await ctx.aclose()  # also stops the demo server, without blocking
 
 
-def _install_workflow(window: MainWindow, ctx: AppContext) -> Any:
-    """Exports, Downloads and sessions (:mod:`jsocdesk.gui.workflow`), when installed."""
-    import importlib
+def _quit_on_signals(window: MainWindow, quitting: Any) -> None:
+    """SIGTERM/SIGINT: keep unsaved changes in the recovery file, then quit (cleanly)."""
+    import asyncio
+    import contextlib
+    import signal
 
-    try:
-        mod = importlib.import_module("jsocdesk.gui.workflow")
-    except ModuleNotFoundError as exc:
-        if exc.name != "jsocdesk.gui.workflow":
-            raise
-        return None
-    return mod.install_workflow(window, ctx)
+    def quit_now() -> None:
+        if window.built:
+            window.sessions.autosave()
+        quitting.set()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, quit_now)  # not on every platform
 
 
 async def _smoke_test(ctx: AppContext, window: MainWindow) -> int:

@@ -11,9 +11,12 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QRadioButton,
     QSpinBox,
     QVBoxLayout,
@@ -65,6 +68,16 @@ class SettingsDialog(QDialog):
             server_box.addWidget(w)
         form.addRow("Server at start-up", server_box)
         form.addRow("Export e-mail", self.email_edit)
+        self.folder_edit = QLineEdit(settings.download_folder, self)
+        self.folder_edit.setObjectName("default-folder")
+        self.folder_edit.setPlaceholderText("~/Downloads/jsocdesk")
+        self.folder_button = QPushButton("Choose…", self)
+        self.folder_button.clicked.connect(self.choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(self.folder_button)
+        form.addRow("Downloads of new sessions", folder_row)
+        self.folder_dialog: QFileDialog | None = None
         form.addRow("Live count delay", self.delay_spin)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -74,6 +87,15 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
+
+    def choose_folder(self) -> QFileDialog:
+        dialog = QFileDialog(self, "Default download folder", self.folder_edit.text())
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(self.folder_edit.setText)
+        self.folder_dialog = dialog
+        dialog.open()
+        return dialog
 
     def chosen_kind(self) -> ServerKind:
         if self.demo_radio.isChecked():
@@ -90,5 +112,6 @@ class SettingsDialog(QDialog):
         s.custom_url = self.url_edit.text().strip()
         s.email = self.email_edit.text().strip()
         s.count_delay_ms = self.delay_spin.value()
+        s.download_folder = self.folder_edit.text().strip()
         s.sync()
         return (s.server_kind, s.custom_url) != before

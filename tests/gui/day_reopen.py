@@ -1,7 +1,8 @@
 """The second half of ``test_day.py``, in a new process: the restarted app.
 
-``python tests/gui/day_reopen.py SESSION DEMO_DATA_DIR`` starts the demo server on the same
-data folder (a new port, as a restarted ``jsocdesk --demo`` does), builds the window,
+``python tests/gui/day_reopen.py SESSION`` starts the demo server on its data folder (the
+same as the first process': the environment names the app's folders; a new port, as a
+restarted ``jsocdesk --demo`` does), builds the window,
 opens the session as a person does (Ctrl+O, the path typed into the file dialog, Enter) and
 prints one JSON line: the record set, the export jobs (id, state), how many downloads are
 done with their files on disk, and the download folder.  Exit 1 when something is missing.
@@ -36,27 +37,22 @@ async def until(check: Any, seconds: float = 30.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def day_two(session: Path, demo_data: Path) -> dict[str, Any]:
+async def day_two(session: Path) -> dict[str, Any]:
     from jsocdesk.core.download.item import DownloadState
     from jsocdesk.gui.context import AppContext
-    from jsocdesk.gui.demo_process import DemoServerProcess
     from jsocdesk.gui.main_window import MainWindow
-    from jsocdesk.gui.workflow import install_workflow
 
     ctx = AppContext.create(show_error_dialog=False)
-    demo = DemoServerProcess(extra_args=["--data-dir", str(demo_data)])
-    ctx.keep.append(demo)
-    url = await demo.start()
     window = MainWindow(ctx)
-    wf = install_workflow(window, ctx)
     window.resize(1500, 950)
     window.show()
     window.activateWindow()
+    wf = window.workflow
     try:
-        ctx.connect(url)
+        await ctx.start_demo()  # the same data folder: a new port, the same files
         await until(lambda: window.series_browser.model.rowCount() > 0)
         QTest.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
-        dialog = wf.sessions.dialog
+        dialog = window.sessions.dialog
         assert isinstance(dialog, QFileDialog)
         await until(dialog.isVisible)
         name_edit = dialog.findChild(QLineEdit, "fileNameEdit")
@@ -75,7 +71,7 @@ async def day_two(session: Path, demo_data: Path) -> dict[str, Any]:
         await until(lambda: len(queue) > 0 and all(it.finished for it in queue), 60.0)
         await until(lambda: panel.recordset_edit.text() != "")
         if SHOTS:
-            window.tabs.setCurrentWidget(wf.downloads_tab)
+            window.tabs.setCurrentWidget(window.downloads_tab)
             QApplication.processEvents()
             window.grab().save(str(Path(SHOTS) / "12-reopened.png"))
         done = [it for it in queue if it.state is DownloadState.DONE and it.target.is_file()]
@@ -88,23 +84,19 @@ async def day_two(session: Path, demo_data: Path) -> dict[str, Any]:
         }
     finally:
         window.close()
-        box = wf.sessions.dialog
-        if window.isVisible() and box is not None:
-            box.close()
         await wf.aclose()
         await ctx.aclose()
-        demo.stop()
 
 
 def main() -> int:
-    session, demo_data = Path(sys.argv[1]), Path(sys.argv[2])
+    session = Path(sys.argv[1])
     app = QApplication([sys.argv[0]])
     app.setQuitOnLastWindowClosed(False)  # the coroutine closes the window and goes on
     assert PySide6.QtWidgets
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        found = loop.run_until_complete(day_two(session, demo_data))
+        found = loop.run_until_complete(day_two(session))
     print(json.dumps(found))
     return 0
 

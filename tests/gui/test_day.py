@@ -41,9 +41,8 @@ from PySide6.QtWidgets import (
 from jsocdesk.core.download.item import DownloadState
 from jsocdesk.core.jsoc.export import JobState
 from jsocdesk.gui.context import AppContext
-from jsocdesk.gui.demo_process import DEMO_EMAIL, DemoServerProcess
+from jsocdesk.gui.demo_process import DEMO_EMAIL
 from jsocdesk.gui.main_window import MainWindow
-from jsocdesk.gui.workflow import install_workflow
 from tests.gui.conftest import close_app, wait_task
 
 S = DownloadState
@@ -59,6 +58,14 @@ def shot(window: QWidget, name: str) -> None:
     folder = Path(SHOTS)
     folder.mkdir(parents=True, exist_ok=True)
     assert window.grab().save(str(folder / f"{name}.png"))
+
+
+def back_to(qtbot: Any, window: QWidget) -> None:
+    """A dialog closed: a window manager gives the main window the keyboard back (the
+    offscreen platform has none)."""
+    if not window.isActiveWindow():
+        with qtbot.waitActive(window):
+            window.activateWindow()
 
 
 def focus() -> Any:
@@ -96,7 +103,7 @@ def type_path(qtbot: Any, dialog: QFileDialog, name_edit: QLineEdit, path: Path)
     QApplication.clipboard().setText(str(path))
     key(name_edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     key(name_edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    assert name_edit.text() == str(path)
+    assert name_edit.text() in (str(path), path.name)  # a folder: the dialog goes to its parent
     box = dialog.findChild(QDialogButtonBox)
     assert box is not None
     accept = box.button(QDialogButtonBox.StandardButton.Save) or box.button(
@@ -130,25 +137,22 @@ def search(qtbot: Any, window: MainWindow) -> Any:
 
 
 def test_a_newcomers_day(qtbot: Any, qloop: Any, tmp_path: Path) -> None:
-    demo_data = tmp_path / "demo-server"
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.count_delay_ms = 50
-    demo = DemoServerProcess(extra_args=["--data-dir", str(demo_data), "--export-delay", "0.3"])
-    ctx.keep.append(demo)
-    url = wait_task(qtbot, asyncio.ensure_future(demo.start()), timeout=30_000)
     window = MainWindow(ctx)
     qtbot.addWidget(window)
-    wf = install_workflow(window, ctx)
     window.resize(1500, 950)
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
     qtbot.waitActive(window)
+    wf = window.workflow
     folder = tmp_path / "my-data"
     session_file = tmp_path / "day.json"
     try:
         with qtbot.waitSignal(window.series_browser.series_loaded, timeout=30_000):
-            ctx.connect(url)
+            starting = asyncio.ensure_future(ctx.start_demo(["--export-delay", "0.3"]))
+            url = wait_task(qtbot, starting, timeout=30_000)
         shot(window, "01-start")
 
         # --- pick a series by typing ----------------------------------------------------------
@@ -260,12 +264,21 @@ def test_a_newcomers_day(qtbot: Any, qloop: Any, tmp_path: Path) -> None:
             timeout=20_000,
         )
 
-        # --- the download folder ---------------------------------------------------------------
-        wf.download_folder = folder  # TODO(issue 12 merge): chosen with the folder chooser
-
-        # --- export with the demo address, watch it finish --------------------------------------
+        # --- export: choose the download folder, the demo address is prefilled ----------------
         click_tab(window, "Exports")
-        exports = wf.exports_tab
+        exports = window.exports_tab
+        folder.mkdir()
+        click(exports.folder_row.choose_button)
+        chooser_dialog = exports.folder_row.dialog
+        assert isinstance(chooser_dialog, QFileDialog)
+        qtbot.waitUntil(chooser_dialog.isVisible)
+        name_edit = chooser_dialog.findChild(QLineEdit, "fileNameEdit")
+        assert name_edit is not None
+        type_path(qtbot, chooser_dialog, name_edit, folder)
+        qtbot.waitUntil(lambda: wf.download_folder == folder)
+        back_to(qtbot, window)
+        assert exports.folder_row.path_label.text() == str(folder)
+        assert window.downloads_tab.folder_row.path_label.text() == str(folder)
         assert exports.email_edit.text() == DEMO_EMAIL
         assert exports.demo_label.isVisible()
         qtbot.waitUntil(
@@ -293,7 +306,7 @@ def test_a_newcomers_day(qtbot: Any, qloop: Any, tmp_path: Path) -> None:
 
         # --- downloads: pause and resume the stalled one -------------------------------------
         click_tab(window, "Downloads")
-        downloads = wf.downloads_tab
+        downloads = window.downloads_tab
         queue = wf.downloads
         qtbot.waitUntil(lambda: len(queue) == 7 + 77 * 2, timeout=30_000)  # image + spikes
 
@@ -320,8 +333,9 @@ def test_a_newcomers_day(qtbot: Any, qloop: Any, tmp_path: Path) -> None:
         shot(window, "11-downloads-done")
 
         # --- save (Ctrl+S: the file dialog), quit (Ctrl+Q) -------------------------------------
-        key(focus(), Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-        dialog = wf.sessions.dialog
+        back_to(qtbot, window)
+        key(downloads.view, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        dialog = window.sessions.dialog
         assert isinstance(dialog, QFileDialog)
         qtbot.waitUntil(dialog.isVisible)
         name_edit = dialog.findChild(QLineEdit, "fileNameEdit")
@@ -329,15 +343,11 @@ def test_a_newcomers_day(qtbot: Any, qloop: Any, tmp_path: Path) -> None:
         type_path(qtbot, dialog, name_edit, session_file)
         qtbot.waitUntil(session_file.exists, timeout=10_000)
         assert "day.json" in window.windowTitle()
-        # the dialog closed: a window manager gives the main window the keyboard back
-        # (offscreen has none), then Ctrl+Q
-        window.activateWindow()
-        qtbot.waitActive(window)
+        back_to(qtbot, window)
         key(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     finally:
-        close_app(qtbot, window, wf, ctx)
-        demo.stop()
+        close_app(qtbot, window, ctx)
 
     # --- restart: another process reopens the session ----------------------------------------
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
@@ -346,8 +356,6 @@ def test_a_newcomers_day(qtbot: Any, qloop: Any, tmp_path: Path) -> None:
             sys.executable,
             str(Path(__file__).with_name("day_reopen.py")),
             str(session_file),
-            str(demo_data),
-            str(folder),
         ],
         env=env,
         capture_output=True,

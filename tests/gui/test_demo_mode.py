@@ -6,18 +6,16 @@ saved custom server says it overrides it for this run only."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from jsocdesk.gui.context import AppContext
-from jsocdesk.gui.demo_process import DEMO_EMAIL, DemoServerProcess
+from jsocdesk.gui.demo_process import DEMO_EMAIL
 from jsocdesk.gui.main_window import MainWindow
 from jsocdesk.gui.settings import ServerKind
-from jsocdesk.gui.workflow import install_workflow
-from tests.gui.conftest import close_app, connect_window, wait_task
+from tests.gui.conftest import close_app, wait_task
 
 
 def test_demo_address_is_the_demo_servers_default() -> None:
@@ -26,24 +24,19 @@ def test_demo_address_is_the_demo_servers_default() -> None:
     assert DEMO_EMAIL in DemoConfig().registered_emails
 
 
-def test_demo_mode_prefills_the_address_and_explains_the_server(
-    qtbot: Any, qloop: Any, tmp_path: Path
-) -> None:
+def test_demo_mode_prefills_the_address_and_explains_the_server(qtbot: Any, qloop: Any) -> None:
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.server_kind = ServerKind.CUSTOM
     ctx.settings.custom_url = "http://127.0.0.1:9/"
     ctx.settings.email = "me@real.example.org"
-    demo = DemoServerProcess(extra_args=["--data-dir", str(tmp_path / "demo")])
-    ctx.keep.append(demo)
-    url = wait_task(qtbot, asyncio.ensure_future(demo.start()), timeout=30_000)
     window = MainWindow(ctx)
     qtbot.addWidget(window)
-    wf = install_workflow(window, ctx)
     window.show()
     qtbot.waitExposed(window)
     try:
-        connect_window(qtbot, window, url)
-        tab = wf.exports_tab
+        with qtbot.waitSignal(window.series_browser.series_loaded, timeout=30_000):
+            url = wait_task(qtbot, asyncio.ensure_future(ctx.start_demo()), timeout=30_000)
+        tab = window.exports_tab
         assert tab.email_edit.text() == DEMO_EMAIL
         window.tabs.setCurrentWidget(tab)
         assert tab.demo_label.isVisible()
@@ -70,5 +63,4 @@ def test_demo_mode_prefills_the_address_and_explains_the_server(
         assert "this run only" in current
         dialog.reject()
     finally:
-        close_app(qtbot, window, wf, ctx)
-        demo.stop()
+        close_app(qtbot, window, ctx)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue, QueueTotals
+from jsocdesk.gui.downloads.folder import DownloadFolderRow
 from jsocdesk.gui.downloads.format import human_bytes, human_duration, human_speed
 from jsocdesk.gui.downloads.model import DownloadsModel
 from jsocdesk.gui.downloads.notify import Notifier
@@ -111,6 +112,8 @@ class DownloadsTab(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.folder_row = DownloadFolderRow(self)
+        layout.addWidget(self.folder_row)
         layout.addWidget(self.toolbar)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status_label)
