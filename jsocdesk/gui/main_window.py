@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
         self.series_browser.use_series_requested.connect(self._on_browser_use_series_requested)
         self.query_panel.search_requested.connect(self.search)
-        self.query_panel.tree.events.modified.connect(self._follow_query_series)
+        self.query_panel.validity_changed.connect(lambda *_a: self._follow_query_series())
         self.query_panel.view.selectionModel().currentChanged.connect(
             lambda *_a: self._follow_query_series()
         )
@@ -544,7 +544,8 @@ class MainWindow(QMainWindow):
 
     def _follow_query_series(self) -> None:
         """The series browser (and its details pane) shows the query's series: the current
-        node's when it is a Series, else the query's first."""
+        node's when it is a Series, else the query's first; from the metadata the query's
+        check fetched (after each check, and when the current node changes)."""
         from jsocdesk.core.query.tree import Series
 
         panel = self.query_panel
@@ -555,9 +556,12 @@ class MainWindow(QMainWindow):
             names = [n.name for n in (tree.node(i) for i in tree.ids()) if isinstance(n, Series)]
         if not names:
             return
+        info = panel.info_for(names[0])
+        if info is None:
+            return  # follows once the query's check fetched it (never a request of its own)
         shown = self.series_browser.selected_series()
         if shown is None or shown.lower() != names[0].lower():
-            self.series_browser.select_series(names[0])
+            self.series_browser.select_series(names[0], info)
 
     def focus_filter(self) -> None:
         self.tabs.setCurrentWidget(self.results_tab)

@@ -518,6 +518,10 @@ class QueryPanelWidget(QWidget):
     def set_series_names(self, names: list[str]) -> None:
         self.series_names = names
 
+    def info_for(self, name: str) -> SeriesInfo | None:
+        """The metadata of series ``name`` the panel already has (no request)."""
+        return self._infos.get(name.lower())
+
     def set_current_info(self, info: SeriesInfo) -> None:
         self.current_info = info
         self._infos[info.name.lower()] = info
