@@ -176,11 +176,11 @@ class MainWindow(QMainWindow):
         self.right_splitter.addWidget(self.tabs)
         self.right_splitter.setStretchFactor(0, 2)
         self.right_splitter.setStretchFactor(1, 3)
-        sizes = self.main_splitter.sizes()
         placeholder = self.main_splitter.replaceWidget(1, self.right_splitter)
         if placeholder is not None:
             placeholder.deleteLater()
-        self.main_splitter.setSizes(sizes)
+        # first-run layout again (saved splitter states replace it in restore_ui_state)
+        self.main_splitter.setSizes([380, max(600, self.width() - 380)])
         self.right_splitter.setSizes([280, max(400, self.height() - 280)])
 
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)

@@ -293,3 +293,13 @@ def test_a_stall_says_stalled_not_an_eta_and_a_new_batch_clears_the_last_summary
         run.cancel()
         qtbot.waitUntil(run.done, timeout=10_000)
     assert len(files) == 2
+
+
+def test_the_totals_follow_a_replaced_queue_at_once(tmp_path: Path, window: QMainWindow) -> None:
+    """Issue 15: a reopened session's downloads showed "No downloads" (a stale label)."""
+    queue = DownloadQueue()
+    tab = make_tab(window, queue)
+    assert tab.totals_label.text() == "No downloads"
+    items = [DownloadItem(f"http://127.0.0.1:9/{i}.fits", tmp_path / f"{i}.fits") for i in range(3)]
+    queue.replace_all(items)
+    assert tab.totals_label.text().startswith("0 of 3 done")

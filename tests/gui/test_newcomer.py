@@ -272,3 +272,25 @@ def test_the_details_pane_follows_the_querys_series(qtbot: Any, window: MainWind
         timeout=20_000,
     )
     assert browser.selected_series() == "hmi.M_45s"
+
+
+def test_a_re_export_of_downloaded_records_says_so(
+    qtbot: Any, window: MainWindow, tmp_path: Any
+) -> None:
+    """Issue 15: "downloading" was said for a re-export whose files were all here."""
+    from jsocdesk.core.download.item import DownloadItem, DownloadState
+    from jsocdesk.core.jsoc.export import ExportJob, JobState
+
+    job = ExportJob("hmi.v_45s[x]", "a@b.org", requestid="JSOC_20140101_002", state=JobState.DONE)
+    here = []
+    for i in range(3):
+        item = DownloadItem(f"http://127.0.0.1:9/{i}.fits", tmp_path / f"{i}.fits")
+        item.state = DownloadState.DONE
+        here.append(item)
+    notes = window.notifier.history
+    window.workflow.export_finished.emit(job, here)  # as the core's workflow says it
+    assert "all 3 already downloaded" in notes[-1][1]
+    assert "downloading" not in notes[-1][1]
+    fresh = DownloadItem("http://127.0.0.1:9/new.fits", tmp_path / "new.fits")
+    window.workflow.export_finished.emit(job, [*here, fresh])
+    assert "downloading 1 (3 already downloaded)" in notes[-1][1]

@@ -134,6 +134,10 @@ class DownloadsTab(QWidget):
         for sig in self._wake_signals:
             sig.connect(self.wake)
         ev.inserted.connect(self._on_queue_inserted)
+        # the totals follow a changed list at once (a reopened session's 161 files showed
+        # "No downloads" until the next repaint tick)
+        for sig in (ev.inserted, ev.removed, ev.reset):
+            sig.connect(self._refresh_totals)
         self._update_actions()
         self.wake()
         self.refresh()  # stops the timer again if there is nothing to follow
@@ -154,6 +158,8 @@ class DownloadsTab(QWidget):
         for sig in self._wake_signals:
             sig.disconnect(self.wake)
         self.queue.events.inserted.disconnect(self._on_queue_inserted)
+        for sig in (self.queue.events.inserted, self.queue.events.removed, self.queue.events.reset):
+            sig.disconnect(self._refresh_totals)
         self.queue.state_changed.disconnect(self._on_queue_state_changed)
         self.model.detach()
         if self._status_bar is not None:
@@ -165,13 +171,7 @@ class DownloadsTab(QWidget):
         if not self.repaint_timer.isActive():
             self.repaint_timer.start()
 
-    def refresh(self) -> None:
-        """Repaint visible dirty rows and refresh the totals (called by the repaint timer)."""
-        if self.model.pending_repaints:
-            first, last = self.view.visible_rows()
-            if not self.view.isVisible():
-                last = -1  # nothing on screen: nothing to repaint, data() reads live values
-            self.model.flush(first, last)
+    def _refresh_totals(self, *_args: object) -> None:
         active = [it for it in self.queue if it.state is S.ACTIVE]
         stalled = bool(active) and all(it.stalled() for it in active)
         text = totals_text(self.queue.totals(), stalled=stalled)
@@ -179,6 +179,15 @@ class DownloadsTab(QWidget):
             self._last_totals = text
             self.totals_label.setText(text)
             self.totals_changed.emit(text)
+
+    def refresh(self) -> None:
+        """Repaint visible dirty rows and refresh the totals (called by the repaint timer)."""
+        if self.model.pending_repaints:
+            first, last = self.view.visible_rows()
+            if not self.view.isVisible():
+                last = -1  # nothing on screen: nothing to repaint, data() reads live values
+            self.model.flush(first, last)
+        self._refresh_totals()
         if self.queue.idle and not self.model.pending_repaints:
             self.repaint_timer.stop()  # nothing moves: sleep until the queue wakes us
 

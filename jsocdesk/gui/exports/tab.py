@@ -66,8 +66,9 @@ PROTOCOLS = tuple(p.value for p in ExportProtocol)
 EMAIL_CHECK_DELAY_MS = 400
 REGISTER_URL = "http://jsoc.stanford.edu/ajax/register_email.html"
 TASK_EMAIL = "exports.check-email"
-#: the jobs table shows at least this many rows
+#: the jobs table and the plan show at least this many rows
 JOBS_VISIBLE_ROWS = 6
+PLAN_VISIBLE_ROWS = 3
 TASK_PLAN = "exports.plan"
 
 
@@ -138,6 +139,8 @@ class ExportsTab(QWidget):
         ph.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         ph.resizeSection(0, 420)
         ph.setStretchLastSection(True)
+        plan_rows = PLAN_VISIBLE_ROWS * self.plan_table.verticalHeader().defaultSectionSize()
+        self.plan_table.setMinimumHeight(plan_rows + ph.sizeHint().height() + 4)
         self.plan_label = QLabel("Press Refresh plan (or open this tab) to plan the export.")
         self.plan_label.setWordWrap(True)
         top = QHBoxLayout()
@@ -223,7 +226,7 @@ class ExportsTab(QWidget):
         scroll.setWidget(splitter)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 2)
-        splitter.setMinimumHeight(560)
+        splitter.setMinimumHeight(640)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll)
