@@ -140,7 +140,6 @@ def test_a_newcomers_day(qtbot: Any, qloop: Any, tmp_path: Path) -> None:
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.count_delay_ms = 50
     window = MainWindow(ctx)
-    qtbot.addWidget(window)
     window.resize(1500, 950)
     window.show()
     qtbot.waitExposed(window)

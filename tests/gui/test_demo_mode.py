@@ -30,7 +30,6 @@ def test_demo_mode_prefills_the_address_and_explains_the_server(qtbot: Any, qloo
     ctx.settings.custom_url = "http://127.0.0.1:9/"
     ctx.settings.email = "me@real.example.org"
     window = MainWindow(ctx)
-    qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
     try:
