@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from jsocdesk.commands.search import fail, load_session_file, open_client, say, server_url
+from jsocdesk.core.text import write_control
 
 METHODS = ("auto", "url", "url_quick", "url-tar")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?(?:/s)?\s*$")
@@ -160,7 +161,7 @@ class ProgressBar:
         self._sample(totals.bytes_done)
         text = self.line(totals)
         if self.tty:
-            self.stream.write("\r" + text + "\x1b[K")
+            write_control(self.stream, "\r" + text + "\x1b[K")
             self.stream.flush()
             self._drawn = True
             return
@@ -174,7 +175,7 @@ class ProgressBar:
     def finish(self, totals: Any) -> None:
         text = self.line(totals)
         if self.tty and self._drawn:
-            self.stream.write("\r" + text + "\x1b[K\n")
+            write_control(self.stream, "\r" + text + "\x1b[K\n")
         elif text != self._last_text:
             self.stream.write(text + "\n")
         self.stream.flush()
@@ -249,6 +250,8 @@ async def _download(args: argparse.Namespace, files: list[Any], catalog: Any) ->
         await engine.run_until_idle()
     finally:
         bar.finish(queue.totals())
+    if engine.save_error:  # e.g. a full disk under the data dir: a rerun may not resume
+        sys.stderr.write(f"warning: the download state was not saved: {engine.save_error}\n")
     failed = [it for it in queue if it.state is DownloadState.FAILED]
     for it in failed:
         sys.stderr.write(f"failed: {it.target.name}: {it.error}\n")
@@ -268,7 +271,7 @@ async def _download(args: argparse.Namespace, files: list[Any], catalog: Any) ->
         sys.stderr.write(f"failed: {p.name}: not in {out} after the download\n")
         del sizes[p]
     say(f"{len(sizes)} files ({_mb(sum(sizes.values()))}) in {out}")
-    return 1 if failed or missing else 0
+    return 1 if failed or missing or engine.save_error else 0
 
 
 def _has_file(path: Path, size: int, folder: Path) -> bool:

@@ -36,6 +36,8 @@ RESULT_PAGE_SIZE = 5000
 #: keywords shown by default after the prime keys, when the series has them
 DEFAULT_EXTRA_KEYS = ("T_OBS", "QUALITY", "EXPTIME", "WAVELNTH", "CAR_ROT", "CRLT_OBS")
 MAX_DEFAULT_COLUMNS = 8
+#: JSOC pseudo-keywords the Columns menu offers besides the series' keywords
+PSEUDO_KEYS = {"*online*": "Online (Y) or on tape (N)"}
 
 
 def default_keys(info: SeriesInfo) -> list[str]:
@@ -114,12 +116,18 @@ class ColumnsChooser(QFrame):
             self._keys = list(shown)
             self.list.clear()
             by_name = {k.name: k for k in info.keywords}
-            names = [*shown, *(k.name for k in info.keywords if k.name not in shown)]
+            names = [
+                *shown,
+                *(p for p in PSEUDO_KEYS if p not in shown),  # *online*: on tape or not
+                *(k.name for k in info.keywords if k.name not in shown),
+            ]
             for name in names:
                 item = QListWidgetItem(name, self.list)
                 kw = by_name.get(name)
                 if kw is not None:
                     item.setToolTip(f"{kw.type} {kw.units or ''} {kw.note}".strip())
+                elif name in PSEUDO_KEYS:
+                    item.setToolTip(PSEUDO_KEYS[name])
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(
                     Qt.CheckState.Checked if name in shown else Qt.CheckState.Unchecked
@@ -442,7 +450,7 @@ class ResultsTabWidget(QWidget):
 
     def keys_for(self, info: SeriesInfo) -> list[str]:
         saved = self._ctx.ui_state.load_list(f"results/{info.name.lower()}/keys")
-        keys = [k for k in (saved or []) if info.keyword(k) is not None]
+        keys = [k for k in (saved or []) if info.keyword(k) is not None or k in PSEUDO_KEYS]
         return keys or default_keys(info)
 
     def open_columns_chooser(self) -> None:
