@@ -276,6 +276,7 @@ def test_a_stall_says_stalled_not_an_eta_and_a_new_batch_clears_the_last_summary
     engine = DownloadEngine(queue, options=EngineOptions(fsync=False))
     wait_task(qtbot, asyncio.ensure_future(engine.run_until_idle()))
     assert tab.status_label.text().startswith("1 file(s) downloaded")
+    assert tab.totals_label.text().startswith("1 of 1 done")  # not a tick behind
 
     demo_server.faults.add(Fault("stall", "files", value=math.inf, at=20_000, match="slow"))
     slow = queue.add(url_of(demo_server, "slow.fits"), tmp_path, expected_size=200_000)

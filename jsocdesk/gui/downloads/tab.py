@@ -308,6 +308,7 @@ class DownloadsTab(QWidget):
             if self._batch_failed:
                 message += f", {self._batch_failed} failed"
             self._batch_done = self._batch_failed = 0
+            self._refresh_totals()  # the totals say the same as the summary, at once
             if self.notifier is not None:
                 self.notifier.notify("Downloads finished", message)
             self.status_label.setText(f"{message} (at {time.strftime('%H:%M')})")
