@@ -3,10 +3,16 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# A second venv without Qt (no PySide6, shiboken6, qasync, pytest-qt): tests/core and
+# tests/demo must pass there too (the core and the emulator are Qt-free).
+CORE_VENV := .venv-core
+CORE_BIN := $(CORE_VENV)/bin
+CORE_STAMP := $(CORE_VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+QT_DISTS := PySide6 shiboken6 qasync pytestqt
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest pytest-core bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,6 +23,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+$(CORE_BIN)/python:
+	$(PY) -m venv $(CORE_VENV)
+	$(CORE_BIN)/python -m pip install -q --upgrade pip
+
+$(CORE_STAMP): pyproject.toml | $(CORE_BIN)/python
+	$(CORE_BIN)/python -m pip install -q -e '.[test-core]'
+	rm -f $(CORE_VENV)/.installed-*
+	touch $(CORE_STAMP)
+
 install: $(STAMP)
 
 run: $(STAMP)
@@ -25,6 +40,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check jsocdesk tests
 	$(BIN)/ruff format --check jsocdesk tests
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -32,13 +48,19 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+# The Qt-less run: first prove that the venv really has no Qt, then the core and demo tests.
+pytest-core: $(CORE_STAMP)
+	$(CORE_BIN)/python -c "import importlib.util as u, sys; found = [m for m in sys.argv[1:] \
+		if u.find_spec(m)]; sys.exit(f'$(CORE_VENV) must not have {found}' if found else 0)" $(QT_DISTS)
+	$(CORE_BIN)/python -m pytest -q tests/core tests/demo
+
+test: lint typecheck pytest-core pytest
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -s tests/bench -p no:randomly -o testpaths=tests/bench -o "norecursedirs=.* *.egg-info"
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(CORE_VENV) build dist *.egg-info
 
 # --- frozen one-folder bundle (packaging/, issue 9) ------------------------------------------
 # `make dist` builds the wheel and dist/jsocdesk/ in a private venv pinned by

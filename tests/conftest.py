@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -15,6 +17,36 @@ pytest_plugins = ["tests.demo_server"]
 
 iers.conf.auto_download = False
 iers.conf.auto_max_age = None
+
+TESTS = Path(__file__).parent
+
+#: pytest-qt's settings in pyproject.toml (qt_api = "pyside6" and the Qt log rules).
+_QT_INI: dict[str, Literal["string", "linelist"]] = {
+    "qt_api": "string",
+    "qt_log_level_fail": "string",
+    "qt_log_ignore": "linelist",
+}
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """The Qt-less run (``make pytest-core``: tests/core and tests/demo in a venv without
+    PySide6, qasync or pytest-qt) shares pyproject's pytest settings.  Without pytest-qt
+    nobody declares its ini keys and ``--strict-config`` would reject them: declare them
+    inert then (nothing reads them).  When pytest-qt is loaded, it owns them."""
+    qt_plugin = sys.modules.get("pytestqt.plugin")
+    if qt_plugin is None or not pluginmanager.is_registered(qt_plugin):
+        for name, kind in _QT_INI.items():
+            parser.addini(name, "pytest-qt setting; inert: pytest-qt is not loaded", kind)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/gui, and every test that uses a Qt application (pytest-qt's
+    ``qapp``, which ``qtbot`` needs) anywhere, with ``gui``: ``-m "not gui"`` selects the rest."""
+    gui_dir = TESTS / "gui"
+    for item in items:
+        if item.path.is_relative_to(gui_dir) or "qapp" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gui)
+
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -11,6 +11,7 @@ not lock the window the user is working in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import traceback
@@ -140,7 +141,9 @@ class ErrorSink(QObject):
             value = value.with_traceback(tb)
         self.report(value, "Unexpected error")
 
-    def loop_exception_handler(self, loop: Any, context: dict[str, Any]) -> None:
+    def loop_exception_handler(
+        self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+    ) -> None:
         """asyncio exception handler: exceptions nobody awaited."""
         exc = context.get("exception")
         if isinstance(exc, BaseException):

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 
-from jsocdesk.core.events import EventedList
+from jsocdesk.core.events import EventedList, Signal
 from jsocdesk.gui.roles import Index, column_title
 
 T = TypeVar("T")
@@ -23,11 +23,11 @@ class EventedListModel(QAbstractTableModel, Generic[T]):
     #: the column titles; a subclass sets its own
     COLUMNS: tuple[str, ...] = ()
 
-    def __init__(self, items: EventedList[T], parent: Any = None) -> None:
+    def __init__(self, items: EventedList[T], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._list = items
         ev = items.events
-        self._connections: tuple[tuple[Any, Callable[..., None]], ...] = (
+        self._connections: tuple[tuple[Signal, Callable[..., None]], ...] = (
             (ev.inserting, self._on_inserting),
             (ev.inserted, self._on_inserted),
             (ev.removing, self._on_removing),

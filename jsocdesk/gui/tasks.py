@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from jsocdesk.gui.errors import ErrorSink
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class TaskRunner(QObject):
@@ -85,7 +86,7 @@ class TaskRunner(QObject):
         self.busy_changed.emit(len(self._tasks))
         return task
 
-    def _call(self, callback: Callable[[Any], object], arg: Any, label: str) -> None:
+    def _call(self, callback: Callable[[U], object], arg: U, label: str) -> None:
         try:
             callback(arg)
         except Exception as exc:  # noqa: BLE001 - a broken callback is reported, not lost

@@ -30,9 +30,9 @@ from jsocdesk.core.download.item import DownloadState
 from jsocdesk.core.download.queue import ConcurrencyLimits
 from tests.bench._download_common import FILE_BYTES, FILES, Served, served
 from tests.bench.bench_loop_latency import _run_delay
-from tests.gui.conftest import qloop
+from tests.gui.conftest import qasync_loop, qloop
 
-__all__ = ["qloop", "served"]  # fixtures, re-exported for pytest
+__all__ = ["qasync_loop", "qloop", "served"]  # fixtures, re-exported for pytest
 
 HEARTBEAT_MS = 2
 REPO = Path(__file__).resolve().parents[2]

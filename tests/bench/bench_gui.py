@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.gui.conftest import qloop  # noqa: F401  (the qasync loop fixture, by name)
+from tests.gui.conftest import qasync_loop, qloop  # noqa: F401  (the qasync loop fixtures, by name)
 
 BARE_WINDOW = r"""
 from PySide6.QtCore import QEvent, QObject, QTimer

@@ -1,10 +1,11 @@
-"""GUI test fixtures: offscreen Qt, a qasync loop that re-raises loop errors at teardown."""
+"""GUI test fixtures: offscreen Qt, one qasync loop that re-raises loop errors at each test's
+teardown, model testers."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -35,45 +36,55 @@ def _drain(loop: asyncio.AbstractEventLoop, timeout_ms: int = 5000) -> None:
             t.exception()  # retrieved: reported by the test that owned it
 
 
-def _kill_loop_timers(loop: Any) -> None:
-    """Unregister the Qt timers a closed qasync loop still has.
+#: The session's loop, kept referenced until the interpreter exits: a qasync loop that is
+#: freed while Qt still delivers one of its timers segfaults (the loop is never freed mid-run).
+_LOOPS: list[qasync.QEventLoop] = []
 
-    WORKAROUND(qasync 0.28): ``close()`` only flags the loop's ``_SimpleTimer`` as stopped;
-    each pending ``call_later`` (httpx timeouts: up to a minute) stays registered and later
-    fires into Python on that orphaned QObject.  If the cyclic GC frees the closed loop
-    during such a callback, Qt returns into a deleted object and the process segfaults in
-    ``QCoreApplication::notifyInternal2``.  Killing the timers now makes the old loop inert.
+
+@pytest.fixture(scope="session")
+def qasync_loop(qapp: Any) -> Iterator[qasync.QEventLoop]:
+    """One qasync loop for the whole session, inside pytest-qt's application.
+
+    ``already_running=True`` marks it as running under the Qt event loop that pytest-qt pumps
+    (``qtbot.waitUntil``/``waitSignal``), exactly like in the app.  A single loop, never
+    stopped between tests: ``stop()`` would call ``QApplication.exit()`` (every later qtbot
+    wait would return at once), and a loop closed while its ``call_later`` timers are still
+    registered with Qt must not be freed.  Tests use it through :func:`qloop`.
     """
-    timer = loop._timer
-    callbacks = getattr(timer, "_SimpleTimer__callbacks", {})
-    for timer_id in list(callbacks):
-        timer.killTimer(timer_id)
-    callbacks.clear()
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    _LOOPS.append(loop)
+    # It is the running loop only while a test that asked for ``qloop`` runs.
+    asyncio._set_running_loop(None)
+    yield loop
+    asyncio._set_running_loop(loop)
+    _drain(loop)
+    asyncio._set_running_loop(None)
+    loop.stop()  # no qtbot wait follows: QApplication.exit() is harmless now
+    loop.close()
 
 
 @pytest.fixture
-def qloop(qapp: Any) -> Iterator[qasync.QEventLoop]:
-    """A qasync loop *running* inside the pytest-qt application.
+def qloop(qasync_loop: qasync.QEventLoop) -> Iterator[qasync.QEventLoop]:
+    """The session's qasync loop as this test's running loop.
 
-    ``already_running=True`` makes asyncio see it as the running loop, so coroutines progress
-    while pytest-qt pumps Qt events (``qtbot.waitUntil``/``waitSignal``), exactly like in the
-    app.  Exceptions that reach the loop's handler fail the test at teardown.
+    Exceptions that reach the loop's handler fail the test at teardown; tasks still alive
+    then are cancelled and pumped to their end.  ``asyncio._set_running_loop`` is the hook
+    asyncio exports (``asyncio.events.__all__``) for loops run by someone else: Qt runs this
+    one, so asyncio must be told while the test runs, and told again when it is over (plain
+    ``asyncio.run`` in later tests needs no running loop).
     """
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
+    loop = qasync_loop
     errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    asyncio.set_event_loop(loop)
+    asyncio._set_running_loop(loop)
     try:
         yield loop
     finally:
         _drain(loop)
-        # WORKAROUND(qasync 0.28): stop() would call QApplication.exit(), which makes the
-        # *next* test's qtbot waits return at once; mark the loop stopped without it.
-        loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
-        asyncio.events._set_running_loop(None)
-        loop.close()
-        _kill_loop_timers(loop)
+        asyncio._set_running_loop(None)
         asyncio.set_event_loop(None)
+        loop.set_exception_handler(None)
     if errors:
         first = errors[0]
         exc = first.get("exception")
@@ -133,36 +144,19 @@ def close_context(qtbot: Any, ctx: Any) -> None:
 
 
 @pytest.fixture
-def model_tester(qapp: Any) -> Iterator[Any]:
-    """``model_tester(model)`` attaches Qt's QAbstractItemModelTester (QtTest) to a model.
+def qtmodeltesters(request: pytest.FixtureRequest) -> Iterator[Callable[[Any], None]]:
+    """``qtmodeltesters(model)``: pytest-qt's model tester for each of several models of one
+    test (the ``qtmodeltester`` fixture holds one: a second ``check()`` would drop the
+    first model's tester).  Each is pytest-qt's ``ModelTester``, i.e. Qt's
+    QAbstractItemModelTester; pytest-qt fails the test on any ``qt.modeltest`` report."""
+    from pytestqt.modeltest import ModelTester
 
-    The tester re-checks the whole model after every signal.  It reports in Warning mode (the
-    Fatal mode would abort the interpreter) through the ``qt.modeltest`` logging category;
-    this fixture captures those messages with its own Qt message handler and fails the test
-    on any of them.
-    """
-    from PySide6.QtCore import qInstallMessageHandler
-    from PySide6.QtTest import QAbstractItemModelTester
+    testers: list[ModelTester] = []
 
-    testers: list[Any] = []
-    failures: list[str] = []
-
-    def handler(_mode: Any, context: Any, message: str) -> None:
-        if "FAIL!" in message or (context is not None and context.category == "qt.modeltest"):
-            failures.append(message)
-
-    previous = qInstallMessageHandler(handler)
-
-    def attach(model: Any) -> Any:
-        tester = QAbstractItemModelTester(
-            model, QAbstractItemModelTester.FailureReportingMode.Warning
-        )
+    def check(model: Any) -> None:
+        tester = ModelTester(request.config)
+        tester.check(model)
         testers.append(tester)
-        return tester
 
-    attach.failures = failures  # type: ignore[attr-defined]
-    try:
-        yield attach
-    finally:
-        qInstallMessageHandler(previous)
-    assert not failures, "QAbstractItemModelTester:\n" + "\n".join(failures)
+    yield check
+    testers.clear()

@@ -27,14 +27,14 @@ SHARP = "hmi.sharp_720s[][2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 
 
 @pytest.fixture
-def window(qtbot: Any, qloop: Any, demo_server: Any, model_tester: Any) -> Iterator[MainWindow]:
+def window(qtbot: Any, qloop: Any, demo_server: Any, qtmodeltesters: Any) -> Iterator[MainWindow]:
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.count_delay_ms = 20
     w = MainWindow(ctx)
     qtbot.addWidget(w)
-    model_tester(w.query_panel.model)
-    model_tester(w.series_browser.model)
-    model_tester(w.series_browser.proxy)
+    qtmodeltesters(w.query_panel.model)
+    qtmodeltesters(w.series_browser.model)
+    qtmodeltesters(w.series_browser.proxy)
     w.show()
     qtbot.waitExposed(w)
     connect_window(qtbot, w, demo_server.base_url)
@@ -181,7 +181,7 @@ def test_series_browser_lists_filters_and_describes(qtbot: Any, window: MainWind
 
 
 def test_search_results_lazy_sort_filter_copy(
-    qtbot: Any, window: MainWindow, model_tester: Any, qapp: Any
+    qtbot: Any, window: MainWindow, qtmodeltesters: Any, qapp: Any
 ) -> None:
     from jsocdesk.gui.results import model as results_model
 
@@ -197,7 +197,7 @@ def test_search_results_lazy_sort_filter_copy(
     rs = task.result()
     model = window.results_tab.model
     assert model is not None
-    model_tester(model)
+    qtmodeltesters(model)
     qtbot.waitUntil(lambda: rs.loaded > 0 and not model.fetching, timeout=30_000)
     assert rs.total == 2107
     while model.canFetchMore():

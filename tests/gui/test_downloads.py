@@ -208,10 +208,10 @@ def test_catalogued_files_show_done(tmp_path: Path, qapp: Any) -> None:
     assert model.flags(model.index(0, 0)) & model.flags(model.index(0, 0)).ItemIsDragEnabled
 
 
-def test_model_tester_under_rapid_progress(qtbot: Any, model_tester: Any, tmp_path: Path) -> None:
+def test_model_tester_under_rapid_progress(qtbot: Any, qtmodeltester: Any, tmp_path: Path) -> None:
     queue = DownloadQueue()
     model = DownloadsModel(queue)
-    model_tester(model)
+    qtmodeltester.check(model)
     emitted: list[tuple[int, int]] = []
     model.dataChanged.connect(lambda a, b, *_: emitted.append((a.row(), b.row())))
     for i in range(40):

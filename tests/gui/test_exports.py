@@ -75,11 +75,11 @@ def submit_elsewhere(qtbot: Any, ctx: AppContext, recordset: str) -> ExportRespo
 
 
 def test_plan_email_check_and_submit_to_done(
-    qtbot: Any, ctx: AppContext, demo_server: Any, model_tester: Any
+    qtbot: Any, ctx: AppContext, demo_server: Any, qtmodeltester: Any
 ) -> None:
     ctx.connect(demo_server.base_url)
     tab, queue = make_tab(qtbot, ctx, V45)
-    model_tester(tab.model)
+    qtmodeltester.check(tab.model)
     plan(qtbot, tab)
     assert len(tab.plan) == 1
     row = tab.plan[0]
@@ -145,14 +145,14 @@ def test_typing_checks_the_address_once_debounced(
 
 
 def test_status7_queueing_shown_in_the_ui(
-    qtbot: Any, ctx: AppContext, demo_server_factory: Any, model_tester: Any
+    qtbot: Any, ctx: AppContext, demo_server_factory: Any, qtmodeltester: Any
 ) -> None:
     server = demo_server_factory(export_delay=1.5)
     ctx.connect(server.base_url)
     # two branches on different series: two exports, same address → one waits for the other
     query = Or(V45, And(*M45, Notify(DEMO_EMAIL)))
     tab, queue = make_tab(qtbot, ctx, query)
-    model_tester(tab.model)
+    qtmodeltester.check(tab.model)
     plan(qtbot, tab)
     assert [r.compiled.series for r in tab.plan] == ["hmi.v_45s", "hmi.m_45s"]
     assert tab.email() == DEMO_EMAIL  # taken from the query's Notify node
@@ -237,10 +237,10 @@ def test_too_large_offers_a_split(qtbot: Any, ctx: AppContext, demo_server_facto
     close_queue(qtbot, tab, queue)
 
 
-def test_jobs_model_under_rapid_updates(qapp: Any, model_tester: Any) -> None:
+def test_jobs_model_under_rapid_updates(qapp: Any, qtmodeltester: Any) -> None:
     jobs: EventedList[ExportJob] = EventedList()
     model = ExportJobsModel(jobs)
-    model_tester(model)
+    qtmodeltester.check(model)
     for i in range(12):
         jobs.append(ExportJob(f"hmi.v_45s[2014.01.0{i % 9 + 1}]", DEMO_EMAIL))
     for rnd in range(30):

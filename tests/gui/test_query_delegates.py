@@ -43,10 +43,10 @@ COMPLETIONS = Completions(
 
 @pytest.fixture
 def setup(
-    qtbot: Any, model_tester: Any
+    qtbot: Any, qtmodeltester: Any
 ) -> Iterator[tuple[QueryTreeModel, QueryValueDelegate, QWidget]]:
     model = QueryTreeModel(QueryTree(), QUndoStack())
-    model_tester(model)
+    qtmodeltester.check(model)
     view = QTreeView()
     qtbot.addWidget(view)
     view.setModel(model)

@@ -27,9 +27,9 @@ from jsocdesk.gui.roles import Role
 
 
 @pytest.fixture
-def model(qapp: Any, model_tester: Any) -> QueryTreeModel:
+def model(qapp: Any, qtmodeltester: Any) -> QueryTreeModel:
     m = QueryTreeModel(QueryTree(), QUndoStack())
-    model_tester(m)
+    qtmodeltester.check(m)
     return m
 
 

@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QByteArray,
     QMimeData,
     QModelIndex,
+    QObject,
     Qt,
     Signal,
 )
@@ -27,7 +28,7 @@ from PySide6.QtGui import QIcon, QUndoStack
 from PySide6.QtWidgets import QApplication, QStyle
 
 from jsocdesk.core.errors import QueryError
-from jsocdesk.core.query.tree import GROUP_KINDS, Group, Node, QueryTree
+from jsocdesk.core.query.tree import GROUP_KINDS, Group, GroupKind, Node, QueryTree
 from jsocdesk.gui.query.commands import (
     InsertNodeCommand,
     MoveNodeCommand,
@@ -61,7 +62,9 @@ class QueryTreeModel(QAbstractItemModel):
     #: an edit could not be applied (message), e.g. a malformed value
     edit_rejected = Signal(str)
 
-    def __init__(self, tree: QueryTree, undo_stack: QUndoStack, parent: Any = None) -> None:
+    def __init__(
+        self, tree: QueryTree, undo_stack: QUndoStack, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.tree = tree
         self.undo_stack = undo_stack
@@ -110,6 +113,8 @@ class QueryTreeModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(row, column, children[row])
 
+    # PySide6 declares parent() and parent(index) as one overloaded method (QObject.parent and
+    # QAbstractItemModel.parent): overriding the index form alone is reported as an override.
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
         nid = self.node_id(index)
         if nid is None:
@@ -197,12 +202,13 @@ class QueryTreeModel(QAbstractItemModel):
             return False
         try:
             if self.tree.is_group(nid):
-                kind = str(value.kind if isinstance(value, Group) else value).strip().lower()
-                if kind not in ("and", "or"):
+                text = str(value.kind if isinstance(value, Group) else value).strip().lower()
+                if text not in ("and", "or"):
                     raise QueryError(f"A group is AND or OR, not {value!r}")
+                kind: GroupKind = "and" if text == "and" else "or"
                 if kind == self.tree.kind(nid):
                     return True
-                self.undo_stack.push(SetGroupKindCommand(self.tree, nid, kind))  # type: ignore[arg-type]
+                self.undo_stack.push(SetGroupKindCommand(self.tree, nid, kind))
                 return True
             old = self.tree.node(nid)
             if role == Role.OBJECT and isinstance(value, Node):

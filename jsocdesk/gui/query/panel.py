@@ -19,7 +19,7 @@ from typing import Any
 import astropy.units as u
 from astropy.time import Time as AstropyTime
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -80,7 +80,7 @@ class QueryTreeView(QTreeView):
     #: Insert key: show the "add node" menu at the current row
     add_menu_requested = Signal()
 
-    def keyPressEvent(self, event: Any) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if self.state() != QAbstractItemView.State.EditingState:
             if event.key() == Qt.Key.Key_Delete:
                 self.delete_requested.emit()

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     Qt,
     Signal,
 )
@@ -60,7 +61,7 @@ class ResultTableModel(QAbstractTableModel):
         tasks: TaskRunner,
         *,
         page_size: int | None = None,
-        parent: Any = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.rs = result_set

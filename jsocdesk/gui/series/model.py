@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     QSortFilterProxyModel,
     Qt,
 )
@@ -19,7 +20,7 @@ HEADERS = ("Series", "Description")
 
 
 class SeriesListModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._entries: list[SeriesEntry] = []
 
@@ -65,7 +66,7 @@ class SeriesListModel(QAbstractTableModel):
 class SeriesFilterProxy(QSortFilterProxyModel):
     """Case-insensitive substring filter on name *or* description."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setFilterKeyColumn(-1)
