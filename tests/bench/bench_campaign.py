@@ -37,9 +37,9 @@ from jsocdesk.core.jsoc.export import ExportJob, JobState
 from jsocdesk.core.jsoc.protocol import ExportFile
 from tests.bench.bench_downloads_ui import Heartbeat
 from tests.demo_server import demo_process, drms_server_config
-from tests.gui.conftest import qloop
+from tests.gui.conftest import qasync_loop, qloop
 
-__all__ = ["qloop"]
+__all__ = ["qasync_loop", "qloop"]  # fixtures, re-exported for pytest
 
 YEAR = "hmi.M_720s[2014.01.01_00:00:00_TAI/365d]"
 MONTH = "aia.lev1_euv_12s[2014-01-01T00:00:00Z/30d@1m][171]"
