@@ -1,13 +1,17 @@
 """``jsocdesk fetch SESSION.json --out DIR``: search, export and download, headless.
 
-Compiles the session's query against the server, submits one export per record set (the
-method is chosen like ``jsocdesk export`` does), waits for them, then downloads every file
-into ``DIR`` with the download engine, showing a progress bar on stderr.  The download queue
-is saved in the data dir (one file per output folder), so interrupting the command (Ctrl-C,
-a closed terminal, even SIGKILL) and running it again resumes: finished files are
-recognised by the catalogue, partial ``.part`` files continue where they stopped after the
-server confirms it still has the same file.  ``--demo`` runs the embedded demo server with
-a persistent data dir (in the cache dir) so that a rerun sees the same files.
+Compiles the session's query against the server and runs it as a campaign
+(:mod:`jsocdesk.commands.campaign`): the plan is printed first (records, size, number of
+exports, expected time); a record set too big for one export is cut on time boundaries into
+chunks that fit the server's caps, exported one at a time (one pending export per e-mail),
+each chunk downloaded into ``DIR`` as soon as it is ready while the next is staged; a plan
+past the guard's threshold needs ``--yes`` when stdin is not a terminal.  The campaign and
+the download queue are saved in the data dir (one file per output folder), so interrupting
+the command (Ctrl-C, a closed terminal, even SIGKILL) and running it again resumes:
+submitted exports are followed by request id, finished files are recognised by the
+catalogue, partial ``.part`` files continue where they stopped after the server confirms it
+still has the same file.  ``--demo`` runs the embedded demo server with a persistent data
+dir (in the cache dir) so that a rerun sees the same files.
 
 Exit status: 0 all files downloaded, 1 some downloads failed, 2 error before downloading,
 130 interrupted.
@@ -18,16 +22,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import math
 import re
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from jsocdesk.commands.search import fail, load_query, open_client, say
+from jsocdesk.commands.search import fail, say
 
 METHODS = ("auto", "url", "url_quick", "url-tar")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?(?:/s)?\s*$")
@@ -63,6 +66,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--poll", type=float, default=2.0, help="first delay between export polls (seconds)"
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="submit a plan past the size/record threshold without asking",
+    )
+    parser.add_argument(
+        "--retry-delay",
+        type=float,
+        default=30.0,
+        help="seconds before a failed chunk is tried again (default 30)",
     )
 
 
@@ -194,122 +208,10 @@ class ProgressBar:
 # --- the command --------------------------------------------------------------------------
 
 
-class Wanted(NamedTuple):
-    """One download of an export: a file, or (``member_keys`` set) a ``url-tar`` archive to
-    unpack, with the catalogue key of each member (by base name)."""
+def report_downloads(queue: Any, out: Path) -> int:
+    """Print the failed downloads and the files now in ``out``; 1 if some failed."""
+    from jsocdesk.core.download import DownloadState
 
-    url: str
-    name: str
-    key: str | None
-    member_keys: dict[str, str] | None = None
-
-
-async def _export_files(
-    args: argparse.Namespace, url: str | None
-) -> tuple[list[Wanted], str | None] | int:
-    """Run the exports; returns (the downloads, server) or an exit code.
-
-    A ``url-tar`` export becomes one archive to unpack, unless the catalogue already has
-    every file of it on disk: then its files are listed one by one (and found done).
-    """
-    from jsocdesk.commands.export import queue_exports
-    from jsocdesk.core.download.catalog import archive_member_keys, catalog_key
-    from jsocdesk.core.download.names import name_from_record
-    from jsocdesk.core.errors import ExportFailed
-
-    query = load_query(args.session)
-    files: list[Wanted] = []
-    async with open_client(url) as client:
-        queued = await queue_exports(client, query, args, "fetch")
-        if isinstance(queued, int):
-            return queued
-        queue, jobs = queued
-        try:
-            for job in jobs:
-                try:
-                    await queue.wait(job)
-                except ExportFailed as exc:
-                    return fail("fetch", str(exc).splitlines()[0])
-                ident = job.requestid or "(immediate)"
-                n = len(job.files)
-                what = f"1 archive of {n} files" if job.tar_url else f"{n} files"
-                sys.stderr.write(f"export {ident}: {job.recordset}: {what}\n")
-                singles: list[Wanted] = []
-                for f in job.files:
-                    key = catalog_key(f.record, f.filename, job.protocol)
-                    name = (
-                        name_from_record(f.record, f.filename)
-                        if f.record.endswith("}")
-                        else f.filename.rsplit("/", 1)[-1]
-                    )
-                    singles.append(Wanted(f.url, name, key))
-                if job.tar_url and not _all_catalogued(singles):
-                    members = archive_member_keys(job.files, job.protocol)
-                    tar_name = job.tar_url.rsplit("/", 1)[-1]
-                    files.append(Wanted(job.tar_url, tar_name, None, members))
-                    continue
-                files.extend(singles)
-        finally:
-            await queue.aclose()
-    return files, url
-
-
-def _all_catalogued(files: list[Wanted]) -> bool:
-    """True if the catalogue has every file of ``files`` on disk (none to fetch)."""
-    from jsocdesk.core.download import Catalog
-    from jsocdesk.core.paths import AppPaths
-
-    if not files:
-        return False
-    catalog = Catalog.in_data_dir(AppPaths.from_environment().data)
-    return all(w.key and catalog.lookup(w.key) is not None for w in files)
-
-
-async def _download(args: argparse.Namespace, files: list[Wanted]) -> int:
-    from jsocdesk.core.download import (
-        Catalog,
-        ConcurrencyLimits,
-        DownloadEngine,
-        DownloadQueue,
-        DownloadState,
-        EngineOptions,
-        QueueStore,
-    )
-    from jsocdesk.core.paths import AppPaths
-
-    out = args.out.resolve()
-    data = AppPaths.from_environment().data
-    tag = hashlib.sha1(str(out).encode("utf-8")).hexdigest()[:12]
-    store = QueueStore.in_data_dir(data, f"fetch-{tag}.json")
-    catalog = Catalog.in_data_dir(data)
-    limits = ConcurrencyLimits(total=max(4, args.connections), per_host=args.connections)
-    queue = DownloadQueue(store.load(), limits=limits, catalog=catalog)
-    for item in queue:  # a rerun retries what failed last time
-        if item.state is DownloadState.FAILED:
-            queue.retry(item)
-    for w in files:
-        unpack = w.member_keys is not None
-        queue.add(w.url, out, name=w.name, key=w.key, unpack=unpack, member_keys=w.member_keys)
-    store.save(list(queue))  # before any byte moves: a kill now still finds its .part files
-    partial = [
-        it.part_path.stat().st_size
-        for it in queue
-        if it.state is DownloadState.QUEUED and it.part_path.exists()
-    ]
-    if partial:
-        sys.stderr.write(
-            f"found {len(partial)} partial files ({_mb(sum(partial))}): resuming them\n"
-        )
-    bandwidth = parse_rate(args.limit_rate) if args.limit_rate else None
-    engine = DownloadEngine(
-        queue, store=store, catalog=catalog, options=EngineOptions(bandwidth=bandwidth)
-    )
-    bar = ProgressBar()
-    queue.progressed.connect(bar.update)
-    try:
-        await engine.run_until_idle()
-    finally:
-        bar.finish(queue.totals())
     failed = [it for it in queue if it.state is DownloadState.FAILED]
     for it in failed:
         sys.stderr.write(f"failed: {it.target.name}: {it.error}\n")
@@ -328,11 +230,9 @@ async def _download(args: argparse.Namespace, files: list[Wanted]) -> int:
 
 
 async def _fetch(args: argparse.Namespace, url: str | None) -> int:
-    result = await _export_files(args, url)
-    if isinstance(result, int):
-        return result
-    files, _ = result
-    return await _download(args, files)
+    from jsocdesk.commands.campaign import fetch_campaign
+
+    return await fetch_campaign(args, url)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -340,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.connections < 1:
         return fail("fetch", "--connections must be at least 1")
+    args.out = Path(args.out).resolve()
     if args.limit_rate:
         try:
             parse_rate(args.limit_rate)

@@ -46,11 +46,16 @@ class Throughput:
 
 @dataclass(frozen=True)
 class Block:
-    """One record set of the query with what the plan needs to know about it."""
+    """One record set of the query with what the plan needs to know about it: its series'
+    metadata, the segments it exports, its count when already known (else the plan asks),
+    and the export method/protocol chosen for it (empty: the campaign's)."""
 
     recordset: str
     series: SeriesInfo | None = None
     segments: tuple[str, ...] = ()
+    count: int | None = None
+    method: str = ""
+    protocol: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class PlannedChunk:
 
 @dataclass(frozen=True)
 class CampaignPlan:
+    blocks: tuple[Block, ...]
     chunks: tuple[PlannedChunk, ...]
     #: the query's own count per block (``rs_summary``); the chunks' counts add up to it
     counts: tuple[int, ...]
@@ -232,7 +238,7 @@ async def plan_campaign(
     sizes: list[float | None] = []
     notes: list[str] = []
     for i, block in enumerate(blocks):
-        count = await client.count(block.recordset)
+        count = block.count if block.count is not None else await client.count(block.recordset)
         bpr = per_record[i] if per_record is not None else None
         if bpr is None:
             bpr = bytes_per_record(block.series, block.segments)
@@ -253,7 +259,13 @@ async def plan_campaign(
         if bpr is None:
             notes.append(f"{block.recordset}: file sizes unknown; chunks cut by records only")
     return CampaignPlan(
-        tuple(chunks), tuple(counts), tuple(sizes), caps, throughput or Throughput(), tuple(notes)
+        tuple(blocks),
+        tuple(chunks),
+        tuple(counts),
+        tuple(sizes),
+        caps,
+        throughput or Throughput(),
+        tuple(notes),
     )
 
 

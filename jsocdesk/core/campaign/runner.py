@@ -30,15 +30,16 @@ import contextlib
 import dataclasses
 import json
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from jsocdesk.core.campaign.plan import list_times
+from jsocdesk.core.campaign.plan import list_times, time_key
 from jsocdesk.core.campaign.split import CannotSplit, split_on_times
 from jsocdesk.core.campaign.state import Campaign, CampaignStore, Chunk, ChunkState
 from jsocdesk.core.errors import ExportFailed, JsocError
-from jsocdesk.core.jsoc.client import JsocClient
+from jsocdesk.core.jsoc.client import JsocClient, series_name_of
 from jsocdesk.core.jsoc.export import (
     ExportJob,
     ExportQueue,
@@ -75,14 +76,21 @@ Saver = Callable[[Campaign], Awaitable[None]]
 
 def store_saver(store: CampaignStore) -> Saver:
     """A saver writing to ``store``: the snapshot is taken on the loop, serialised and
-    written on a worker thread; saves are serialised so the newest always lands last."""
-    lock = asyncio.Lock()
+    written on a worker thread.  Snapshots are numbered and a write never replaces a newer
+    one (a save whose caller was cancelled still finishes on its thread, maybe late)."""
+    lock = threading.Lock()
+    state = {"taken": 0, "written": 0}
+
+    def write(version: int, doc: dict[str, object]) -> None:
+        text = json.dumps(doc, separators=(",", ":"))
+        with lock:
+            if version > state["written"]:
+                store.write(text)
+                state["written"] = version
 
     async def save(campaign: Campaign) -> None:
-        doc = campaign.to_dict()
-        async with lock:
-            text = await asyncio.to_thread(json.dumps, doc, separators=(",", ":"))
-            await asyncio.to_thread(store.write, text)
+        state["taken"] += 1
+        await asyncio.to_thread(write, state["taken"], campaign.to_dict())
 
     return save
 
@@ -101,7 +109,6 @@ class CampaignRunner:
         save: Saver | None = None,
         series: SeriesInfo | None = None,
         retry_delay: float = 30.0,
-        time_key: str | None = None,
     ) -> None:
         self.client = client
         self.campaign = campaign
@@ -109,9 +116,8 @@ class CampaignRunner:
         self._own_queue = queue is None
         self.queue = queue or ExportQueue(client, policy)
         self._save = save
-        self.series = series
+        self.series = series  # default for chunks whose series metadata cannot be fetched
         self.retry_delay = retry_delay
-        self.time_key = time_key
         self._not_before: dict[str, float] = {}
         self._downloads: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -175,17 +181,18 @@ class CampaignRunner:
     async def _stage(self, chunk: Chunk) -> None:
         if chunk.state is S.PENDING and await self._presplit(chunk):
             return
+        series = await self._series_of(chunk)
         job = chunk.job if chunk.state is S.SUBMITTED and chunk.job is not None else None
         if job is None or job.state in (JobState.FAILED, JobState.CANCELLED):
             job = ExportJob(
                 chunk.recordset,
                 self.campaign.email,
-                method=self.campaign.method,
-                protocol=self.campaign.protocol,
-                series=self.series,
+                method=chunk.method or self.campaign.method,
+                protocol=chunk.protocol or self.campaign.protocol,
+                series=series,
             )
         else:
-            job.series = self.series
+            job.series = series
         if job.state is JobState.DONE:  # stopped after the export ended: nothing to wait for
             await self._ready(chunk)
             return
@@ -237,6 +244,13 @@ class CampaignRunner:
         await self.save()
         self._start_download(chunk)
 
+    async def _series_of(self, chunk: Chunk) -> SeriesInfo | None:
+        """The metadata of the chunk's series (cached by the client)."""
+        try:
+            return await self.client.series_info(series_name_of(chunk.recordset))
+        except JsocError:
+            return self.series
+
     async def _presplit(self, chunk: Chunk) -> bool:
         """Cut a pending chunk that is known (from a learned size) not to fit."""
         bpr = self.campaign.bytes_per_record
@@ -263,14 +277,13 @@ class CampaignRunner:
     async def _split(self, chunk: Chunk, per_chunk: int, reason: str) -> bool:
         """Replace ``chunk`` by parts of at most ``per_chunk`` records; False if it cannot
         be cut (a single instant, no time range)."""
-        key = self.time_key or _time_key_name(self.series)
-        if key is None or find_time_range(chunk.recordset) is None:
+        tk = time_key(await self._series_of(chunk))
+        if tk is None or find_time_range(chunk.recordset) is None:
             return False
         try:
-            times = await list_times(self.client, chunk.recordset, key)
-            slot = _slot(self.series)
+            times = await list_times(self.client, chunk.recordset, tk[0])
             specs = split_on_times(
-                chunk.recordset, times, per_chunk=per_chunk, max_span=None, slot=slot
+                chunk.recordset, times, per_chunk=per_chunk, max_span=None, slot=tk[1]
             )
         except (CannotSplit, JsocError) as exc:
             log.warning("cannot split %s: %s", chunk.recordset, exc)
@@ -284,6 +297,8 @@ class CampaignRunner:
                 s.records,
                 est_bytes=None if bpr is None else s.records * bpr,
                 error=f"split: {reason}" if reason else "",
+                method=chunk.method,
+                protocol=chunk.protocol,
             )
             for s in specs
         ]
@@ -366,17 +381,3 @@ class CampaignRunner:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _time_key_name(series: SeriesInfo | None) -> str | None:
-    from jsocdesk.core.campaign.plan import time_key
-
-    tk = time_key(series)
-    return tk[0] if tk else None
-
-
-def _slot(series: SeriesInfo | None) -> float | None:
-    from jsocdesk.core.campaign.plan import time_key
-
-    tk = time_key(series)
-    return tk[1] if tk else None

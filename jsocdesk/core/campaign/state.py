@@ -61,6 +61,9 @@ class Chunk:
     attempts: int = 0
     error: str = ""
     job: ExportJob | None = None
+    #: export method/protocol of this chunk (empty: the campaign's)
+    method: str = ""
+    protocol: str = ""
     files_done: int = 0
     files_failed: int = 0
     bytes_done: int = 0
@@ -98,6 +101,8 @@ class Chunk:
             "attempts": self.attempts,
             "error": self.error,
             "job": job,
+            "method": self.method,
+            "protocol": self.protocol,
             "files_done": self.files_done,
             "files_failed": self.files_failed,
             "bytes_done": self.bytes_done,
@@ -133,6 +138,8 @@ class Chunk:
             attempts=int(d.get("attempts", 0)),
             error=str(d.get("error", "")),
             job=job,
+            method=str(d.get("method", "")),
+            protocol=str(d.get("protocol", "")),
             files_done=int(d.get("files_done", 0)),
             files_failed=int(d.get("files_failed", 0)),
             bytes_done=int(d.get("bytes_done", 0)),
@@ -179,11 +186,17 @@ class Campaign:
         bytes_per_record: float | None = None,
         max_attempts: int = 3,
         title: str = "",
+        source: Iterable[str] = (),
+        folder: str = "",
         campaign_id: str | None = None,
         created: float | None = None,
     ) -> None:
         self.id = campaign_id or uuid.uuid4().hex[:12]
         self.title = title
+        #: the record sets of the query this campaign covers (to recognise it on a rerun)
+        self.source = list(source)
+        #: where its files go (empty: the caller decides)
+        self.folder = folder
         self.created = time.time() if created is None else created
         self.email = email
         self.method = method
@@ -205,11 +218,22 @@ class Campaign:
         protocol: str = "fits",
         max_attempts: int = 3,
         title: str = "",
+        source: Iterable[str] = (),
+        folder: str = "",
     ) -> Campaign:
         """A new campaign with one pending chunk per planned chunk."""
         known = [b for b in plan.bytes_per_record if b is not None]
         return cls(
-            [Chunk(c.recordset, c.records, est_bytes=c.est_bytes) for c in plan.chunks],
+            [
+                Chunk(
+                    c.recordset,
+                    c.records,
+                    est_bytes=c.est_bytes,
+                    method=plan.blocks[c.block].method,
+                    protocol=plan.blocks[c.block].protocol,
+                )
+                for c in plan.chunks
+            ],
             email=email,
             method=method,
             protocol=protocol,
@@ -218,6 +242,8 @@ class Campaign:
             bytes_per_record=known[0] if len(known) == 1 else None,
             max_attempts=max_attempts,
             title=title,
+            source=source or [b.recordset for b in plan.blocks],
+            folder=folder,
         )
 
     def __repr__(self) -> str:
@@ -284,6 +310,8 @@ class Campaign:
             "format_version": FORMAT_VERSION,
             "id": self.id,
             "title": self.title,
+            "source": list(self.source),
+            "folder": self.folder,
             "created": self.created,
             "email": self.email,
             "method": self.method,
@@ -332,6 +360,8 @@ class Campaign:
                 bytes_per_record=None if bpr is None else float(bpr),
                 max_attempts=max(1, int(d.get("max_attempts", 3))),
                 title=str(d.get("title", "")),
+                source=[str(x) for x in d.get("source", [])],
+                folder=str(d.get("folder", "")),
                 campaign_id=str(d.get("id") or uuid.uuid4().hex[:12]),
                 created=float(d.get("created", time.time())),
             )

@@ -1,0 +1,162 @@
+"""A campaign from a query's record sets to files in a folder: what ``jsocdesk fetch`` and
+the window both run.
+
+:func:`prepare_campaign` plans the record sets (or finds the saved campaign of the same
+record sets, address and folder, to continue it); :func:`confirm_needed` applies the guard;
+:func:`run_campaign` runs it with a :class:`~jsocdesk.core.download.DownloadQueue` whose
+engine the caller runs, saving the state after every change.  :func:`chunk_line` is the
+one-line description of a chunk both front ends show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jsocdesk.core.campaign.files import QueueDownloader
+from jsocdesk.core.campaign.plan import Block, CampaignPlan, Guard, Throughput, plan_campaign
+from jsocdesk.core.campaign.runner import CampaignRunner, Saver, store_saver
+from jsocdesk.core.campaign.split import Caps
+from jsocdesk.core.campaign.state import Campaign, CampaignStore, Chunk, ChunkState
+from jsocdesk.core.download.queue import DownloadQueue
+from jsocdesk.core.jsoc.client import JsocClient
+from jsocdesk.core.jsoc.export import ExportQueue, PollPolicy
+
+
+def campaign_name(source: Sequence[str], email: str, folder: Path | str) -> str:
+    """A stable file name for the campaign of these record sets, address and folder."""
+    key = json.dumps([list(source), email.strip().lower(), str(folder)])
+    return "fetch-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Prepared:
+    campaign: Campaign
+    #: the new plan (``None`` when a saved campaign is continued)
+    plan: CampaignPlan | None
+
+    @property
+    def resumed(self) -> bool:
+        return self.plan is None
+
+
+async def prepare_campaign(
+    client: JsocClient,
+    blocks: Sequence[Block],
+    *,
+    email: str,
+    folder: Path,
+    store: CampaignStore | None = None,
+    method: str = "url",
+    protocol: str = "fits",
+    caps: Caps | None = None,
+    throughput: Throughput | None = None,
+) -> Prepared:
+    """The campaign to run: the saved one in ``store`` if it covers the same record sets
+    for the same address and folder, else a new one from a fresh plan."""
+    source = [b.recordset for b in blocks]
+    if store is not None:
+        saved = store.load()
+        if (
+            saved is not None
+            and saved.source == source
+            and saved.email.lower() == email.lower()
+            and saved.folder == str(folder)
+        ):
+            recheck_done(saved)
+            return Prepared(saved, None)
+    plan = await plan_campaign(client, blocks, caps=caps, throughput=throughput)
+    campaign = Campaign.from_plan(
+        plan, email=email, method=method, protocol=protocol, source=source, folder=str(folder)
+    )
+    return Prepared(campaign, plan)
+
+
+def recheck_done(campaign: Campaign) -> None:
+    """A continued campaign checks its finished chunks again: their files are recognised as
+    downloaded (nothing moves) unless one was deleted meanwhile; a chunk that failed for
+    good gets a fresh set of attempts."""
+    for chunk in campaign.chunks:
+        if chunk.state is ChunkState.DONE and chunk.job is not None:
+            chunk.state = ChunkState.READY
+        elif chunk.state is ChunkState.FAILED:
+            chunk.state = ChunkState.PENDING
+            chunk.attempts = 0
+            if chunk.job is not None and not chunk.job.files:
+                chunk.job = None
+
+
+def confirm_needed(plan: CampaignPlan | None, guard: Guard | None = None) -> bool:
+    """True when the plan is big enough to be shown and confirmed first (a continued
+    campaign was confirmed when it started)."""
+    return plan is not None and (guard or Guard()).needs_confirmation(plan)
+
+
+async def run_campaign(
+    client: JsocClient,
+    campaign: Campaign,
+    queue: DownloadQueue,
+    folder: Path,
+    *,
+    store: CampaignStore | None = None,
+    save: Saver | None = None,
+    policy: PollPolicy | None = None,
+    exports: ExportQueue | None = None,
+    retry_delay: float = 30.0,
+    on_runner: Callable[[CampaignRunner], None] | None = None,
+) -> Campaign:
+    """Run ``campaign`` to its end; the files go into ``folder`` through ``queue`` (its
+    engine must be running).  The state is saved to ``store`` (or with ``save``)."""
+    if save is None and store is not None:
+        save = store_saver(store)
+    runner = CampaignRunner(
+        client,
+        campaign,
+        QueueDownloader(queue, folder),
+        queue=exports or ExportQueue(client, policy),
+        save=save,
+        retry_delay=retry_delay,
+    )
+    if on_runner is not None:
+        on_runner(runner)
+    try:
+        return await runner.run()
+    finally:
+        if exports is None:
+            await runner.queue.aclose()
+
+
+def chunk_line(campaign: Campaign, chunk: Chunk) -> str:
+    """``chunk 2/6 ready: JSOC_… 7 files: <record set>`` (what changed, for a log line)."""
+    i = campaign.index_of(chunk) + 1
+    n = len(campaign.chunks)
+    head = f"chunk {i}/{n} {chunk.state.value}"
+    rid = f" {chunk.requestid}" if chunk.requestid else ""
+    tar = chunk.job is not None and bool(chunk.job.tar_url)
+    if chunk.state is ChunkState.READY:
+        files = f" 1 archive of {chunk.n_files} files" if tar else f" {chunk.n_files} files"
+    elif chunk.state in (ChunkState.DOWNLOADING, ChunkState.DONE):
+        files = f" {chunk.files_done}/{chunk.n_files} files"
+    else:
+        files = f" {chunk.records} records"
+    err = f" ({chunk.error})" if chunk.error else ""
+    return printable(f"{head}:{rid}{files}: {chunk.recordset}{err}")
+
+
+def printable(text: str, limit: int = 400) -> str:
+    """``text`` safe for a terminal or a label: control and format characters (escape
+    sequences, bidi overrides) become ``?``, newlines spaces; cut at ``limit`` characters."""
+    out = []
+    for ch in text[: limit + 1]:
+        if ch in "\n\r\t":
+            out.append(" ")
+        elif unicodedata.category(ch)[0] == "C":
+            out.append("?")
+        else:
+            out.append(ch)
+    clean = "".join(out)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
