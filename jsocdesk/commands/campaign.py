@@ -186,6 +186,7 @@ async def fetch_campaign(args: argparse.Namespace, url: str | None) -> int:
                 store=store,
                 policy=PollPolicy(first=args.poll, cap=max(args.poll, 30.0)),
                 retry_delay=args.retry_delay,
+                after_add=engine.save_now,
             )
         finally:
             await engine.aclose()

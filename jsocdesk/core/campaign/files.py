@@ -11,6 +11,7 @@ done at once, which is how a resumed campaign skips what it has.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +65,18 @@ class QueueDownloader:
     """A :class:`~jsocdesk.core.campaign.runner.ChunkDownloader` over ``queue`` into
     ``folder``; the queue's engine must be running (``DownloadEngine.start()``)."""
 
-    def __init__(self, queue: DownloadQueue, folder: Path) -> None:
+    def __init__(
+        self,
+        queue: DownloadQueue,
+        folder: Path,
+        *,
+        after_add: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.queue = queue
         self.folder = Path(folder)
+        #: run once a chunk's files are queued (``DownloadEngine.save_now``: a kill right
+        #: after still finds them under the same names)
+        self.after_add = after_add
 
     async def download(self, campaign: Campaign, chunk: Chunk) -> None:
         job = chunk.job
@@ -88,6 +98,8 @@ class QueueDownloader:
             elif item.state is DownloadState.PAUSED:
                 self.queue.resume(item)
             items.append((item, w.files))
+        if self.after_add is not None:
+            await self.after_add()
         ours = {it.id for it, _ in items}
         changed = asyncio.Event()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +108,7 @@ async def run_campaign(
     exports: ExportQueue | None = None,
     retry_delay: float = 30.0,
     on_runner: Callable[[CampaignRunner], None] | None = None,
+    after_add: Callable[[], Awaitable[None]] | None = None,
 ) -> Campaign:
     """Run ``campaign`` to its end; the files go into ``folder`` through ``queue`` (its
     engine must be running).  The state is saved to ``store`` (or with ``save``)."""
@@ -116,7 +117,7 @@ async def run_campaign(
     runner = CampaignRunner(
         client,
         campaign,
-        QueueDownloader(queue, folder),
+        QueueDownloader(queue, folder, after_add=after_add),
         queue=exports or ExportQueue(client, policy),
         save=save,
         retry_delay=retry_delay,
