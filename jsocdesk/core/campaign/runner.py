@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from jsocdesk.core.campaign.plan import list_times, time_key
 from jsocdesk.core.campaign.split import CannotSplit, split_on_times
@@ -216,9 +216,11 @@ class CampaignRunner:
         job.changed.connect(on_change)
         self.queue.add(job)
         waiter = asyncio.ensure_future(self.queue.wait(job))
+        saver: asyncio.Future[Any] = asyncio.ensure_future(saved.wait())
         try:
             while True:
-                saver = asyncio.ensure_future(saved.wait())
+                if saver.done():
+                    saver = asyncio.ensure_future(saved.wait())
                 done, _ = await asyncio.wait({waiter, saver}, return_when=asyncio.FIRST_COMPLETED)
                 if saver in done:
                     saved.clear()
@@ -226,7 +228,6 @@ class CampaignRunner:
                     await self.save()
                 if waiter in done:
                     break
-            saver.cancel()
             waiter.result()
         except ExportTooLarge as exc:
             await self._too_large(chunk, exc)
@@ -237,6 +238,7 @@ class CampaignRunner:
         finally:
             job.changed.disconnect(on_change)
             waiter.cancel()
+            saver.cancel()
         await self._ready(chunk)
 
     async def _ready(self, chunk: Chunk) -> None:

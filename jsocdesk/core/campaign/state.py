@@ -207,6 +207,8 @@ class Campaign:
         self.max_attempts = max_attempts
         self.chunks: EventedList[Chunk] = EventedList(chunks)
         self.changed = Signal("changed")
+        #: when a chunk last changed (the newer of two saved copies wins)
+        self.updated = self.created
 
     @classmethod
     def from_plan(
@@ -268,6 +270,7 @@ class Campaign:
         """Change fields of ``chunk`` and announce it."""
         for k, v in changes.items():
             setattr(chunk, k, v)
+        self.updated = time.time()
         self.chunks.events.changed.emit(self.index_of(chunk))
         self.changed.emit(chunk)
 
@@ -277,6 +280,7 @@ class Campaign:
         del self.chunks[i]
         for k, p in enumerate(parts):
             self.chunks.insert(i + k, p)
+        self.updated = time.time()
         self.changed.emit(None)
 
     def totals(self) -> CampaignTotals:
@@ -313,6 +317,7 @@ class Campaign:
             "source": list(self.source),
             "folder": self.folder,
             "created": self.created,
+            "updated": self.updated,
             "email": self.email,
             "method": self.method,
             "protocol": self.protocol,
@@ -365,6 +370,7 @@ class Campaign:
                 campaign_id=str(d.get("id") or uuid.uuid4().hex[:12]),
                 created=float(d.get("created", time.time())),
             )
+            campaign.updated = float(d.get("updated", campaign.created))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise CampaignStateError(f"campaign: malformed ({exc})") from None
         return campaign
