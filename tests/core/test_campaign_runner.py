@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from jsocdesk.core.campaign import (
     Block,
     Campaign,
@@ -38,7 +40,7 @@ from jsocdesk.core.download import (
 )
 from jsocdesk.core.jsoc.client import JsocClient, make_http_client
 from jsocdesk.core.jsoc.config import ServerConfig
-from jsocdesk.core.jsoc.export import ExportQueue, PollPolicy
+from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, PollPolicy
 from jsocdesk.demo.faults import Fault
 from jsocdesk.demo.server import DemoServer
 from tests.demo_server import DEMO_EMAIL
@@ -264,3 +266,29 @@ def test_resume_reattaches_a_submitted_chunk(
     assert finished.succeeded
     assert rid in {c.requestid for c in finished.chunks}
     assert len(server_exports(server)) == len(finished.chunks)
+
+
+def test_a_refused_export_becomes_a_campaign_that_fits(
+    demo_server_factory: Callable[..., DemoServer],
+) -> None:
+    from jsocdesk.core.campaign.workflow import campaign_from_too_large
+    from jsocdesk.core.jsoc.export import ExportTooLarge
+
+    server = demo_server_factory(size_cap_mb=8, segment_bytes=1_000_000)
+
+    async def body() -> Campaign:
+        cfg = ServerConfig.for_base_url(server.base_url)
+        async with make_http_client(cfg) as http:
+            client = JsocClient(cfg, http)
+            job = ExportJob(V45_6H, DEMO_EMAIL, method="url", protocol="fits")
+            with pytest.raises(ExportTooLarge) as info:
+                await job.run(client, FAST)
+            assert info.value.limit_mb == 8
+            assert info.value.size_mb == 38
+            return await campaign_from_too_large(client, job)
+
+    campaign = asyncio.run(body())
+    assert [c.records for c in campaign.chunks] == [7, 7, 7, 7, 7, 2]
+    assert campaign.caps.max_mb == 8
+    assert campaign.chunks[0].method == "url"
+    assert not (server.data_dir / "demo-exports.json").exists()  # status 3 created nothing

@@ -376,6 +376,37 @@ class Campaign:
         return campaign
 
 
+SECTION_VERSION = 1
+#: the most campaigns a session may carry (a hostile file cannot make us build millions)
+MAX_SESSION_CAMPAIGNS = 1000
+
+
+def campaigns_section(campaigns: Iterable[Campaign]) -> dict[str, Any]:
+    """The session's ``campaigns`` section (versioned)."""
+    return {"format_version": SECTION_VERSION, "campaigns": [c.to_dict() for c in campaigns]}
+
+
+def parse_campaigns_section(section: Any) -> list[Campaign]:
+    """The campaigns of a session's ``campaigns`` section (``None``: none).  Raises
+    :class:`~jsocdesk.core.errors.SessionCorrupt` for a malformed or newer section."""
+    from jsocdesk.core.errors import SessionCorrupt
+
+    if section is None:
+        return []
+    if not isinstance(section, dict):
+        raise SessionCorrupt("the 'campaigns' section must be an object")
+    version = section.get("format_version")
+    if not isinstance(version, int) or version > SECTION_VERSION:
+        raise SessionCorrupt(f"the 'campaigns' section has an unknown format {version!r}")
+    raw = section.get("campaigns", [])
+    if not isinstance(raw, list) or len(raw) > MAX_SESSION_CAMPAIGNS:
+        raise SessionCorrupt("the 'campaigns' section must hold a list of campaigns")
+    try:
+        return [Campaign.from_dict(d) for d in raw]
+    except CampaignStateError as exc:
+        raise SessionCorrupt(f"a campaign in the session is invalid: {exc}") from None
+
+
 class CampaignStore:
     """Loads and saves one campaign at ``path`` (compact JSON, atomic writes)."""
 

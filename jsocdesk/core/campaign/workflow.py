@@ -10,6 +10,8 @@ one-line description of a chunk both front ends show.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import unicodedata
@@ -23,8 +25,9 @@ from jsocdesk.core.campaign.runner import CampaignRunner, Saver, store_saver
 from jsocdesk.core.campaign.split import Caps
 from jsocdesk.core.campaign.state import Campaign, CampaignStore, Chunk, ChunkState
 from jsocdesk.core.download.queue import DownloadQueue
-from jsocdesk.core.jsoc.client import JsocClient
-from jsocdesk.core.jsoc.export import ExportQueue, PollPolicy
+from jsocdesk.core.errors import JsocError
+from jsocdesk.core.jsoc.client import JsocClient, series_name_of
+from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, PollPolicy, size_limit_mb
 
 
 def campaign_name(source: Sequence[str], email: str, folder: Path | str) -> str:
@@ -74,6 +77,28 @@ async def prepare_campaign(
         plan, email=email, method=method, protocol=protocol, source=source, folder=str(folder)
     )
     return Prepared(campaign, plan)
+
+
+async def campaign_from_too_large(
+    client: JsocClient, job: ExportJob, *, caps: Caps | None = None
+) -> Campaign:
+    """The campaign for an export the server refused as too large (status 3): the cap it
+    named in its message, the bytes per record from the size it reported for the request,
+    the same method and protocol."""
+    count = await client.count(job.recordset)
+    limit = size_limit_mb(job.error)
+    base = caps or Caps()
+    caps = dataclasses.replace(base, max_mb=limit) if limit else base
+    per_record = job.size_mb * 1e6 / count if job.size_mb and count else None
+    series = job.series
+    if series is None:
+        with contextlib.suppress(JsocError):
+            series = await client.series_info(series_name_of(job.recordset))
+    block = Block(job.recordset, series, (), count, job.method, job.protocol)
+    plan = await plan_campaign(client, [block], caps=caps, per_record=[per_record])
+    campaign = Campaign.from_plan(plan, email=job.email, method=job.method, protocol=job.protocol)
+    campaign.bytes_per_record = per_record
+    return campaign
 
 
 def recheck_done(campaign: Campaign) -> None:

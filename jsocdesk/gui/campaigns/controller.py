@@ -19,16 +19,19 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from jsocdesk.core.campaign.runner import store_saver
-from jsocdesk.core.campaign.state import Campaign, CampaignStateError, CampaignStore
+from jsocdesk.core.campaign.state import (
+    Campaign,
+    CampaignStateError,
+    CampaignStore,
+    campaigns_section,
+    parse_campaigns_section,
+)
 from jsocdesk.core.campaign.workflow import run_campaign
 from jsocdesk.core.download.queue import DownloadQueue
-from jsocdesk.core.errors import SessionCorrupt
 from jsocdesk.core.events import EventedList
 from jsocdesk.core.jsoc.client import JsocClient
 from jsocdesk.core.jsoc.export import ExportQueue
 from jsocdesk.gui.tasks import TaskRunner
-
-SECTION_VERSION = 1
 
 
 class CampaignsController(QObject):
@@ -118,16 +121,14 @@ class CampaignsController(QObject):
 
     # --- the session's section ---------------------------------------------------------------
     def section(self) -> dict[str, Any]:
-        return {
-            "format_version": SECTION_VERSION,
-            "campaigns": [c.to_dict() for c in self.campaigns],
-        }
+        """The session's ``campaigns`` section (the core's format)."""
+        return campaigns_section(self.campaigns)
 
     def restore(self, section: Any) -> list[Campaign]:
         """The campaigns of a session's section (replacing the listed ones); each is the
         newer of the session's copy and the one in the data dir.  Raises
         :class:`SessionCorrupt` for a malformed or newer section."""
-        campaigns = parse_section(section)
+        campaigns = parse_campaigns_section(section)
         for i, c in enumerate(campaigns):
             try:
                 saved = self.store_of(c).load()
@@ -140,20 +141,3 @@ class CampaignsController(QObject):
         for c in campaigns:
             self.add(c)
         return campaigns
-
-
-def parse_section(section: Any) -> list[Campaign]:
-    if section is None:
-        return []
-    if not isinstance(section, dict):
-        raise SessionCorrupt("the 'campaigns' section must be an object")
-    version = section.get("format_version")
-    if not isinstance(version, int) or version > SECTION_VERSION:
-        raise SessionCorrupt(f"the 'campaigns' section has an unknown format {version!r}")
-    raw = section.get("campaigns", [])
-    if not isinstance(raw, list) or len(raw) > 1000:
-        raise SessionCorrupt("the 'campaigns' section must hold a list of campaigns")
-    try:
-        return [Campaign.from_dict(d) for d in raw]
-    except CampaignStateError as exc:
-        raise SessionCorrupt(f"a campaign in the session is invalid: {exc}") from None
