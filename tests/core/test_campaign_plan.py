@@ -263,3 +263,27 @@ def test_replace_chunk_announces_and_keeps_order() -> None:
     camp.replace_chunk(middle, parts)
     assert [c.recordset for c in camp.chunks] == ["hmi.v_45s[0]", "a", "b", "hmi.v_45s[2]"]
     assert seen == [("ins", 1), ("ins", 2)]
+
+
+def test_confine_to_server_drops_foreign_urls_and_follows_the_demo() -> None:
+    from jsocdesk.core.campaign.workflow import confine_to_server
+
+    camp = _campaign(3, 2)  # file URLs on http://h/...
+    for c in camp.chunks:
+        c.state = ChunkState.READY
+    assert camp.chunks[0].job is not None
+    camp.chunks[0].job.files = [
+        ExportFile("r", "f", "http://127.0.0.1:4000/SUM1/x.fits"),
+    ]
+    assert camp.chunks[2].job is not None
+    camp.chunks[2].job.files = [ExportFile("r", "f", "http://127.0.0.1:5555/SUM2/y.fits")]
+    # the demo server now runs on port 5555: its old URLs follow it, the foreign host is dropped
+    assert confine_to_server(camp, "http://127.0.0.1:5555/") == 2
+    assert camp.chunks[0].job is not None
+    assert camp.chunks[0].job.files[0].url == "http://127.0.0.1:5555/SUM1/x.fits"
+    assert camp.chunks[0].state is ChunkState.READY
+    assert camp.chunks[1].job is None  # http://h/... is not this server: staged again
+    assert camp.chunks[1].state is ChunkState.PENDING
+    assert confine_to_server(camp, "http://127.0.0.1:5555/") == 0
+    # against a real server, loopback URLs are foreign too
+    assert confine_to_server(camp, "https://jsoc.stanford.edu/") == 2

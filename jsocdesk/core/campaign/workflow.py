@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import ipaddress
 import json
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from jsocdesk.core.campaign.files import QueueDownloader
 from jsocdesk.core.campaign.plan import Block, CampaignPlan, Guard, Throughput, plan_campaign
@@ -113,6 +115,58 @@ def recheck_done(campaign: Campaign) -> None:
             chunk.attempts = 0
             if chunk.job is not None and not chunk.job.files:
                 chunk.job = None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), parts.netloc.lower()
+    except ValueError:
+        return "", ""
+
+
+def _loopback(url: str) -> bool:
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def confine_to_server(campaign: Campaign, base_url: str) -> int:
+    """Keep a campaign (from a session: anyone may have written it) downloading only from
+    the server it runs against.  File URLs on another host are dropped and their chunk is
+    staged again (JSOC answers an identical request with the same export); loopback URLs
+    follow a loopback ``base_url`` (the demo server restarted on another port).  Returns
+    how many chunks changed."""
+    base = _origin(base_url)
+    changed = 0
+    for chunk in campaign.chunks:
+        job = chunk.job
+        if job is None or not (job.files or job.tar_url):
+            continue
+        urls = [f.url for f in job.files] + ([job.tar_url] if job.tar_url else [])
+        if all(_origin(u) == base for u in urls):
+            continue
+        changed += 1
+        if _loopback(base_url) and all(_loopback(u) for u in urls):
+            job.files = [dataclasses.replace(f, url=_rebase(f.url, base_url)) for f in job.files]
+            job.tar_url = _rebase(job.tar_url, base_url) if job.tar_url else ""
+            continue
+        chunk.job = None
+        chunk.files_done = chunk.files_failed = chunk.bytes_done = 0
+        chunk.state = ChunkState.PENDING
+    return changed
+
+
+def _rebase(url: str, base: str) -> str:
+    parts, new = urlsplit(url), urlsplit(base)
+    return urlunsplit((new.scheme, new.netloc, parts.path, parts.query, parts.fragment))
 
 
 def confirm_needed(plan: CampaignPlan | None, guard: Guard | None = None) -> bool:
