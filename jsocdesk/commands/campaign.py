@@ -17,40 +17,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jsocdesk.commands.search import fail, load_query
+from jsocdesk.commands.search import fail, load_session_file
 
 
 async def _blocks(client: Any, args: argparse.Namespace) -> tuple[list[Any], str] | int:
-    """The query's record sets as campaign blocks (count, metadata, segments, method) and
-    the address to use, or an exit status."""
-    from jsocdesk.commands.export import _notify_of
-    from jsocdesk.core.campaign import Block
-    from jsocdesk.core.jsoc.export import auto_method
-    from jsocdesk.core.jsoc.plan import compile_for_server
+    """The session's record sets as campaign blocks (the core's export plan: count,
+    metadata, segments, method and its size estimate) and the address to use, or an exit
+    status."""
+    from jsocdesk.commands.export import checked_address, session_plan
+    from jsocdesk.core.campaign.workflow import blocks_of_plan
 
-    query = load_query(args.session)
-    compiled, infos = await compile_for_server(client, query, merge=args.merge)
-    email = args.email or _notify_of(compiled)
-    if not email:
-        return fail("fetch", "an e-mail address is needed: --email ADDR or a Notify node")
-    check = await client.check_email(email)
-    if not check.registered:
-        return fail(
-            "fetch",
-            f"{email} is not registered with JSOC ({check.message}); register it at "
-            "http://jsoc.stanford.edu/ajax/register_email.html",
-        )
-    blocks = []
-    for c in compiled:
-        info = infos.get(c.series.lower())
-        if args.method == "auto":
-            choice = await auto_method(
-                client, c.record_set, headers=not args.raw, segments=c.segments, series=info
-            )
-            method, protocol = choice.method, choice.protocol
-        else:
-            method, protocol = args.method, ("as-is" if args.raw else "fits")
-        blocks.append(Block(c.record_set, info, tuple(c.segments), None, method, protocol))
+    plan = await session_plan(client, load_session_file(args.session), args)
+    email = await checked_address(client, plan, args, "fetch")
+    if isinstance(email, int):
+        return email
+    blocks = blocks_of_plan(plan.entries)
     return blocks, email
 
 

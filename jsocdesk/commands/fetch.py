@@ -1,17 +1,20 @@
 """``jsocdesk fetch SESSION.json --out DIR``: search, export and download, headless.
 
-Compiles the session's query against the server and runs it as a campaign
-(:mod:`jsocdesk.commands.campaign`): the plan is printed first (records, size, number of
-exports, expected time); a record set too big for one export is cut on time boundaries into
-chunks that fit the server's caps, exported one at a time (one pending export per e-mail),
-each chunk downloaded into ``DIR`` as soon as it is ready while the next is staged; a plan
-past the guard's threshold needs ``--yes`` when stdin is not a terminal.  The campaign and
-the download queue are saved in the data dir (one file per output folder), so interrupting
-the command (Ctrl-C, a closed terminal, even SIGKILL) and running it again resumes:
-submitted exports are followed by request id, finished files are recognised by the
+Compiles the session's query against the server (the core workflow's export plan: the same
+methods, local names and estimates as the window, :mod:`jsocdesk.core.workflow`) and runs it
+as a campaign (:mod:`jsocdesk.commands.campaign`): the plan is printed first (records, size,
+number of exports, expected time); a record set too big for one export is cut on time
+boundaries into chunks that fit the server's caps, exported one at a time (one pending
+export per e-mail), each chunk downloaded into ``DIR`` as soon as it is ready while the next
+is staged; a plan past the guard's threshold needs ``--yes`` when stdin is not a terminal.
+The campaign and the download queue are saved in the data dir (one file per output folder),
+so interrupting the command (Ctrl-C, a closed terminal, even SIGKILL) and running it again
+resumes: submitted exports are followed by request id, finished files are recognised by the
 catalogue, partial ``.part`` files continue where they stopped after the server confirms it
-still has the same file.  ``--demo`` runs the embedded demo server with a persistent data
-dir (in the cache dir) so that a rerun sees the same files.
+still has the same file.  A file the catalogue has in another folder is hard-linked (or
+copied) into ``DIR`` instead of downloaded again: every file reported is in ``DIR``.
+``--demo`` runs the embedded demo server with a persistent data dir (in the cache dir) so
+that a rerun sees the same files.
 
 Exit status: 0 all files downloaded, 1 some downloads failed, 2 error before downloading,
 130 interrupted.
@@ -21,16 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import math
 import re
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jsocdesk.commands.search import fail, say
+from jsocdesk.commands.search import fail, say, server_url
 
 METHODS = ("auto", "url", "url_quick", "url-tar")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?(?:/s)?\s*$")
@@ -45,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--demo", action="store_true", help="start the embedded demo server and use it"
     )
     parser.add_argument(
-        "--email", default=None, help="registered JSOC address (default: the query's Notify)"
+        "--email",
+        default=None,
+        help="registered JSOC address (default: the session's e-mail, else its Notify)",
     )
     parser.add_argument("--merge", action="store_true", help="merge OR branches on the same series")
     parser.add_argument("--method", choices=METHODS, default="auto", help="export method")
@@ -90,20 +93,6 @@ def parse_rate(text: str) -> float:
     if value <= 0:
         raise ValueError("the rate must be positive")
     return value
-
-
-@contextlib.contextmanager
-def _server(args: argparse.Namespace) -> Iterator[str | None]:
-    if not args.demo:
-        yield args.server
-        return
-    from jsocdesk.core.paths import AppPaths
-    from jsocdesk.demo.config import DemoConfig
-    from jsocdesk.demo.server import DemoServer
-
-    data = AppPaths.from_environment().cache / "demo-server"
-    with DemoServer(DemoConfig(data_dir=data)) as demo:
-        yield demo.base_url
 
 
 # --- progress bar -------------------------------------------------------------------------
@@ -209,7 +198,8 @@ class ProgressBar:
 
 
 def report_downloads(queue: Any, out: Path) -> int:
-    """Print the failed downloads and the files now in ``out``; 1 if some failed."""
+    """Print the failed downloads and the files now in ``out``; 1 if some failed (or one
+    is not at the path it would be reported at)."""
     from jsocdesk.core.download import DownloadState
 
     failed = [it for it in queue if it.state is DownloadState.FAILED]
@@ -225,8 +215,22 @@ def report_downloads(queue: Any, out: Path) -> int:
             sizes.update((it.target.parent / name, size) for name, size in it.extracted)
         else:
             sizes[it.target] = it.bytes_done
+    # never report a file that is not where we say: each one is checked on disk
+    missing = [p for p, size in sizes.items() if not _has_file(p, size, out)]
+    for p in missing:
+        sys.stderr.write(f"failed: {p.name}: not in {out} after the download\n")
+        del sizes[p]
     say(f"{len(sizes)} files ({_mb(sum(sizes.values()))}) in {out}")
-    return 1 if failed else 0
+    return 1 if failed or missing else 0
+
+
+def _has_file(path: Path, size: int, folder: Path) -> bool:
+    from jsocdesk.core.download.names import inside
+
+    try:
+        return inside(folder, path) and path.stat().st_size == size
+    except OSError:
+        return False
 
 
 async def _fetch(args: argparse.Namespace, url: str | None) -> int:
@@ -247,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return fail("fetch", str(exc))
     try:
-        with _server(args) as url:
+        with server_url(args) as url:
             return asyncio.run(_fetch(args, url))
     except JsocdeskError as exc:
         return fail("fetch", str(exc))

@@ -48,21 +48,29 @@ def fail(command: str, message: str) -> int:
     return 2
 
 
-def load_query(path: Path) -> Any:
-    """The query tree of a session file (typed errors for unreadable/newer/corrupt files)."""
+def load_session_file(path: Path) -> Any:
+    """A session file (typed errors for unreadable/newer/corrupt files)."""
     from jsocdesk.core.session import load_session
 
-    return load_session(path).query
+    return load_session(path)
+
+
+def load_query(path: Path) -> Any:
+    """The query tree of a session file (typed errors for unreadable/newer/corrupt files)."""
+    return load_session_file(path).query
 
 
 @contextlib.contextmanager
 def server_url(args: argparse.Namespace) -> Iterator[str | None]:
-    """The base URL to use; ``--demo`` runs the demo server for the duration."""
+    """The base URL to use; ``--demo`` runs the demo server for the duration, on its
+    persistent data directory (the window's demo uses the same one: the same files)."""
     if getattr(args, "demo", False):
+        from jsocdesk.core.paths import AppPaths
         from jsocdesk.demo.config import DemoConfig
         from jsocdesk.demo.server import DemoServer
 
-        with DemoServer(DemoConfig()) as demo:
+        data = AppPaths.from_environment().demo_data
+        with DemoServer(DemoConfig(data_dir=data)) as demo:
             yield demo.base_url
     else:
         yield args.server

@@ -58,6 +58,10 @@ class SessionCorrupt(SessionError):
     """The session file is not a valid session (bad JSON, wrong shape)."""
 
 
+class SessionUnsafe(SessionCorrupt):
+    """The session would write outside the folder it names (a path escapes the folder)."""
+
+
 # --- JSOC conversation ---------------------------------------------------------------------
 
 

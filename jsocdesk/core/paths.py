@@ -35,6 +35,12 @@ class AppPaths:
             log=pick("JSOCDESK_LOG_DIR", platformdirs.user_log_dir(APP_NAME)),
         )
 
+    @property
+    def demo_data(self) -> Path:
+        """The demo server's data directory (its exports and files persist across runs, so
+        a demo session's partial downloads resume against the same copies)."""
+        return self.cache / "demo-server"
+
     def ensure(self) -> AppPaths:
         for p in (self.config, self.data, self.cache, self.log):
             p.mkdir(parents=True, exist_ok=True)

@@ -6,10 +6,13 @@ slow parts (starting the demo server, connecting, listing series) run afterwards
 the loop.
 
 * ``jsocdesk --demo`` starts the embedded demo JSOC server as a child process on an ephemeral
-  port, connects to it and stops it when the app exits;
+  port (its data directory persists: a demo session reopened later finds the same files),
+  connects to it and stops it when the app exits;
 * ``jsocdesk --server URL`` talks to another server; otherwise the server chosen in the
   settings (JSOC by default);
 * ``jsocdesk SESSION.json`` opens a saved session;
+* SIGTERM or SIGINT quit like File → Quit would, without asking: unsaved changes go to the
+  recovery file (offered at the next start), transfers stop keeping their partial files;
 * ``jsocdesk --smoke-test`` opens the window, counts the seed query's records against the
   server and exits 0 (counted) or 1 (failed) — a check for packaged builds.
 """
@@ -59,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("jsocdesk")
     app.setOrganizationName("jsocdesk")
     assert isinstance(app, QApplication)
+    # the app ends when _run() returns, after its clean-up (transfers stopped, connections
+    # and the demo server closed): Qt must not stop the loop under it when the window closes
+    app.setQuitOnLastWindowClosed(False)
 
     from jsocdesk.gui.context import AppContext
 
@@ -105,7 +111,8 @@ async def _run(
     assert isinstance(app, QApplication)
     quitting = asyncio.Event()
     app.aboutToQuit.connect(quitting.set)
-    workflow = None
+    window.closed.connect(quitting.set)
+    _quit_on_signals(window, quitting)
     try:
         await first_paint.painted(FIRST_PAINT_WAIT_S)
         window.build()
@@ -116,19 +123,10 @@ async def _run(
             window.repaint()
             print("ready", flush=True)  # noqa: T201
             return 0
-        workflow = _install_workflow(window, ctx)
         if args.server:
             ctx.connect(str(args.server))
         elif args.demo:
-            from jsocdesk.gui.demo_process import DemoServerProcess
-
-            data_dir = ctx.paths.cache / "demo-server"
-            demo = DemoServerProcess(extra_args=["--data-dir", str(data_dir)])
-            ctx.keep.append(demo)
-            window.statusBar().showMessage("Starting the demo server…")
-            url = await demo.start()
-            ctx.connect(url)
-            window.statusBar().showMessage(f"Connected to {url}", 5000)
+            await window.start_demo()
         else:
             await window.connect_chosen_server()  # JSOC, or what the settings say
         if args.session:
@@ -145,28 +143,27 @@ async def _run(
         await quitting.wait()
         return 1
     finally:
-        window.save_ui_state()
-        if workflow is not None:
-            await workflow.aclose()
-        await ctx.aclose()
-        from jsocdesk.gui.demo_process import DemoServerProcess
-
-        for kept in ctx.keep:
-            if isinstance(kept, DemoServerProcess):
-                kept.stop()
+        window.shutdown()
+        if window.built:
+            await window.workflow.aclose()
+        await ctx.aclose()  # also stops the demo server, without blocking
 
 
-def _install_workflow(window: MainWindow, ctx: AppContext) -> Any:
-    """Exports, Downloads and sessions (:mod:`jsocdesk.gui.workflow`), when installed."""
-    import importlib
+def _quit_on_signals(window: MainWindow, quitting: Any) -> None:
+    """SIGTERM/SIGINT: keep unsaved changes in the recovery file, then quit (cleanly)."""
+    import asyncio
+    import contextlib
+    import signal
 
-    try:
-        mod = importlib.import_module("jsocdesk.gui.workflow")
-    except ModuleNotFoundError as exc:
-        if exc.name != "jsocdesk.gui.workflow":
-            raise
-        return None
-    return mod.install_workflow(window, ctx)
+    def quit_now() -> None:
+        if window.built:
+            window.sessions.autosave()
+        quitting.set()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, quit_now)  # not on every platform
 
 
 async def _smoke_test(ctx: AppContext, window: MainWindow) -> int:

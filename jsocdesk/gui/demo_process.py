@@ -2,7 +2,9 @@
 
 Runs ``python -m jsocdesk serve-demo --port 0`` with :class:`QProcess` (no thread, no blocking
 read): the server prints its base URL on its first stdout line, which resolves
-:meth:`DemoServerProcess.start`.  :meth:`stop` terminates it when the app quits.
+:meth:`DemoServerProcess.start`.  :meth:`aclose` stops it when the app quits without
+blocking the GUI thread: it closes the server's stdin (it exits on EOF), waits for the
+``finished`` signal, then terminates and at last kills it, each step bounded.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class DemoServerProcess(QObject):
         self._extra_args = list(extra_args or [])
         self._buffer = b""
         self._future: asyncio.Future[str] | None = None
+        self._ended: asyncio.Future[None] | None = None
         self.url: str | None = None
         self._stopping = False
 
@@ -55,7 +58,7 @@ class DemoServerProcess(QObject):
         try:
             return await asyncio.wait_for(asyncio.shield(self._future), START_TIMEOUT_S)
         except BaseException:
-            self.stop()
+            self._proc.kill()
             raise
 
     def _on_proc_stdout(self) -> None:
@@ -85,17 +88,22 @@ class DemoServerProcess(QObject):
 
     def _on_proc_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
         self._fail(f"demo server exited with code {code} before printing its URL")
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
         if not self._stopping:
             self.finished.emit(code)
 
-    def stop(self) -> None:
+    async def aclose(self) -> None:
+        """Stop the server without blocking: EOF on its stdin, then terminate, then kill,
+        each given :data:`STOP_TIMEOUT_MS`."""
         if not self.running:
             return
         self._stopping = True
-        self._proc.closeWriteChannel()
-        if self._proc.waitForFinished(STOP_TIMEOUT_MS):
+        self._ended = asyncio.get_running_loop().create_future()
+        for step in (self._proc.closeWriteChannel, self._proc.terminate, self._proc.kill):
+            step()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._ended), STOP_TIMEOUT_MS / 1000)
+            except TimeoutError:
+                continue
             return
-        self._proc.terminate()
-        if not self._proc.waitForFinished(STOP_TIMEOUT_MS):
-            self._proc.kill()
-            self._proc.waitForFinished(STOP_TIMEOUT_MS)

@@ -1,7 +1,13 @@
 """MainWindow: series browser | query builder over the result tabs.
 
-The window composes widgets and wires them; it holds no query logic of its own.  Other
-features add tabs with :meth:`MainWindow.add_tab` (Exports, Downloads, ...).
+The window composes widgets and wires them; it holds no query or workflow logic of its own.
+:meth:`MainWindow.build` creates the panels, the Results, Exports and Downloads tabs over the
+window's :class:`~jsocdesk.gui.workflow.Workflow` (the core's export and download queues),
+the :class:`~jsocdesk.gui.sessions.controller.SessionController` (File → New session / Open /
+Open recent / Save / Save As act on whole sessions) and connects their signals; other
+features add tabs with :meth:`MainWindow.add_tab`.  Nobody patches the window: its actions
+call the controllers, dropping a session file on it opens the file, closing it asks the
+session controller first.
 
 Fast first paint: ``MainWindow(ctx, deferred=True)`` builds only the frame (size, status
 bar); the app shows it, lets it paint, then calls :meth:`MainWindow.build`, which imports the
@@ -15,29 +21,43 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QTabWidget,
     QWidget,
 )
 
+from jsocdesk.core.campaign.workflow import prepare_campaign
 from jsocdesk.core.errors import JsocError
+from jsocdesk.gui.campaigns.panel import CampaignsPanel, ask_to_submit
 from jsocdesk.gui.context import AppContext
 
 if TYPE_CHECKING:
+    from jsocdesk.core.download.item import DownloadItem
+    from jsocdesk.core.jsoc.export import ExportJob
     from jsocdesk.core.results.resultset import ResultSet
     from jsocdesk.core.seriesinfo import SeriesInfo
+    from jsocdesk.core.session import Session
+    from jsocdesk.gui.downloads.notify import Notifier
+    from jsocdesk.gui.downloads.tab import DownloadsTab
+    from jsocdesk.gui.exports.tab import ExportsTab
     from jsocdesk.gui.query.panel import QueryPanelWidget
+    from jsocdesk.gui.quicklook import QuickLookDialog
     from jsocdesk.gui.results.tab import ResultsTabWidget
     from jsocdesk.gui.series.browser import SeriesBrowserWidget
+    from jsocdesk.gui.sessions.controller import SessionController
+    from jsocdesk.gui.workflow import Workflow
 
 RESULT_PAGE_SIZE = 5000
 WINDOW_TITLE = "jsocdesk"
+SESSION_SUFFIXES = (".json", ".jsocdesk")
+#: the export plan is recomputed this long after the last edit of the query
+PLAN_DELAY_MS = 400
 
 
 class MainWindow(QMainWindow):
@@ -45,19 +65,28 @@ class MainWindow(QMainWindow):
     search_started = Signal(object)
     #: a search was refused because the query has problems (first message)
     search_blocked = Signal(str)
+    #: the window closed (the unsaved-changes guard let it): the app quits after clean-up
+    closed = Signal()
 
     # created by build()
     series_browser: SeriesBrowserWidget
     query_panel: QueryPanelWidget
     results_tab: ResultsTabWidget
+    workflow: Workflow
+    exports_tab: ExportsTab
+    downloads_tab: DownloadsTab
+    notifier: Notifier
+    sessions: SessionController
 
     def __init__(
         self, ctx: AppContext, parent: QWidget | None = None, *, deferred: bool = False
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.session_path: Path | None = None
         self.built = False
+        self._shut_down = False
+        self.quick_look_dialog: QuickLookDialog | None = None
+        self.dialog: QMessageBox | None = None
         self.setObjectName("main-window")
         self.setWindowTitle(WINDOW_TITLE)
         self.resize(1280, 800)
@@ -65,6 +94,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.busy_label)
         self.server_label = QLabel("Not connected", self)
         self.statusBar().addPermanentWidget(self.server_label)
+        #: says plainly when the open session was made against another server
+        self.server_warning = QLabel(self)
+        self.server_warning.setObjectName("server-warning")
+        self.server_warning.setStyleSheet("color: #b42318")
+        self.server_warning.hide()
+        self.statusBar().addPermanentWidget(self.server_warning)
         ctx.sink.attach(self.statusBar(), self)
         ctx.tasks.busy_changed.connect(self._on_tasks_busy_changed)
         ctx.connected.connect(self._on_ctx_connected)
@@ -83,21 +118,41 @@ class MainWindow(QMainWindow):
             self.build()
 
     def build(self) -> None:
-        """Create the panels, menus and wiring (once)."""
+        """Create the panels, tabs, controllers, menus and wiring (once)."""
         if self.built:
             return
+        from jsocdesk.gui.downloads.notify import Notifier
+        from jsocdesk.gui.downloads.tab import DownloadsTab
+        from jsocdesk.gui.exports.tab import ExportsTab
         from jsocdesk.gui.query.panel import QueryPanelWidget
         from jsocdesk.gui.results.tab import ResultsTabWidget
         from jsocdesk.gui.series.browser import SeriesBrowserWidget
+        from jsocdesk.gui.sessions.controller import SessionController
+        from jsocdesk.gui.workflow import Workflow
 
         ctx = self.ctx
         self.series_browser = SeriesBrowserWidget(ctx, self)
         self.query_panel = QueryPanelWidget(ctx, self)
         self.results_tab = ResultsTabWidget(ctx, self)
+        self.workflow = Workflow(ctx, self)
+        self.notifier = Notifier(self.statusBar(), self)
+        self.exports_tab = ExportsTab(ctx, self.workflow.exports, self.query_root, self)
+        self.downloads_tab = DownloadsTab(
+            self.workflow.downloads,
+            status_bar=self.statusBar(),
+            notifier=self.notifier,
+            parent=self,
+        )
+        self.campaigns_panel = CampaignsPanel(self.workflow.campaigns.campaigns, self.exports_tab)
+        self.exports_tab.add_panel(self.campaigns_panel)
+        self.exports_tab.submit_hook = self._submit_campaign
+        self.sessions = SessionController(self, ctx, self.capture_session, self.restore_session)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("main-tabs")
         self.tabs.setDocumentMode(True)
         self.add_tab(self.results_tab, "Results")
+        self.add_tab(self.exports_tab, "Exports")
+        self.add_tab(self.downloads_tab, "Downloads")
 
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.right_splitter.setObjectName("right-splitter")
@@ -121,10 +176,13 @@ class MainWindow(QMainWindow):
         self.series_browser.series_loaded.connect(self._on_browser_series_loaded)
         self.query_panel.search_requested.connect(self.search)
         self.results_tab.columns_requested.connect(lambda _keys: self.search())
+        self._wire_workflow()
 
         self._build_menus()
+        self.setAcceptDrops(True)
         self.built = True
         self.restore_ui_state()
+        QTimer.singleShot(0, self, self.sessions.offer_recovery)  # once the window is up
         if ctx.client is not None:  # connected before the panels existed
             self.series_browser.reload()
             self.query_panel.schedule_refresh()
@@ -134,6 +192,186 @@ class MainWindow(QMainWindow):
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a tab next to Results (how other features plug in)."""
         return self.tabs.addTab(widget, title)
+
+    # --- workflow wiring ----------------------------------------------------------------------
+
+    def query_root(self) -> Any:
+        return self.query_panel.tree.root
+
+    def _wire_workflow(self) -> None:
+        wf, sessions = self.workflow, self.sessions
+        self._plan_stale = True
+        self._plan_timer = QTimer(self)
+        self._plan_timer.setSingleShot(True)
+        self._plan_timer.setInterval(PLAN_DELAY_MS)
+        self._plan_timer.timeout.connect(self._on_plan_timer_timeout)
+        wf.export_finished.connect(self._on_workflow_export_finished)
+        wf.held_changed.connect(self._on_workflow_held_changed)
+        # what the user changes makes the session dirty; transfers and polls do not (their
+        # state follows the disk and the server when the session is opened again)
+        for ev in (wf.exports.jobs.events, wf.downloads.events, wf.campaigns.campaigns.events):
+            for sig in (ev.inserted, ev.removed, ev.moved):
+                sig.connect(sessions.mark_dirty)
+        self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
+        self.exports_tab.options_changed.connect(sessions.mark_dirty)
+        self.downloads_tab.quick_look_requested.connect(self.quick_look)
+        self.query_panel.tree.events.modified.connect(self._on_tree_modified)
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+
+    def _submit_campaign(self, entries: list[Any], email: str) -> bool:
+        """Submit: a plan too big for one export per record set (or past the guard) is
+        planned as a campaign, shown, and run once the user says so."""
+        from jsocdesk.core.campaign.workflow import blocks_of_plan, needs_campaign
+
+        blocks = blocks_of_plan(entries)
+        client = self.ctx.client
+        if client is None or not needs_campaign(blocks):
+            return False
+
+        def ask(prepared: Any) -> None:
+            def answer(yes: bool) -> None:
+                if yes:
+                    self.workflow.start_campaign(prepared.campaign)
+
+            self._campaign_question = ask_to_submit(self, prepared.plan, answer)
+
+        self.ctx.tasks.run(
+            prepare_campaign(
+                client,
+                blocks,
+                email=email,
+                folder=self.workflow.download_folder,
+                method=blocks[0].method or "url",
+                protocol=blocks[0].protocol or "fits",
+            ),
+            context="Planning a campaign",
+            on_success=ask,
+        )
+        return True
+
+    def capture_session(self) -> Session:
+        """The session as the window shows it (the core writes the sections)."""
+        return self.workflow.capture(self.query_panel.tree.root, self.exports_tab.options())
+
+    def restore_session(self, session: Session) -> None:
+        """Apply ``session``: validated first by the core (paths confined to its folder),
+        then applied all or nothing.  Downloads into a folder the user has not chosen wait
+        for the user's go (see :meth:`_on_workflow_held_changed`)."""
+        state = self.workflow.prepare(session)
+        self.query_panel.load_root(session.query)
+        self.exports_tab.set_options(state.options)
+        self.workflow.apply(state, hold=not self.workflow.is_trusted(state.folder))
+        self._plan_stale = True
+        mismatch = self.workflow.server_mismatch(state)
+        self.server_warning.setText(mismatch or "")
+        self.server_warning.setToolTip(mismatch or "")
+        self.server_warning.setVisible(bool(mismatch))
+        if mismatch:
+            self.statusBar().showMessage(mismatch, 15_000)
+
+    def _on_workflow_held_changed(self, held: bool) -> None:
+        if not held:
+            return
+        writes = self.workflow.pending_writes()
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Download into this folder?",
+            "This session downloads into a folder you have not chosen in jsocdesk before:\n\n"
+            f"{writes.describe()}\n\nDownload there now? (Keep paused leaves every file "
+            "as it is; you can resume downloads from the Downloads tab.)",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("confirm-downloads")
+        box.addButton("Download here", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Keep paused", QMessageBox.ButtonRole.RejectRole)
+        box.finished.connect(lambda _r: self._on_confirm_downloads_answer(box))
+        self.dialog = box
+        box.open()
+
+    def _on_confirm_downloads_answer(self, box: QMessageBox) -> None:
+        clicked = box.clickedButton()
+        if clicked is not None and box.buttonRole(clicked) is QMessageBox.ButtonRole.AcceptRole:
+            self.workflow.release_held()
+
+    def _on_workflow_export_finished(self, job: ExportJob, items: list[DownloadItem]) -> None:
+        from jsocdesk.core.jsoc.export import JobState
+
+        rid = job.requestid or job.recordset
+        if job.state is JobState.DONE:
+            n = 1 if job.tar_url else len(job.files)
+            text = f"{rid}: {n} file(s) ready"
+            if items:
+                text += ", downloading" if not self.workflow.held else ", waiting for your go"
+            self.notifier.notify("Export ready", text)
+        elif job.state is JobState.FAILED:
+            self.notifier.notify("Export failed", f"{rid}: {job.error.splitlines()[0]}")
+
+    def _on_exports_tab_jobs_added(self, _jobs: list[Any]) -> None:
+        self.tabs.setCurrentWidget(self.exports_tab)
+
+    def _on_tree_modified(self) -> None:
+        self._plan_stale = True
+        self.sessions.mark_dirty()
+        if self.tabs.currentWidget() is self.exports_tab:
+            self._plan_timer.start()  # re-plan once the edits pause
+
+    def _on_plan_timer_timeout(self) -> None:
+        self._on_tabs_current_changed(self.tabs.currentIndex())
+
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        shown = self.tabs.currentWidget() is self.exports_tab
+        if shown and self._plan_stale and self.exports_tab.refresh_plan() is not None:
+            self._plan_stale = False
+
+    def quick_look(self, item: DownloadItem) -> asyncio.Task[Any]:
+        from jsocdesk.gui.quicklook import QuickLookDialog, load_preview_async
+
+        if self.quick_look_dialog is None:
+            self.quick_look_dialog = QuickLookDialog(self)
+        dialog = self.quick_look_dialog
+        dialog.show_loading(item.target)
+        dialog.show()
+        dialog.raise_()
+        return self.ctx.tasks.run(
+            load_preview_async(item.target),
+            name="quick-look",
+            on_success=dialog.show_preview,
+            on_failure=dialog.show_failure,
+            context=f"Quick look at {item.target.name}",
+        )
+
+    # --- dropping a session file on the window ------------------------------------------------
+
+    @staticmethod
+    def dropped_session(event: QDragEnterEvent | QDropEvent) -> Path | None:
+        mime = event.mimeData()
+        if mime is None or not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(SESSION_SUFFIXES):
+                return Path(url.toLocalFile())
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self.built and self.dropped_session(event) is not None:
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: Any) -> None:
+        if self.built and self.dropped_session(event) is not None:
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self.dropped_session(event) if self.built else None
+        if path is None:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self.sessions.guard(lambda: self.sessions.open_path(path))
 
     # --- menus ------------------------------------------------------------------------------
 
@@ -148,20 +386,26 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
         self.new_action = self._action("&New query", self.new_query, QKeySequence.StandardKey.New)
+        self.new_session_action = self._action(
+            "New &session", self.sessions.new, QKeySequence("Ctrl+Shift+N")
+        )
         self.open_action = self._action(
-            "&Open session…", self.open_session, QKeySequence.StandardKey.Open
+            "&Open session…", self.sessions.open_dialog, QKeySequence.StandardKey.Open
         )
         self.save_action = self._action(
-            "&Save session", self.save_session, QKeySequence.StandardKey.Save
+            "&Save session", self.sessions.save, QKeySequence.StandardKey.Save
         )
         self.save_as_action = self._action(
-            "Save session &as…", self.save_session_as, QKeySequence.StandardKey.SaveAs
+            "Save session &as…", self.sessions.save_as_dialog, QKeySequence.StandardKey.SaveAs
         )
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.settings_action = self._action(
             "Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences
         )
-        for act in (self.new_action, self.open_action, self.save_action, self.save_as_action):
+        for act in (self.new_action, self.new_session_action, self.open_action):
+            file_menu.addAction(act)
+        file_menu.addMenu(self.sessions.recent_menu)
+        for act in (self.save_action, self.save_as_action):
             file_menu.addAction(act)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
@@ -229,7 +473,12 @@ class MainWindow(QMainWindow):
     # --- wiring -----------------------------------------------------------------------------
 
     def _on_ctx_connected(self, client: Any) -> None:
-        self.server_label.setText(f"Server: {self.ctx.server_url}")
+        server = self.ctx.server
+        self.server_label.setText(f"Server: {server.label if server else self.ctx.server_url}")
+        if self.built:
+            self._plan_stale = True
+            if self.exports_tab.email():
+                self.exports_tab.check_email_now()
 
     def _on_tasks_busy_changed(self, n: int) -> None:
         self.busy_label.setText(f"{n} task{'s' if n != 1 else ''} running" if n else "")
@@ -274,23 +523,21 @@ class MainWindow(QMainWindow):
 
     async def connect_chosen_server(self) -> str | None:
         """Connect to the server the settings name (starting the demo server if needed)."""
-        from jsocdesk.gui.demo_process import DemoServerProcess
         from jsocdesk.gui.settings import ServerKind
 
-        demo_url = None
         if self.ctx.settings.server_kind is ServerKind.DEMO:
-            demo = next((k for k in self.ctx.keep if isinstance(k, DemoServerProcess)), None)
-            if demo is None or not demo.running:
-                data_dir = self.ctx.paths.cache / "demo-server"
-                demo = DemoServerProcess(extra_args=["--data-dir", str(data_dir)])
-                self.ctx.keep.append(demo)
-                self.statusBar().showMessage("Starting the demo server…")
-                await demo.start()
-            demo_url = demo.url
-        url = self.ctx.settings.server_url(demo_url)
+            return await self.start_demo()
+        url = self.ctx.settings.server_url()
         if url is not None:
             self.ctx.connect(url)
             self.statusBar().showMessage(f"Connected to {url}", 5000)
+        return url
+
+    async def start_demo(self) -> str:
+        """Run (once) and connect to the demo server."""
+        self.statusBar().showMessage("Starting the demo server…")
+        url = await self.ctx.start_demo()
+        self.statusBar().showMessage(f"Connected to the demo server at {url}", 5000)
         return url
 
     # --- search -----------------------------------------------------------------------------
@@ -310,7 +557,7 @@ class MainWindow(QMainWindow):
         names = service.series_names(root)
         infos = await service.fetch_infos(client, names)
         check = service.check_query(root, infos)
-        panel._apply_check(check)
+        panel.apply_check(check)
         if not check.ok:
             first = check.errors[0].message if check.errors else "The query is empty"
             n = len(check.errors)
@@ -344,56 +591,16 @@ class MainWindow(QMainWindow):
     # --- query / sessions -------------------------------------------------------------------
 
     def new_query(self) -> None:
+        """Clear the query tree (the rest of the session stays)."""
         self.query_panel.new_query()
-        self.session_path = None
-        self._update_title()
 
-    def open_session(self) -> None:
-        dialog = QFileDialog(self, "Open session", str(Path.home()), "jsocdesk sessions (*.json)")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.fileSelected.connect(self.open_session_file)
-        dialog.open()
+    def open_session_file(self, path: str | Path) -> bool:
+        """Open a whole session (``jsocdesk SESSION.json``); a bad file is refused with a
+        clear message and changes nothing."""
+        return self.sessions.open_path(path)
 
-    def open_session_file(self, path: str | Path) -> None:
-        from jsocdesk.core.session import load_session
-
-        try:
-            session = load_session(Path(path))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, nothing else to do
-            self.ctx.sink.report(exc, f"Opening {path}")
-            return
-        self.query_panel.load_root(session.query)
-        self.session_path = Path(path)
-        self._update_title()
-
-    def save_session(self) -> None:
-        if self.session_path is None:
-            self.save_session_as()
-            return
-        self.save_session_file(self.session_path)
-
-    def save_session_as(self) -> None:
-        dialog = QFileDialog(self, "Save session", str(Path.home()), "jsocdesk sessions (*.json)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("json")
-        dialog.fileSelected.connect(self.save_session_file)
-        dialog.open()
-
-    def save_session_file(self, path: str | Path) -> None:
-        from jsocdesk.core.session import Session, save_session
-
-        try:
-            save_session(Path(path), Session(query=self.query_panel.tree.root))
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.ctx.sink.report(exc, f"Saving {path}")
-            return
-        self.session_path = Path(path)
-        self._update_title()
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-
-    def _update_title(self) -> None:
-        name = self.session_path.name if self.session_path else "untitled"
-        self.setWindowTitle(f"{name} — {WINDOW_TITLE}")
+    def save_session_file(self, path: str | Path) -> bool:
+        return self.sessions.save_to(path)
 
     # --- UI state ---------------------------------------------------------------------------
 
@@ -424,14 +631,27 @@ class MainWindow(QMainWindow):
                 apply(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        from jsocdesk.gui.demo_process import DemoServerProcess
+        if self.built and not self.sessions.allow_close():
+            event.ignore()  # the unsaved-changes guard asks first (non-blocking)
+            return
+        self.shutdown()
+        super().closeEvent(event)
+        self.closed.emit()
 
+    def shutdown(self) -> None:
+        """Stop the timers and start stopping the transfers (partial files are kept); the
+        UI state is saved.  Idempotent; the app awaits ``workflow.aclose()`` afterwards."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         if self.built:
             self.query_panel.stop_timers()
-        for kept in self.ctx.keep:
-            if isinstance(kept, DemoServerProcess):
-                kept.stop()
+            self._plan_timer.stop()
+            self.sessions.autosave_timer.stop()
+            for timer in (self.downloads_tab.repaint_timer, self.exports_tab.clock):
+                timer.stop()
+            self.workflow.start_closing()
+            self.notifier.close()
         self.save_ui_state()
         if self.built:
             self.results_tab.shutdown()
-        super().closeEvent(event)

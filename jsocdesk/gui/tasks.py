@@ -38,6 +38,7 @@ class TaskRunner(QObject):
         self._sink = sink
         self._tasks: set[asyncio.Task[Any]] = set()
         self._named: dict[str, asyncio.Task[Any]] = {}
+        self._closed = False
 
     def run(
         self,
@@ -52,6 +53,8 @@ class TaskRunner(QObject):
         if name is not None:
             self.cancel(name)
         task: asyncio.Task[T] = asyncio.ensure_future(coro)
+        if self._closed:  # shutting down: a late timer's work never starts
+            task.cancel()
         self._tasks.add(task)
         if name is not None:
             self._named[name] = task
@@ -111,7 +114,9 @@ class TaskRunner(QObject):
         return len(self._tasks)
 
     async def shutdown(self) -> None:
-        """Cancel everything and wait until every task has really ended."""
+        """Cancel everything and wait until every task has really ended; tasks started
+        afterwards (a late timer) are cancelled at once."""
+        self._closed = True
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

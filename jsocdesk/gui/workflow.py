@@ -1,64 +1,62 @@
-"""Workflow: the glue that completes the window — stage exports, download, come back tomorrow.
+"""Workflow: the window's side of the core workflow (stage exports, download, come back).
 
-:func:`install_workflow` composes, for one :class:`~jsocdesk.gui.main_window.MainWindow`:
+:class:`Workflow` owns, for one main window, the core objects of the workflow — the
+:class:`ExportQueue` (one pending export per e-mail), the :class:`DownloadQueue` with its
+:class:`DownloadEngine` and the download catalogue — plus the session's download folder and
+server.  Everything that *decides* is the core's (:mod:`jsocdesk.core.workflow`): the plan,
+the files of a finished export and their names, the session's sections (parse, confine,
+capture).  The window builds its tabs over these objects and wires them
+(:class:`~jsocdesk.gui.main_window.MainWindow`); nothing here touches a widget.
 
-* the core :class:`ExportQueue` (one pending export per e-mail) and the **Exports** tab;
-* the core :class:`DownloadQueue` + :class:`DownloadEngine` (with the download catalogue, so
-  files fetched before are recognised and shown done) and the **Downloads** tab;
-* an export that ends with files queues them for download into the session's folder, and a
-  desktop notification (tray, else status bar) says so;
-* a :class:`SessionController` whose session holds the query tree, the export options, the
-  export jobs (re-attached on open) and the download queue (resumed on open): File → New /
-  Open / Open recent / Save / Save As are re-pointed at it, ``window.open_session_file``
-  (used for ``jsocdesk SESSION.json``) too, and a session file dropped on the window opens;
-* quick look: a double-clicked FITS download shows its header and a thumbnail.
+Campaigns (:mod:`jsocdesk.gui.campaigns`) run beside the exports: a query too big for one
+export is planned and run chunk by chunk into the same download queue, and an export the
+server refuses as too large (status 3) becomes a campaign by itself.  They are saved in the
+session's ``campaigns`` section (the core's format) and resumed when it is opened again.
 
-Nothing here subclasses the window: the workflow holds it, adds tabs through
-``MainWindow.add_tab`` and watches it with an event filter (drops).
+Opening a session never writes before the user has seen what it will write: downloads
+into a folder the user has not chosen before are restored *held* (paused) until
+:meth:`release_held` (the window asks first); finished exports queue their files held too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-from pathlib import Path, PurePosixPath
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QStandardPaths, QTimer
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import QObject, QStandardPaths
 
-from jsocdesk.core.download.catalog import (
-    Catalog,
-    CatalogError,
-    archive_member_keys,
-    catalog_key,
-)
+from jsocdesk.core.campaign.state import Campaign, parse_campaigns_section
+from jsocdesk.core.campaign.workflow import campaign_from_too_large, confine_to_server
+from jsocdesk.core.download.catalog import Catalog, CatalogError
 from jsocdesk.core.download.engine import DownloadEngine, EngineOptions
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
-from jsocdesk.core.errors import SessionCorrupt
+from jsocdesk.core.events import Signal
 from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, JobState
-from jsocdesk.core.jsoc.protocol import ExportFile
-from jsocdesk.core.query.tree import Node
+from jsocdesk.core.jsoc.protocol import ExportStatus
+from jsocdesk.core.query.tree import Group
 from jsocdesk.core.session import Session
-from jsocdesk.gui.downloads.notify import Notifier
-from jsocdesk.gui.downloads.tab import DownloadsTab
-from jsocdesk.gui.exports.tab import ExportsTab
-from jsocdesk.gui.quicklook import QuickLookDialog, load_preview_async
-from jsocdesk.gui.sessions.controller import AUTOSAVE_MS, SessionController
+from jsocdesk.core.workflow import (
+    ExportOptions,
+    PendingWrites,
+    ServerIdentity,
+    ServerKind,
+    WorkflowState,
+    apply_workflow,
+    enqueue_export,
+    parse_workflow,
+)
+from jsocdesk.gui.campaigns.controller import CampaignsController
 
 if TYPE_CHECKING:
     from jsocdesk.gui.context import AppContext
-    from jsocdesk.gui.main_window import MainWindow
 
 S = DownloadState
-DOWNLOADS_FORMAT = 1
-SESSION_SUFFIXES = (".json", ".jsocdesk")
-#: the export plan is recomputed this long after the last edit of the query
-PLAN_DELAY_MS = 400
+TRUSTED_KEY = "downloads/trusted_folders"
+TRUSTED_MAX = 50
 
 
 def default_download_folder() -> Path:
@@ -66,74 +64,27 @@ def default_download_folder() -> Path:
     return Path(base or Path.home()) / "jsocdesk"
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
-
-
-def local_name(file: ExportFile) -> str:
-    """A file name for an exported file.
-
-    Names JSOC built from ``filenamefmt`` (``hmi.v_45s.20140101_000000_TAI.2.Dopplergram.fits``)
-    are kept; ``as-is`` files are stored under their segment name only (``Dopplergram.fits``),
-    so the record spec is folded into the name instead
-    (``hmi.v_45s.2014.01.01_00.00.00_TAI.2.Dopplergram.fits``).
-    """
-    base = PurePosixPath(file.filename).name or PurePosixPath(file.url).name
-    series = file.record.split("[", 1)[0].split("{", 1)[0]
-    if series and base.lower().startswith(series.lower() + "."):
-        return base
-    keys = re.findall(r"\[([^\]]*)\]", file.record)
-    stem = ".".join([series, *keys]) if series else ""
-    stem = _UNSAFE.sub("_", stem.replace(":", ".")).strip("._")
-    return f"{stem}.{base}" if stem else base
-
-
-def parse_jobs(section: dict[str, Any]) -> list[ExportJob]:
-    raw = section.get("items", [])
-    if not isinstance(raw, list):
-        raise SessionCorrupt("the 'jobs' section must hold a list of items")
-    try:
-        return [ExportJob.from_dict(d) for d in raw]
-    except ValueError as exc:
-        raise SessionCorrupt(f"an export job in the session is invalid: {exc}") from None
-
-
-def parse_downloads(section: dict[str, Any]) -> list[DownloadItem]:
-    version = section.get("format_version", DOWNLOADS_FORMAT)
-    if not isinstance(version, int) or version > DOWNLOADS_FORMAT:
-        raise SessionCorrupt(
-            f"the downloads section has format {version!r}, newer than this jsocdesk reads"
-        )
-    raw = section.get("items", [])
-    if not isinstance(raw, list):
-        raise SessionCorrupt("the 'downloads' section must hold a list of items")
-    items: list[DownloadItem] = []
-    try:
-        for d in raw:
-            if not isinstance(d, dict):
-                raise TypeError("an item is not an object")
-            item = DownloadItem.from_json(d)
-            if item.state is S.ACTIVE:  # was running when saved: resume it
-                item.state = S.QUEUED
-            items.append(item)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SessionCorrupt(f"a download in the session is invalid: {exc}") from None
-    return items
-
-
 class Workflow(QObject):
+    """Exports → downloads for one window, and the session's workflow sections.
+
+    Signals (core :class:`~jsocdesk.core.events.Signal`): ``export_finished(job, items)``
+    after a finished export's files were queued (``items`` empty when not downloading);
+    ``held_changed(bool)`` when downloads start or stop waiting for the user's go.
+    """
+
     def __init__(
         self,
-        window: MainWindow,
         ctx: AppContext,
+        parent: QObject | None = None,
         *,
-        autosave_ms: int = AUTOSAVE_MS,
         engine_options: EngineOptions | None = None,
     ) -> None:
-        super().__init__(window)
-        self.window = window
+        super().__init__(parent)
         self.ctx = ctx
         self.download_folder = default_download_folder()
         self.auto_download = True
+        #: the server of the session as last opened (``None``: not recorded)
+        self.session_server: ServerIdentity | None = None
         self.catalog: Catalog | None
         try:
             self.catalog = Catalog.in_data_dir(ctx.paths.data)
@@ -146,58 +97,43 @@ class Workflow(QObject):
         )
         # the client arrives with ctx.connect(); jobs restored before that wait for it
         self.exports = ExportQueue(ctx.client)  # type: ignore[arg-type]
-        self.notifier = Notifier(window.statusBar(), self)
-        self.exports_tab = ExportsTab(ctx, self.exports, self.query_root, window)
-        self.downloads_tab = DownloadsTab(
-            self.downloads, status_bar=window.statusBar(), notifier=self.notifier, parent=window
-        )
-        window.add_tab(self.exports_tab, "Exports")
-        window.add_tab(self.downloads_tab, "Downloads")
-        self.sessions = SessionController(
-            window, ctx, self.capture, self.restore, autosave_ms=autosave_ms
-        )
-        self.quick_look_dialog: QuickLookDialog | None = None
-        self._plan_stale = True
-        self._plan_timer = QTimer(self)
-        self._plan_timer.setSingleShot(True)
-        self._plan_timer.setInterval(PLAN_DELAY_MS)
-        self._plan_timer.timeout.connect(self._on_plan_timer_timeout)
+        self.campaigns = CampaignsController(ctx.tasks, ctx.paths.data, self)
+        #: campaigns of the session being opened (parsed by prepare, applied by apply)
+        self._restoring: Any = None
+        self.export_finished = Signal("export_finished")
+        self.held_changed = Signal("held_changed")
+        #: downloads paused until the user confirms the session's folder
+        self.held: list[DownloadItem] = []
+        self._campaigns_held = False
         self._closing: asyncio.Task[None] | None = None
-
         ctx.connected.connect(self._on_ctx_connected)
         self.exports.finished.connect(self._on_exports_finished)
-        for ev in (self.exports.jobs.events, self.downloads.events):
-            for sig in (ev.inserted, ev.removed, ev.moved, ev.reset):
-                sig.connect(self.sessions.mark_dirty)
-        self.downloads.state_changed.connect(self.sessions.mark_dirty)
         self.downloads.work_available.connect(self.ensure_engine)
-        self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
-        self.exports_tab.options_changed.connect(self.sessions.mark_dirty)
-        self.downloads_tab.quick_look_requested.connect(self.quick_look)
-        window.query_panel.tree.events.modified.connect(self._on_tree_modified)
-        window.tabs.currentChanged.connect(self._on_window_tab_changed)
-        self._rewire_file_menu()
-        window.setAcceptDrops(True)
-        window.installEventFilter(self)
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self._on_app_about_to_quit)
-        QTimer.singleShot(0, self, self._start)  # once the window is up; dropped if it is gone
 
-    # --- plumbing ------------------------------------------------------------------------------
-    def query_root(self) -> Node:
-        return self.window.query_panel.tree.root
+    def __repr__(self) -> str:
+        return f"<Workflow {self.download_folder} {self.exports!r} {self.downloads!r}>"
 
-    def _start(self) -> None:
-        self.sessions.offer_recovery()
+    # --- the download folder --------------------------------------------------------------------
+    def trusted_folders(self) -> list[str]:
+        return self.ctx.ui_state.load_list(TRUSTED_KEY) or []
 
+    def is_trusted(self, folder: Path) -> bool:
+        """A folder the user chose for downloads (or the default one)."""
+        real = os.path.realpath(folder)
+        return real == os.path.realpath(default_download_folder()) or real in self.trusted_folders()
+
+    def set_download_folder(self, folder: Path) -> None:
+        """The user chose ``folder`` for this session's downloads: remembered as trusted, so
+        a session of that folder reopens without asking."""
+        self.download_folder = Path(os.path.abspath(folder))
+        real = os.path.realpath(self.download_folder)
+        items = [real, *[f for f in self.trusted_folders() if f != real]][:TRUSTED_MAX]
+        self.ctx.ui_state.save_list(TRUSTED_KEY, items)
+        self.ctx.ui_state.sync()
+
+    # --- the engine -----------------------------------------------------------------------------
     def ensure_engine(self, *_args: object) -> None:
-        """Start the download engine (it then follows the queue) once a loop runs.
-
-        Called whenever the queue has work (``work_available``) and after a session is
-        restored; without a running loop (a window built before the loop starts) the next
-        call starts it.
-        """
+        """Start the download engine (it then follows the queue) once a loop runs."""
         if self._closing is not None:
             return
         try:
@@ -206,79 +142,95 @@ class Workflow(QObject):
             return
         self.engine.start()
 
-    def _rewire_file_menu(self) -> None:
-        """Open / Save / Save As act on whole sessions; add New session and Open recent.
+    # --- session sections ----------------------------------------------------------------------
+    def capture(self, query: Group, options: ExportOptions) -> Session:
+        """The session: ``query``, the tab's ``options`` completed with the folder, the
+        auto-download flag and the current server; the jobs and the downloads."""
+        options.folder = self.download_folder
+        options.auto_download = self.auto_download
+        options.server = self.ctx.server or self.session_server
+        session = apply_workflow(Session(query=query), options, self.exports.jobs, self.downloads)
+        if len(self.campaigns.campaigns):
+            session.extra["campaigns"] = self.campaigns.section()
+        return session
 
-        The window's own "New query" (Ctrl+N) keeps clearing just the query tree.
+    def prepare(self, session: Session) -> WorkflowState:
+        """Parse and confine the session's sections (raises ``SessionError``; nothing is
+        changed).  A demo session opened while the demo runs follows it to its port."""
+        state = parse_workflow(session, default_folder=default_download_folder())
+        raw = session.extra.get("campaigns")
+        parse_campaigns_section(raw)  # all or nothing: a bad section refuses the session
+        self._restoring = raw
+        current = self.ctx.server
+        recorded = state.options.server
+        if (
+            recorded is not None
+            and recorded.kind is ServerKind.DEMO
+            and current is not None
+            and current.kind is ServerKind.DEMO
+            and self.ctx.server_url
+        ):
+            state.rebase(self.ctx.server_url)
+        return state
+
+    def server_mismatch(self, state: WorkflowState) -> str | None:
+        """A plain sentence when the session was made against another server."""
+        recorded, current = state.options.server, self.ctx.server
+        if recorded is None or current is None:
+            return None
+        return recorded.differs_from(current)
+
+    def apply(self, state: WorkflowState, *, hold: bool) -> None:
+        """Replace the jobs and downloads by the session's (already validated).
+
+        ``hold``: the downloads to resume wait (paused) for :meth:`release_held`.
         """
-        w = self.window
-        pairs = (
-            (w.open_action, self.sessions.open_dialog),
-            (w.save_action, self.sessions.save),
-            (w.save_as_action, self.sessions.save_as_dialog),
-        )
-        for action, slot in pairs:
-            with contextlib.suppress(RuntimeError, TypeError):
-                action.triggered.disconnect()
-            action.triggered.connect(slot)
-        self.new_session_action = QAction("New &session", w)
-        self.new_session_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
-        self.new_session_action.triggered.connect(self.sessions.new)
-        for menu_action in w.menuBar().actions():
-            menu = menu_action.menu()
-            if isinstance(menu, QMenu) and w.save_action in menu.actions():
-                menu.insertAction(w.open_action, self.new_session_action)
-                menu.insertMenu(w.save_action, self.sessions.recent_menu)
-                break
-        # the command line (`jsocdesk SESSION.json`) opens through the window: route it here
-        w.open_session_file = self.sessions.open_path  # type: ignore[method-assign,assignment]
-        w.save_session_file = self.sessions.save_to  # type: ignore[method-assign,assignment]
-
-    # --- session state -------------------------------------------------------------------------
-    def capture(self) -> Session:
-        export = dict(self.exports_tab.options())
-        export["folder"] = str(self.download_folder)
-        export["auto_download"] = self.auto_download
-        return Session(
-            query=self.window.query_panel.tree.root,
-            export=export,
-            jobs={"items": [job.to_dict() for job in self.exports.jobs]},
-            downloads={
-                "format_version": DOWNLOADS_FORMAT,
-                "items": [item.to_json() for item in self.downloads],
-            },
-        )
-
-    def restore(self, session: Session) -> None:
-        """Apply ``session``: everything is validated first, then applied (all or nothing)."""
-        jobs = parse_jobs(session.jobs)
-        items = parse_downloads(session.downloads)
-        folder = session.export.get("folder")
-        auto = session.export.get("auto_download", True)
-        if folder is not None and not isinstance(folder, str):
-            raise SessionCorrupt("export option 'folder' must be a string")
-
-        self.window.query_panel.load_root(session.query)
-        self.exports_tab.set_options(session.export)
-        self.download_folder = Path(folder) if folder else default_download_folder()
-        self.auto_download = bool(auto)
-        self._plan_stale = True
-
+        self.download_folder = state.folder
+        self.auto_download = state.options.auto_download
+        self.session_server = state.options.server
         for job in list(self.exports.jobs):
             if not job.state.finished:
                 self.exports.cancel(job)
-        self.exports.jobs.replace_all([])
-        for job in jobs:
-            self.exports.jobs.append(job)
-        self._follow_jobs()
-
+        self.exports.jobs.replace_all(state.jobs)
         # stop the transfers of the old queue (partial files stay), then swap the items
         for item in list(self.downloads):
             if item.state in (S.QUEUED, S.ACTIVE):
                 self.downloads.pause(item)
-        self.downloads.replace_all(items)
+        self.held = []
+        if hold:
+            for item in state.downloads:
+                if item.state is S.QUEUED:
+                    item.state = S.PAUSED
+                    self.held.append(item)
+        self.downloads.replace_all(state.downloads)
+        self.campaigns.restore(self._restoring)
+        self._restoring = None
+        self._campaigns_held = hold
+        self.held_changed.emit(bool(self.held) or (hold and self._unfinished_campaigns()))
+        self.start_campaigns()
+        self._follow_jobs()
         self.downloads.work_available.emit()
         self.ensure_engine()
+
+    def pending_writes(self) -> PendingWrites:
+        """What resuming the held downloads (and the running exports) will write, where."""
+        exports = sum(1 for j in self.exports.jobs if not j.state.finished)
+        return PendingWrites(
+            self.download_folder,
+            len(self.held),
+            sum(it.bytes_done for it in self.held),
+            exports if self.auto_download else 0,
+        )
+
+    def release_held(self) -> None:
+        """The user saw what the session writes: trust its folder and resume what was held."""
+        self.set_download_folder(self.download_folder)
+        held, self.held = self.held, []
+        for item in held:
+            self.downloads.resume(item)
+        self._campaigns_held = False
+        self.start_campaigns()
+        self.held_changed.emit(False)
 
     def _follow_jobs(self) -> None:
         """Start (or re-attach to) every unfinished job, once a client exists."""
@@ -289,131 +241,86 @@ class Workflow(QObject):
             if not job.state.finished:
                 self.exports.add(job)
 
-    # --- exports → downloads -------------------------------------------------------------------
+    # --- exports → downloads --------------------------------------------------------------------
     def enqueue_export(self, job: ExportJob) -> list[DownloadItem]:
-        """Queue the files of a finished export for download into the session's folder."""
-        folder = self.download_folder
-        items: list[DownloadItem] = []
-        if job.tar_url:
-            # one archive, unpacked by the engine once verified; its members are catalogued
-            name = PurePosixPath(job.tar_url).name or f"{job.requestid}.tar"
-            members = archive_member_keys(job.files, job.protocol)
-            items.append(
-                self.downloads.add(job.tar_url, folder, name=name, unpack=True, member_keys=members)
-            )
-        else:
-            for f in job.files:
-                items.append(
-                    self.downloads.add(
-                        f.url,
-                        folder,
-                        name=local_name(f),
-                        key=catalog_key(f.record, f.filename, job.protocol),
-                    )
-                )
+        """Queue the files of a finished export into the session's folder (the core's
+        :func:`~jsocdesk.core.workflow.enqueue_export`); held while the folder waits for
+        the user's go."""
+        items = enqueue_export(self.downloads, job, self.download_folder)
+        if self.held or not self.is_trusted(self.download_folder):
+            for item in items:
+                if item.state is S.QUEUED:
+                    self.downloads.pause(item)
+                    self.held.append(item)
+            if self.held:
+                self.held_changed.emit(True)
         self.ensure_engine()
         return items
 
-    def _on_exports_finished(self, job: ExportJob) -> None:
-        rid = job.requestid or job.recordset
-        if job.state is JobState.DONE:
-            n = 1 if job.tar_url else len(job.files)
-            text = f"{rid}: {n} file(s) ready"
-            if self.auto_download:
-                self.enqueue_export(job)
-                text += ", downloading"
-            self.notifier.notify("Export ready", text)
-        elif job.state is JobState.FAILED:
-            self.notifier.notify("Export failed", f"{rid}: {job.error.splitlines()[0]}")
+    # --- campaigns ------------------------------------------------------------------------------
+    def _unfinished_campaigns(self) -> bool:
+        return any(not c.finished for c in self.campaigns.campaigns)
 
-    def _on_exports_tab_jobs_added(self, _jobs: list[ExportJob]) -> None:
-        self.window.tabs.setCurrentWidget(self.exports_tab)
+    def start_campaigns(self) -> None:
+        """Run every unfinished campaign that is not running (once a client exists and the
+        session's folder has the user's go)."""
+        if self.ctx.client is None or self._campaigns_held or self._closing is not None:
+            return
+        for c in list(self.campaigns.campaigns):
+            if not c.finished and not self.campaigns.running(c):
+                self.start_campaign(c)
+
+    def start_campaign(self, campaign: Campaign) -> None:
+        """Run ``campaign`` into the session's folder through the window's downloads."""
+        if self.ctx.client is None:
+            self.campaigns.add(campaign)  # runs once connected
+            return
+        # a campaign from a session downloads only from the server it now runs against
+        confine_to_server(campaign, self.ctx.client.config.download_base_url)
+        self.ensure_engine()
+        self.campaigns.start(self.ctx.client, campaign, self.downloads, self.download_folder)
+
+    def _campaign_instead(self, job: ExportJob) -> None:
+        """An export refused as too large: a campaign of its record set replaces it."""
+        client = self.ctx.client
+        if client is None:
+            return
+
+        def start(campaign: Campaign) -> None:
+            if job in self.exports.jobs:
+                self.exports.jobs.remove(job)
+            self.start_campaign(campaign)
+
+        self.ctx.tasks.run(
+            campaign_from_too_large(client, job),
+            context="Planning a campaign for a too-large export",
+            on_success=start,
+        )
+
+    def _on_exports_finished(self, job: ExportJob) -> None:
+        if job.status is ExportStatus.TOO_LARGE and self.auto_download:
+            self._campaign_instead(job)
+            return
+        items: list[DownloadItem] = []
+        if job.state is JobState.DONE and self.auto_download:
+            items = self.enqueue_export(job)
+        self.export_finished.emit(job, items)
 
     def _on_ctx_connected(self, client: Any) -> None:
         self.exports.client = client
         self._follow_jobs()
-        self._plan_stale = True
-        if self.exports_tab.email():
-            self.exports_tab.check_email_now()
+        self.start_campaigns()
 
-    def _on_tree_modified(self) -> None:
-        self._plan_stale = True
-        self.sessions.mark_dirty()
-        if self.window.tabs.currentWidget() is self.exports_tab:
-            self._plan_timer.start()  # re-plan once the edits pause
-
-    def _on_plan_timer_timeout(self) -> None:
-        if self.window.tabs.currentWidget() is self.exports_tab:
-            self._on_window_tab_changed(self.window.tabs.currentIndex())
-
-    def _on_window_tab_changed(self, _index: int) -> None:
-        shown = self.window.tabs.currentWidget() is self.exports_tab
-        if shown and self._plan_stale and self.exports_tab.refresh_plan() is not None:
-            self._plan_stale = False
-
-    # --- quick look ------------------------------------------------------------------------------
-    def quick_look(self, item: DownloadItem) -> asyncio.Task[Any]:
-        if self.quick_look_dialog is None:
-            self.quick_look_dialog = QuickLookDialog(self.window)
-        dialog = self.quick_look_dialog
-        dialog.show_loading(item.target)
-        dialog.show()
-        dialog.raise_()
-        return self.ctx.tasks.run(
-            load_preview_async(item.target),
-            name="quick-look",
-            on_success=dialog.show_preview,
-            on_failure=dialog.show_failure,
-            context=f"Quick look at {item.target.name}",
-        )
-
-    # --- dropping a session file on the window -------------------------------------------------
-    @staticmethod
-    def dropped_session(event: QDragEnterEvent | QDropEvent) -> Path | None:
-        mime = event.mimeData()
-        if mime is None or not mime.hasUrls():
-            return None
-        for url in mime.urls():
-            if url.isLocalFile() and url.toLocalFile().lower().endswith(SESSION_SUFFIXES):
-                return Path(url.toLocalFile())
-        return None
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window:
-            kind = event.type()
-            if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-                assert isinstance(event, QDragEnterEvent | QDropEvent)
-                if self.dropped_session(event) is not None:
-                    event.acceptProposedAction()
-                    return True
-            elif kind == QEvent.Type.Drop:
-                assert isinstance(event, QDropEvent)
-                path = self.dropped_session(event)
-                if path is not None:
-                    event.acceptProposedAction()
-                    self.sessions._guard(lambda: self.sessions.open_path(path))
-                    return True
-            elif kind == QEvent.Type.Close and self._closing is None:
-                # the session guard may still refuse this close: look again after it
-                QTimer.singleShot(0, self._on_window_closed)
-        return False
-
-    def _on_window_closed(self) -> None:
-        if not shiboken6.isValid(self.window):
-            return
-        if not self.window.isVisible() and self._closing is None:
-            self._closing = asyncio.ensure_future(self._shutdown())
-
-    def _on_app_about_to_quit(self) -> None:
-        # the app stops its loop soon after: stop the transfers now (partial files are kept)
+    # --- shutdown --------------------------------------------------------------------------------
+    def start_closing(self) -> None:
+        """Begin :meth:`aclose` now if a loop runs (the window closed, the app quits)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return
-        if self._closing is None and shiboken6.isValid(self):
+        if self._closing is None:
             self._closing = asyncio.ensure_future(self._shutdown())
 
-    # --- shutdown --------------------------------------------------------------------------------
     async def aclose(self) -> None:
         """Stop transfers (partial files kept, items back to queued) and export polling.
 
@@ -424,18 +331,9 @@ class Workflow(QObject):
         await asyncio.shield(self._closing)
 
     async def _shutdown(self) -> None:
-        for timer in (self.downloads_tab.repaint_timer, self.exports_tab.clock):
-            if shiboken6.isValid(timer):
-                timer.stop()
+        await self.campaigns.stop_all()  # their state is saved as they stop
         await self.engine.aclose()
         await self.exports.aclose()
         if self.catalog is not None:
             with contextlib.suppress(OSError):
                 self.catalog.flush()
-        if shiboken6.isValid(self.notifier):
-            self.notifier.close()
-
-
-def install_workflow(window: MainWindow, ctx: AppContext, **options: Any) -> Workflow:
-    """Add Exports, Downloads and sessions to ``window`` (see the module docstring)."""
-    return Workflow(window, ctx, **options)

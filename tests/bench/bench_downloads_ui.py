@@ -44,15 +44,14 @@ WRITE_MODE = os.environ.get("BENCH_WRITE_MODE", EngineOptions().write_mode)
 def _window(qtbot: Any, served: Served, folder: Path) -> tuple[Any, Any, Any]:
     from jsocdesk.gui.context import AppContext
     from jsocdesk.gui.main_window import MainWindow
-    from jsocdesk.gui.workflow import install_workflow
 
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.email = DEMO_EMAIL
     window = MainWindow(ctx)
-    wf = install_workflow(window, ctx)  # as jsocdesk.gui.app does
-    wf.download_folder = folder
-    wf.downloads.limits = ConcurrencyLimits(total=FILES, per_host=FILES)
-    wf.engine.options = EngineOptions(write_mode=WRITE_MODE)  # type: ignore[arg-type]
+    wf = window
+    wf.workflow.set_download_folder(folder)
+    wf.workflow.downloads.limits = ConcurrencyLimits(total=FILES, per_host=FILES)
+    wf.workflow.engine.options = EngineOptions(write_mode=WRITE_MODE)  # type: ignore[arg-type]
     window.resize(1400, 860)
     window.show()
     qtbot.waitExposed(window)
@@ -63,7 +62,7 @@ def _window(qtbot: Any, served: Served, folder: Path) -> tuple[Any, Any, Any]:
 def _close(qtbot: Any, ctx: Any, window: Any, wf: Any) -> None:
     wf.sessions.dirty = False
     window.close()
-    for coro in (wf.aclose(), ctx.aclose()):
+    for coro in (wf.workflow.aclose(), ctx.aclose()):
         task = asyncio.ensure_future(coro)
         qtbot.waitUntil(task.done, timeout=60_000)
     window.deleteLater()
@@ -139,7 +138,7 @@ def test_ui_stalls_during_downloads(qtbot: Any, qloop: Any, served: Served) -> N
     out = served.fresh_out("ui")
     ctx, window, wf = _window(qtbot, served, out)
     window.tabs.setCurrentWidget(wf.downloads_tab)
-    ui_s, ui = _transfer(qtbot, wf.downloads, served, out, wf.ensure_engine)
+    ui_s, ui = _transfer(qtbot, wf.workflow.downloads, served, out, wf.workflow.ensure_engine)
     wf.downloads_tab.refresh()
     totals = wf.downloads_tab.totals_label.text()
     print(
@@ -165,7 +164,7 @@ def test_screenshots_mid_transfer(qtbot: Any, qloop: Any, served: Served, tmp_pa
     target.mkdir(parents=True, exist_ok=True)
     out = served.fresh_out("shots")
     ctx, window, wf = _window(qtbot, served, out)
-    wf.exports.policy = PollPolicy(first=0.2, cap=1.0)
+    wf.workflow.exports.policy = PollPolicy(first=0.2, cap=1.0)
     # the seed query: two branches, so one export waits for the other (one per e-mail)
     window.query_panel.tree.set_root(
         Or(
@@ -182,11 +181,11 @@ def test_screenshots_mid_transfer(qtbot: Any, qloop: Any, served: Served, tmp_pa
         window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.email_registered is True, timeout=60_000)
     # the big files, capped (all of them in ~20 s) so they are mid-way in the pictures
-    wf.engine.set_bandwidth(FILES * FILE_BYTES / 20.0)
+    wf.workflow.engine.set_bandwidth(FILES * FILE_BYTES / 20.0)
     for url in served.urls:
-        wf.downloads.add(url, out, expected_size=served.size)
+        wf.workflow.downloads.add(url, out, expected_size=served.size)
     qtbot.waitUntil(
-        lambda: sum(it.bytes_done for it in wf.downloads) > 0.3 * FILES * FILE_BYTES,
+        lambda: sum(it.bytes_done for it in wf.workflow.downloads) > 0.3 * FILES * FILE_BYTES,
         timeout=600_000,
     )
     # then the exports: the second waits for the first (one pending export per e-mail)
@@ -202,9 +201,9 @@ def test_screenshots_mid_transfer(qtbot: Any, qloop: Any, served: Served, tmp_pa
     print(f"\nscreenshots written to {target}")
     # let them finish: cancelling a throttled transfer leaves an httpx stream iterator to the
     # garbage collector (engine issue, reported), which pytest turns into an error
-    wf.engine.set_bandwidth(None)
+    wf.workflow.engine.set_bandwidth(None)
     qtbot.waitUntil(
-        lambda: all(it.state is DownloadState.DONE for it in wf.downloads), timeout=600_000
+        lambda: all(it.state is DownloadState.DONE for it in wf.workflow.downloads), timeout=600_000
     )
     served.check(out)
     _close(qtbot, ctx, window, wf)

@@ -557,10 +557,15 @@ def test_catalog_prevents_refetch(demo_server: DemoServer, tmp_path: Path) -> No
     run(DownloadEngine(q, options=options()).run_until_idle())
     assert json.loads(catalog.path.read_text())["entries"][0]["size"] == len(data)
 
+    key = "hmi.m_45s[2014.01.01_00:00:45_TAI][2]{magnetogram}"
+    same = DownloadQueue(catalog=Catalog.in_data_dir(tmp_path / "data"))
+    assert same.add(url, tmp_path / "a", key=key).state is S.DONE  # the same folder: done
+
+    # another folder: the catalogued file is linked (or copied) there, not fetched again
     again = DownloadQueue(catalog=Catalog.in_data_dir(tmp_path / "data"))
-    item = again.add(url, tmp_path / "b", key="hmi.m_45s[2014.01.01_00:00:45_TAI][2]{magnetogram}")
-    assert item.state is S.DONE
-    assert item.target == tmp_path / "a" / "c.fits"
+    item = again.add(url, tmp_path / "b", key=key)
+    assert item.state is S.QUEUED
+    assert item.target == tmp_path / "b" / "c.fits"
     log = RangeLog()
 
     async def go() -> None:
@@ -569,7 +574,35 @@ def test_catalog_prevents_refetch(demo_server: DemoServer, tmp_path: Path) -> No
 
     run(go())
     assert log.ranges == []
-    assert not (tmp_path / "b").exists()
+    assert item.state is S.DONE
+    assert (tmp_path / "b" / "c.fits").read_bytes() == data
+    assert (tmp_path / "a" / "c.fits").read_bytes() == data
+    assert not list((tmp_path / "b").glob("*.part"))
+
+    # hard links refused (another file system): copied through a .part file
+    os.unlink(tmp_path / "b" / "c.fits")
+    third = DownloadQueue(catalog=Catalog.in_data_dir(tmp_path / "data"))
+    copied = third.add(url, tmp_path / "c", key=key)
+
+    def no_link(*_a: object, **_k: object) -> None:
+        raise OSError(errno.EXDEV, "cross-device link")
+
+    real_link = os.link
+    os.link = no_link  # type: ignore[assignment]
+    try:
+        log.ranges.clear()
+        run(_engine_run(third, log))
+    finally:
+        os.link = real_link
+    assert log.ranges == []
+    assert copied.state is S.DONE
+    assert (tmp_path / "c" / "c.fits").read_bytes() == data
+    assert os.stat(tmp_path / "c" / "c.fits").st_ino != os.stat(tmp_path / "a" / "c.fits").st_ino
+
+
+async def _engine_run(queue: DownloadQueue, log: RangeLog) -> None:
+    async with log.client() as http:
+        await DownloadEngine(queue, http=http, options=options()).run_until_idle()
 
 
 def test_checksum_mismatch_is_retried_then_fails(demo_server: DemoServer, tmp_path: Path) -> None:

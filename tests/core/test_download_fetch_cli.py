@@ -64,6 +64,39 @@ def test_fetch_downloads_everything_and_a_rerun_fetches_nothing(
     assert demo_server.faults.hits["http_error"] == 0
     assert sorted(p.name for p in out.iterdir()) == names
 
+    # another folder: every file is there too, byte-identical, still without a download
+    second = tmp_path / "second"
+    args2 = ["fetch", str(session), "--out", str(second), "--server", demo_server.base_url]
+    assert main([*args2, "--poll", "0.1", "--email", DEMO_EMAIL]) == 0
+    stdout, _ = capsys.readouterr()
+    assert "7 files (" in stdout
+    assert stdout.rstrip().endswith(f"in {second.resolve()}")
+    assert demo_server.faults.hits["http_error"] == 0
+    assert sorted(p.name for p in second.iterdir()) == names
+    assert {n: (second / n).read_bytes() for n in names} == {
+        n: (out / n).read_bytes() for n in names
+    }
+
+
+def test_fetch_uses_the_sessions_export_email(
+    demo_server: DemoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A session saved by the window stores its export e-mail (and options): fetch uses it."""
+    from jsocdesk.core.session import Session, save_session
+    from jsocdesk.core.workflow import ExportOptions, apply_workflow
+
+    session = tmp_path / "window.json"
+    options = ExportOptions(email=DEMO_EMAIL, headers=False)
+    save_session(session, apply_workflow(Session(query=QUERY), options, [], []))
+    out = tmp_path / "out"
+    args = ["fetch", str(session), "--out", str(out), "--server", demo_server.base_url]
+    assert main([*args, "--poll", "0.1"]) == 0
+    _, stderr = capsys.readouterr()
+    assert "7 files" in stderr
+    # headers off in the session: raw segment files (url_quick / as-is), named by record
+    names = sorted(p.name for p in out.iterdir())
+    assert names[0] == "hmi.v_45s.20140101_000045_TAI.2.Dopplergram.fits"
+
 
 def test_fetch_interrupted_then_resumed(
     demo_server_factory: Callable[..., DemoServer],

@@ -335,10 +335,15 @@ def test_queue_add_known_to_catalog_is_done(tmp_path: Path) -> None:
     f.write_bytes(b"abc")
     cat.record("rec{seg}", f, 3)
     q = DownloadQueue(catalog=cat)
-    it = q.add("http://h/f.fits", tmp_path / "new", key="rec{seg}")
+    it = q.add("http://h/f.fits", tmp_path / "old", key="rec{seg}")
     assert it.state is S.DONE
     assert it.target == f
     assert it.bytes_done == 3
+    # in another folder the file is not reported where it is not: the item is queued there
+    # (the engine links or copies the catalogued file, see test_download_engine)
+    other = DownloadQueue(catalog=cat).add("http://h/f.fits", tmp_path / "new", key="rec{seg}")
+    assert other.state is S.QUEUED
+    assert other.target == tmp_path / "new" / "f.fits"
 
 
 def test_server_checksum_headers() -> None:

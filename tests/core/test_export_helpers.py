@@ -14,13 +14,12 @@ from jsocdesk.core.jsoc.export import (
     ExportTooLarge,
     JobState,
     PollPolicy,
-    choose_method,
-    estimate_file_bytes,
     split_recordset,
     suggest_split,
 )
 from jsocdesk.core.jsoc.protocol import ExportFile, ExportStatus
 from jsocdesk.core.seriesinfo import KeywordInfo, PrimeKeyInfo, SegmentInfo, SeriesInfo
+from jsocdesk.core.workflow import choose_method, estimate_record_set
 
 V45 = SeriesInfo(
     "hmi.V_45s",
@@ -40,16 +39,20 @@ def test_method_choice() -> None:
     assert choose_method(headers=True, n_files=10).protocol == "fits"
     raw = choose_method(headers=False, n_files=10)
     assert (raw.method, raw.protocol) == ("url_quick", "as-is")
-    small = estimate_file_bytes(SHARP, ["continuum"])
-    assert small is not None
-    tar = choose_method(headers=True, n_files=500, file_bytes=small)
+    small = estimate_record_set(SHARP, ["continuum"], 500)
+    assert small.files == 500
+    assert small.file_bytes == 1e6
+    tar = choose_method(headers=True, n_files=small.files, file_bytes=small.file_bytes)
     assert (tar.method, tar.protocol) == ("url-tar", "fits")
-    big = estimate_file_bytes(V45, [])
-    assert big is not None
-    assert big > 10e6
-    assert choose_method(headers=False, n_files=500, file_bytes=big).method == "url_quick"
-    assert estimate_file_bytes(SHARP, ["Log"]) == 100e3
-    assert estimate_file_bytes(None, []) is None
+    big = estimate_record_set(V45, [], 500)
+    assert big.file_bytes == 4096 * 4096 * 4
+    assert big.total_bytes == 500 * 4096 * 4096 * 4
+    assert (
+        choose_method(headers=False, n_files=500, file_bytes=big.file_bytes).method == "url_quick"
+    )
+    assert estimate_record_set(SHARP, ["Log"], 1).file_bytes == 100e3
+    unknown = estimate_record_set(None, [], 7)
+    assert (unknown.files, unknown.total_bytes, unknown.file_bytes) == (7, None, None)
 
 
 def _slots(recordset: str) -> tuple[float, float]:
@@ -110,8 +113,21 @@ def test_job_round_trips_through_a_dict() -> None:
     assert ExportJob.from_dict(no_id).state is JobState.NEW
     with pytest.raises(ValueError, match="newer"):
         ExportJob.from_dict(dict(job.to_dict(), format_version=99))
-    with pytest.raises(ValueError, match="malformed"):
+    with pytest.raises(ValueError, match="'state' 'exploded' is not a job state"):
         ExportJob.from_dict(dict(job.to_dict(), state="exploded"))
+    # hostile values give a ValueError naming the field, never OverflowError/AttributeError
+    for field, value in (
+        ("status", float("inf")),
+        ("status", 10**400),
+        ("rcount", -1),
+        ("files", [1, 2]),
+        ("files", {"a": 1}),
+        ("size_mb", float("nan")),
+        ("email", "\ud800"),
+        ("split", [1]),
+    ):
+        with pytest.raises(ValueError, match=field):
+            ExportJob.from_dict(dict(job.to_dict(), **{field: value}))
     with pytest.raises(ValueError, match="expected an object"):
         ExportJob.from_dict([1])
 

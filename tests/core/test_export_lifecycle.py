@@ -263,21 +263,30 @@ def test_cancel_stops_following(demo_server: DemoServer) -> None:
 
 
 def test_auto_method_from_counts_and_segments(demo_server: DemoServer) -> None:
-    from jsocdesk.core.jsoc.export import auto_method
+    from jsocdesk.core.query.tree import PrimeKey, Segment, Series, Time
+    from jsocdesk.core.workflow import make_export_plan
+
+    hour = Time("2014-01-01T00:00:00", "2014-01-01T01:00:00")
 
     async def body(c: JsocClient) -> list[tuple[str, str]]:
-        v45 = await c.series_info("hmi.v_45s")
-        sharp = await c.series_info("hmi.sharp_720s")
-        hour = "[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
-        choices = [
-            await auto_method(c, "hmi.v_45s" + hour, segments=["Dopplergram"], series=v45),
-            await auto_method(c, "hmi.v_45s" + hour, headers=False, series=v45),
-            await auto_method(c, "hmi.sharp_720s[]" + hour, series=sharp),
-            await auto_method(
-                c, "hmi.sharp_720s[4864]" + hour, segments=["continuum"], series=sharp
+        queries = [
+            (Series("hmi.v_45s") & hour & Segment("Dopplergram"), True),
+            (Series("hmi.v_45s") & hour, False),
+            (Series("hmi.sharp_720s") & hour, True),
+            (
+                Series("hmi.sharp_720s")
+                & PrimeKey("HARPNUM", "4864")
+                & hour
+                & Segment("continuum"),
+                True,
             ),
         ]
-        return [(m.method, m.protocol) for m in choices]
+        choices = []
+        for query, headers in queries:
+            plan = await make_export_plan(c, query, headers=headers)
+            (entry,) = plan.entries
+            choices.append((entry.method.value, entry.protocol.value))
+        return choices
 
     assert with_client(demo_server, body) == [
         ("url", "fits"),

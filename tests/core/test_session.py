@@ -163,7 +163,9 @@ def test_migration_chain(monkeypatch: pytest.MonkeyPatch) -> None:
         (b'{"format_version": 1}', "no query"),
         (b'{"format_version": 1, "query": {"type": "bogus"}}', "query is invalid"),
         (b'{"format_version": 1, "query": {"type": "and", "children": []}, "jobs": []}', "jobs"),
-        (b"NaN", "top level is not an object"),
+        (b"NaN", "NaN is not a number a session may hold"),
+        (b"[1e999]", "the number 1e999 is too large"),
+        (b'{"x": "\\ud800"}', "lone surrogate"),
     ],
 )
 def test_corrupt_files(folder: Path, text: bytes, message: str) -> None:

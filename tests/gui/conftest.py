@@ -115,7 +115,7 @@ def wait_task(qtbot: Any, task: asyncio.Future[Any], timeout: int = 20_000) -> A
     return task.result()
 
 
-def close_app(qtbot: Any, window: Any, wf: Any, ctx: Any) -> None:
+def close_app(qtbot: Any, window: Any, ctx: Any) -> None:
     """Close an app's window as a user would (unsaved changes: the guard asks, the answer is
     Discard), then shut its workflow and context down and delete the window."""
     from PySide6.QtWidgets import QMessageBox
@@ -123,11 +123,11 @@ def close_app(qtbot: Any, window: Any, wf: Any, ctx: Any) -> None:
     if window.isVisible():
         window.close()
         if window.isVisible():
-            box = wf.sessions.dialog
+            box = window.sessions.dialog
             assert isinstance(box, QMessageBox)
             box.button(QMessageBox.StandardButton.Discard).click()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
-    wait_task(qtbot, asyncio.ensure_future(wf.aclose()))
+    wait_task(qtbot, asyncio.ensure_future(window.workflow.aclose()))
     close_context(qtbot, ctx)
     window.deleteLater()
 

@@ -17,7 +17,7 @@ from jsocdesk.core.query.tree import And, Keyword, Or, Sample, Segment, Series, 
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
 from jsocdesk.gui.roles import Role
-from tests.gui.conftest import close_context, connect_window
+from tests.gui.conftest import close_app, connect_window
 
 HOUR = ("2014-01-01T00:00", "2014-01-01T01:00")
 V45 = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
@@ -31,7 +31,6 @@ def window(qtbot: Any, qloop: Any, demo_server: Any, qtmodeltesters: Any) -> Ite
     ctx = AppContext.create(show_error_dialog=False)
     ctx.settings.count_delay_ms = 20
     w = MainWindow(ctx)
-    qtbot.addWidget(w)
     qtmodeltesters(w.query_panel.model)
     qtmodeltesters(w.series_browser.model)
     qtmodeltesters(w.series_browser.proxy)
@@ -39,8 +38,7 @@ def window(qtbot: Any, qloop: Any, demo_server: Any, qtmodeltesters: Any) -> Ite
     qtbot.waitExposed(w)
     connect_window(qtbot, w, demo_server.base_url)
     yield w
-    w.close()
-    close_context(qtbot, ctx)
+    close_app(qtbot, w, ctx)  # the typed queries are discarded
     leftover = [f"{r.context}: {r.message}\n{r.details}" for r in ctx.sink.reports]
     assert not leftover, "\n".join(leftover)
 

@@ -11,7 +11,7 @@ import pytest
 from jsocdesk.demo.faults import Fault
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
-from tests.gui.conftest import close_context, connect_window
+from tests.gui.conftest import close_app, connect_window
 
 V45 = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 V45_10MIN = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI@600.0s]"
@@ -22,14 +22,12 @@ def window(qtbot: Any, qloop: Any, demo_server: Any) -> Iterator[MainWindow]:
     ctx = AppContext.create(show_error_dialog=True)
     ctx.settings.count_delay_ms = 0
     w = MainWindow(ctx)
-    qtbot.addWidget(w)
     w.show()
     connect_window(qtbot, w, demo_server.base_url)
     yield w
-    w.close()
-    close_context(qtbot, ctx)
     if ctx.sink.dialog is not None:
         ctx.sink.dialog.close()
+    close_app(qtbot, w, ctx)  # the typed queries are discarded
 
 
 def test_failed_count_is_shown_then_recovers(

@@ -200,7 +200,7 @@ def test_catalogued_files_show_done(tmp_path: Path, qapp: Any) -> None:
     model = DownloadsModel(queue)
     queue.add(
         "http://127.0.0.1:1/SUM1/x.fits",
-        tmp_path / "elsewhere",
+        tmp_path,  # the folder it was downloaded into (elsewhere it is linked or copied)
         key="hmi.v_45s[2014.01.01_00:00:00_TAI][2]{Dopplergram}",
     )
     assert model.data(model.index(0, COL_STATUS)) == "Done"

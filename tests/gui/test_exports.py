@@ -97,10 +97,10 @@ def test_plan_email_check_and_submit_to_done(
     tab.method_combo(0).setCurrentText("url_quick")
     tab.protocol_combo(0).setCurrentText("as-is")
     assert tab.plan_table.item(0, 4).text().startswith("Your choice (automatic would be url/fits")
-    assert tab.options()["methods"] == {row.compiled.record_set: ["url_quick", "as-is"]}
+    assert tab.options().methods == {row.compiled.record_set: ("url_quick", "as-is")}
     tab.method_combo(0).setCurrentText("url")
     tab.protocol_combo(0).setCurrentText("fits")
-    assert tab.options()["methods"] == {}
+    assert tab.options().methods == {}
 
     # unregistered: a clear message with how to register; no submit
     registered, _msg = set_email(qtbot, tab, "stranger@example.org")

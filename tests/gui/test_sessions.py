@@ -18,7 +18,6 @@ from jsocdesk.core.session import CURRENT_VERSION
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
 from jsocdesk.gui.sessions.controller import RECOVERY_OF, SessionController
-from jsocdesk.gui.workflow import Workflow, install_workflow
 from tests.gui.conftest import close_app
 
 SEED = And(
@@ -34,7 +33,7 @@ class Win:
     def __init__(self, qtbot: Any, autosave_ms: int | None = None) -> None:
         self.ctx = AppContext.create(show_error_dialog=False)
         self.window = MainWindow(self.ctx)
-        self.wf: Workflow = install_workflow(self.window, self.ctx)  # as jsocdesk.gui.app does
+        self.wf = self.window
         if autosave_ms is not None:
             self.sessions.autosave_timer.setInterval(autosave_ms)
         self.window.show()
@@ -58,7 +57,7 @@ class Win:
         self.dialog().button(button).click()
 
     def close(self, qtbot: Any) -> None:
-        close_app(qtbot, self.window, self.wf, self.ctx)
+        close_app(qtbot, self.window, self.ctx)
 
 
 @pytest.fixture
@@ -93,7 +92,7 @@ def test_title_modified_mark_save_and_reopen(
     doc = json.loads(path.read_text())
     assert doc["format_version"] == CURRENT_VERSION
     assert doc["export"]["email"] == "someone@example.com"
-    assert doc["jobs"] == {"items": []}
+    assert doc["jobs"] == {"format_version": 1, "items": []}
     assert doc["downloads"] == {"format_version": 1, "items": []}
     assert w.sessions.recent()[0] == str(path.resolve())
 

@@ -25,10 +25,10 @@ from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.jsoc.export import ExportJob, JobState, PollPolicy
 from jsocdesk.core.jsoc.protocol import ExportFile
 from jsocdesk.core.query.tree import And, Sample, Series, Time
+from jsocdesk.core.workflow import local_name
 from jsocdesk.demo.faults import Fault
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.main_window import MainWindow
-from jsocdesk.gui.workflow import Workflow, install_workflow, local_name
 from tests.demo_server import DEMO_EMAIL
 from tests.gui.conftest import close_app
 
@@ -44,11 +44,11 @@ SECOND = And(Series("hmi.m_45s"), Time("2014-01-01T00:00:00", "2014-01-01T00:05:
 THIRD = And(Series("hmi.ic_720s"), Time("2014-01-01T00:00:00", "2014-01-01T02:00:00"))
 
 
-def install(window: MainWindow, ctx: AppContext) -> Workflow:
-    """What ``jsocdesk.gui.app`` does after the first paint, with fast test timings."""
-    wf = install_workflow(window, ctx)
-    wf.exports.policy = FAST
-    wf.engine.options = EngineOptions(fsync=False, progress_interval=0.05)
+def install(window: MainWindow, ctx: AppContext) -> MainWindow:
+    """The window's own workflow, with fast test timings."""
+    wf = window
+    wf.workflow.exports.policy = FAST
+    wf.workflow.engine.options = EngineOptions(fsync=False, progress_interval=0.05)
     return wf
 
 
@@ -60,7 +60,7 @@ class App:
         self.ctx.settings.email = DEMO_EMAIL
         self.window = MainWindow(self.ctx)
         self.wf = install(self.window, self.ctx)
-        self.wf.download_folder = folder
+        self.wf.workflow.set_download_folder(folder)  # the user's choice
         self.window.show()
         qtbot.waitExposed(self.window)
         self.ctx.connect(server.base_url)
@@ -70,7 +70,7 @@ class App:
         if self.closed:
             return
         self.closed = True
-        close_app(qtbot, self.window, self.wf, self.ctx)
+        close_app(qtbot, self.window, self.ctx)
 
 
 @pytest.fixture
@@ -106,12 +106,12 @@ def submit(qtbot: Any, app: App, root: Any) -> ExportJob:
     return job
 
 
-def items_of(wf: Workflow, job: ExportJob) -> list[DownloadItem]:
+def items_of(wf: MainWindow, job: ExportJob) -> list[DownloadItem]:
     urls = {f.url for f in job.files}
-    return [it for it in wf.downloads if it.url in urls]
+    return [it for it in wf.workflow.downloads if it.url in urls]
 
 
-def select_all_rows(wf: Workflow) -> list[Any]:
+def select_all_rows(wf: MainWindow) -> list[Any]:
     view = wf.downloads_tab.view
     view.selectionModel().clearSelection()
     flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
@@ -141,7 +141,7 @@ def test_whole_workflow_restart_reattach_resume(
     assert ("Export ready", f"{job1.requestid}: 7 file(s) ready, downloading") in [
         h[:2] for h in wf.notifier.history
     ]
-    qtbot.waitUntil(lambda: all(it.state is S.DONE for it in wf.downloads), timeout=30_000)
+    qtbot.waitUntil(lambda: all(it.state is S.DONE for it in wf.workflow.downloads), timeout=30_000)
     for f in job1.files:
         local = folder / local_name(f)
         assert local.read_bytes() == server_file(server, f.url).read_bytes()
@@ -220,18 +220,21 @@ def test_whole_workflow_restart_reattach_resume(
     assert w2.windowTitle() == "tomorrow.json[*] — jsocdesk"
     assert not w2.isWindowModified()
     assert w2.query_panel.tree.root == THIRD
-    assert wf2.download_folder == folder
-    jobs = list(wf2.exports.jobs)
+    assert wf2.workflow.download_folder == folder
+    jobs = list(wf2.workflow.exports.jobs)
     assert [j.requestid for j in jobs] == [job1.requestid, job2.requestid, job3.requestid]
     reattached = jobs[2]
     assert reattached.state is JobState.PENDING  # re-attached: polled again, not resubmitted
     qtbot.waitUntil(lambda: reattached.state is JobState.DONE, timeout=20_000)
     assert reattached.polls >= 1
     qtbot.waitUntil(
-        lambda: len(wf2.downloads) == 7 + len(job2.files) + len(reattached.files), timeout=10_000
+        lambda: len(wf2.workflow.downloads) == 7 + len(job2.files) + len(reattached.files),
+        timeout=10_000,
     )
-    resumed = next(it for it in wf2.downloads if it.id == stalled.id)
-    qtbot.waitUntil(lambda: all(it.state is S.DONE for it in wf2.downloads), timeout=30_000)
+    resumed = next(it for it in wf2.workflow.downloads if it.id == stalled.id)
+    qtbot.waitUntil(
+        lambda: all(it.state is S.DONE for it in wf2.workflow.downloads), timeout=30_000
+    )
     assert resumed.target.read_bytes() == original  # resumed from the 100 kB partial file
     for f in [f for f in job2.files if f.url != stalled.url] + reattached.files:
         assert (folder / local_name(f)).read_bytes() == server_file(server, f.url).read_bytes()
@@ -294,21 +297,33 @@ def test_downloaded_files_are_recognised_on_rerun(
     qtbot.waitUntil(lambda: job.state is JobState.DONE, timeout=20_000)
     qtbot.waitUntil(
         lambda: (
-            len(first.wf.downloads) == 7 and all(it.state is S.DONE for it in first.wf.downloads)
+            len(first.wf.workflow.downloads) == 7
+            and all(it.state is S.DONE for it in first.wf.workflow.downloads)
         ),
         timeout=30_000,
     )
-    paths = sorted(it.target for it in first.wf.downloads)
+    paths = sorted(it.target for it in first.wf.workflow.downloads)
     first.close(qtbot)  # the catalogue is saved
 
-    # another run of the app, another folder: the same export is recognised, nothing fetched
-    second = apps(demo_server, tmp_path / "second")
+    # another run of the app, another folder: the same export is recognised, nothing is
+    # fetched (every file request would fail), and the files are there, byte-identical
+    demo_server.faults.add(Fault("http_error", route="files", value=404))
+    second_folder = tmp_path / "second"
+    second = apps(demo_server, second_folder)
     again = submit(qtbot, second, SEED)
     qtbot.waitUntil(lambda: again.state is JobState.DONE, timeout=20_000)
-    qtbot.waitUntil(lambda: len(second.wf.downloads) == 7, timeout=10_000)
-    assert all(it.state is S.DONE for it in second.wf.downloads)
-    assert sorted(it.target for it in second.wf.downloads) == paths
-    assert not (tmp_path / "second").exists()
+    qtbot.waitUntil(
+        lambda: (
+            len(second.wf.workflow.downloads) == 7
+            and all(it.state is S.DONE for it in second.wf.workflow.downloads)
+        ),
+        timeout=30_000,
+    )
+    assert demo_server.faults.hits["http_error"] == 0
+    targets = sorted(it.target for it in second.wf.workflow.downloads)
+    assert [t.parent for t in targets] == [second_folder] * 7
+    assert [t.read_bytes() for t in targets] == [p.read_bytes() for p in paths]
+    assert [t.name for t in targets] == [p.name for p in paths]
     model = second.wf.downloads_tab.model
     assert {model.data(model.index(r, 5)) for r in range(model.rowCount())} == {"Done"}
 
@@ -321,7 +336,8 @@ def test_url_quick_as_is_files_get_distinct_names(
         "/SUM58/D803708321/S00008/Dopplergram.fits",
         "http://127.0.0.1/SUM58/D803708321/S00008/Dopplergram.fits",
     )
-    assert local_name(f) == "hmi.v_45s.2014.01.01_00.00.00_TAI.2.Dopplergram.fits"
+    # the core's one naming rule, the same as ``jsocdesk fetch`` (and drms)
+    assert local_name(f) == "hmi.v_45s.20140101_000000_TAI.2.Dopplergram.fits"
     named = ExportFile("hmi.v_45s[x]", "hmi.v_45s.123.Dopplergram.fits", "http://h/a")
     assert local_name(named) == "hmi.v_45s.123.Dopplergram.fits"
 
@@ -342,7 +358,10 @@ def test_url_quick_as_is_files_get_distinct_names(
     qtbot.waitUntil(lambda: job.state is JobState.DONE, timeout=20_000)
     assert job.requestid == ""  # answered at once, no staging
     qtbot.waitUntil(
-        lambda: len(wf.downloads) == 7 and all(it.state is S.DONE for it in wf.downloads),
+        lambda: (
+            len(wf.workflow.downloads) == 7
+            and all(it.state is S.DONE for it in wf.workflow.downloads)
+        ),
         timeout=30_000,
     )
     names = sorted(p.name for p in folder.iterdir())
@@ -370,7 +389,8 @@ def test_url_tar_export_is_downloaded_and_unpacked(
     assert job.tar_url
     assert len(job.files) == 7
     qtbot.waitUntil(
-        lambda: len(wf.downloads) == 1 and wf.downloads[0].state is S.DONE, timeout=30_000
+        lambda: len(wf.workflow.downloads) == 1 and wf.workflow.downloads[0].state is S.DONE,
+        timeout=30_000,
     )
     for f in job.files:
         local = folder / PurePosixPath(f.filename).name

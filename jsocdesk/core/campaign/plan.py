@@ -18,7 +18,7 @@ import numpy as np
 
 from jsocdesk.core.campaign.split import CannotSplit, Caps, ChunkSpec, split_on_times
 from jsocdesk.core.jsoc.client import JsocClient
-from jsocdesk.core.jsoc.export import estimate_file_bytes, find_time_range, slot_step
+from jsocdesk.core.jsoc.export import find_time_range, slot_step
 from jsocdesk.core.seriesinfo import SeriesInfo
 
 
@@ -56,6 +56,8 @@ class Block:
     count: int | None = None
     method: str = ""
     protocol: str = ""
+    #: estimated bytes of one record when the caller has them (else the plan estimates)
+    per_record: float | None = None
 
 
 @dataclass(frozen=True)
@@ -147,12 +149,13 @@ class Guard:
 
 
 def bytes_per_record(series: SeriesInfo | None, segments: Sequence[str]) -> float | None:
-    """Estimated bytes of one record's files (the export size estimator per segment)."""
-    per_file = estimate_file_bytes(series, segments)
-    if per_file is None:
+    """Estimated bytes of one record's files: the workflow's one size estimator
+    (:func:`jsocdesk.core.workflow.record_bytes`); ``None`` without metadata."""
+    from jsocdesk.core.workflow.plan import record_bytes
+
+    if series is None:
         return None
-    n = len(segments) or (len(series.segments) if series is not None else 1)
-    return per_file * max(1, n)
+    return float(record_bytes(series, segments)) or None
 
 
 def time_key(series: SeriesInfo | None) -> tuple[str, float | None] | None:
@@ -239,7 +242,7 @@ async def plan_campaign(
     notes: list[str] = []
     for i, block in enumerate(blocks):
         count = block.count if block.count is not None else await client.count(block.recordset)
-        bpr = per_record[i] if per_record is not None else None
+        bpr = per_record[i] if per_record is not None else block.per_record
         if bpr is None:
             bpr = bytes_per_record(block.series, block.segments)
         tk = time_key(block.series)

@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from jsocdesk.core.campaign.files import QueueDownloader
@@ -167,6 +168,45 @@ def confine_to_server(campaign: Campaign, base_url: str) -> int:
 def _rebase(url: str, base: str) -> str:
     parts, new = urlsplit(url), urlsplit(base)
     return urlunsplit((new.scheme, new.netloc, parts.path, parts.query, parts.fragment))
+
+
+def blocks_of_plan(entries: Sequence[Any]) -> list[Block]:
+    """Campaign blocks from the workflow's export plan entries
+    (:class:`jsocdesk.core.workflow.PlanEntry`: record set, metadata, segments, count, the
+    chosen method and the one size estimate)."""
+    return [
+        Block(
+            e.record_set,
+            e.info,
+            tuple(e.compiled.segments),
+            e.count,
+            str(e.method.value),
+            str(e.protocol.value),
+            per_record=(e.estimate.total_bytes / e.count)
+            if e.estimate.total_bytes is not None and e.count
+            else None,
+        )
+        for e in entries
+    ]
+
+
+def needs_campaign(
+    blocks: Sequence[Block], caps: Caps | None = None, guard: Guard | None = None
+) -> bool:
+    """True when the record sets (with their counts and per-record estimates; no request
+    is made) do not fit one export each, or are past the guard: the window then plans a
+    campaign and asks before submitting."""
+    caps, guard = caps or Caps(), guard or Guard()
+    records = sum(b.count or 0 for b in blocks)
+    size = sum((b.count or 0) * (b.per_record or 0.0) for b in blocks)
+    if records > guard.max_records or size > guard.max_bytes:
+        return True
+    for b in blocks:
+        n = b.count or 0
+        per_chunk = caps.records_per_chunk(b.per_record) if b.per_record else caps.max_records
+        if n > per_chunk:
+            return True
+    return False
 
 
 def confirm_needed(plan: CampaignPlan | None, guard: Guard | None = None) -> bool:

@@ -58,6 +58,7 @@ import httpx
 from jsocdesk import __version__
 from jsocdesk.core.download.catalog import Catalog, CatalogEntry
 from jsocdesk.core.download.item import DownloadItem, DownloadState
+from jsocdesk.core.download.names import PART_SUFFIX
 from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.download.store import QueueStore
 from jsocdesk.core.download.transport import AiohttpTransport
@@ -354,6 +355,47 @@ def _sync_and_close(fd: int, fsync: bool) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _place_copy(source: Path, target: Path, size: int) -> bool:
+    """Hard-link (or else copy) ``source`` of ``size`` bytes to the new file ``target``.
+
+    Never replaces an existing ``target`` and leaves an existing ``target.part`` alone
+    (False: a download of its own is under way); the copy goes through a fresh ``.part``
+    (``O_EXCL``) renamed once complete, so no half file carries the final name.
+    """
+    part = target.with_name(target.name + PART_SUFFIX)
+    if os.path.realpath(source) == os.path.realpath(target):
+        return False  # that is the file itself (moved back?): let the transfer check it
+    if os.path.lexists(target) or os.path.lexists(part):
+        return False
+    try:
+        os.link(source, target)
+    except OSError:
+        pass  # another file system, or links not allowed: copy
+    else:
+        if os.stat(target).st_size == size:
+            return True
+        os.unlink(target)
+        return False
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        with open(source, "rb") as src:
+            while block := src.read(1 << 20):
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(part)
+        raise
+    os.close(fd)
+    if os.stat(part).st_size != size:
+        _unlink_quietly(part)
+        return False
+    os.replace(part, target)
+    return True
 
 
 def _unlink_quietly(path: Path) -> None:
@@ -753,6 +795,8 @@ class DownloadEngine:
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, target.parent)) from exc
 
+        if await self._from_catalog(item):
+            return
         # finished earlier but the queue file did not record it (killed after the rename)
         size_hint = item.size_hint
         if (
@@ -830,6 +874,26 @@ class DownloadEngine:
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, target)) from exc
         self._complete(item, size, await self._unpack(item))
+
+    async def _from_catalog(self, item: DownloadItem) -> bool:
+        """Place a file the catalogue has elsewhere at ``item.target`` instead of downloading
+        it again: hard-linked if the file system allows, else copied (through a ``.part``
+        file), on a worker thread.  False (download it) when there is no such file, a partial
+        download is already under way, or placing it fails."""
+        if self.catalog is None or not item.key or item.unpack:
+            return False
+        entry = self.catalog.lookup(item.key)
+        if entry is None:
+            return False
+        try:
+            placed = await self._io(_place_copy, entry.path, item.target, entry.size)
+        except OSError as exc:
+            _log.info("cannot reuse %s for %s (%s): downloading", entry.path, item.target, exc)
+            return False
+        if not placed:
+            return False
+        self._complete(item, entry.size, catalogue=False)  # the entry keeps the original
+        return True
 
     def _check_response(
         self, item: DownloadItem, resp: httpx.Response, offset: int, start: int
@@ -973,12 +1037,14 @@ class DownloadEngine:
             await self._io(_unlink_quietly, item.target)
         return note
 
-    def _complete(self, item: DownloadItem, size: int, note: str | None = None) -> None:
+    def _complete(
+        self, item: DownloadItem, size: int, note: str | None = None, *, catalogue: bool = True
+    ) -> None:
         item.bytes_done = size
         item.total = size
         item.consecutive_failures = 0
         self.queue.set_state(item, S.DONE, note)
-        if self.catalog is not None and item.key:
+        if catalogue and self.catalog is not None and item.key:
             self.catalog.record(item.key, item.target, size, item.url)
         self._dirty = True
 

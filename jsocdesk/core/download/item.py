@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from jsocdesk.core import jsonfields as jf
 from jsocdesk.core.download.names import PART_SUFFIX
 from jsocdesk.core.errors import DownloadError
 
@@ -210,26 +211,38 @@ class DownloadItem:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DownloadItem:
+    def from_json(cls, data: Any) -> DownloadItem:
+        """An item from :meth:`to_json`'s dict; a malformed one raises
+        :class:`~jsocdesk.core.jsonfields.FieldError` (a ``ValueError``) naming the field."""
+        d = jf.get_object(data, "download")
+        extracted: list[tuple[str, int]] = []
+        for pair in jf.get_list(d, "extracted", []):
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise jf.FieldError("'extracted' must hold [name, size] pairs")
+            entry = {"name": pair[0], "size": pair[1]}
+            extracted.append((jf.get_str(entry, "name"), jf.get_int(entry, "size")))
         item = cls(
-            str(data["url"]),
-            Path(str(data["target"])),
-            expected_size=_opt_int(data.get("expected_size")),
-            checksum=_opt_str(data.get("checksum")),
-            key=_opt_str(data.get("key")),
-            item_id=str(data["id"]),
+            jf.get_str(d, "url"),
+            Path(jf.get_str(d, "target")),
+            expected_size=jf.get_opt_int(d, "expected_size"),
+            checksum=jf.get_opt_str(d, "checksum"),
+            key=jf.get_opt_str(d, "key"),
+            item_id=jf.get_str(d, "id"),
             # absent in files written before archives could be unpacked
-            unpack=bool(data.get("unpack", False)),
-            member_keys={str(k): str(v) for k, v in (data.get("member_keys") or {}).items()},
+            unpack=jf.get_bool(d, "unpack", False),
+            member_keys=jf.get_str_map(d, "member_keys"),
         )
-        item.state = DownloadState(str(data["state"]))
-        item.bytes_done = int(data.get("bytes_done") or 0)
-        item.total = _opt_int(data.get("total"))
-        item.error = _opt_str(data.get("error"))
-        item.attempts = int(data.get("attempts") or 0)
-        item.etag = _opt_str(data.get("etag"))
-        item.last_modified = _opt_str(data.get("last_modified"))
-        item.extracted = [(str(name), int(size)) for name, size in data.get("extracted") or []]
+        try:
+            item.state = DownloadState(jf.get_str(d, "state"))
+        except ValueError:
+            raise jf.FieldError(f"'state' {d.get('state')!r} is not a download state") from None
+        item.bytes_done = jf.get_int(d, "bytes_done", 0)
+        item.total = jf.get_opt_int(d, "total")
+        item.error = jf.get_opt_str(d, "error")
+        item.attempts = jf.get_int(d, "attempts", 0)
+        item.etag = jf.get_opt_str(d, "etag")
+        item.last_modified = jf.get_opt_str(d, "last_modified")
+        item.extracted = extracted
         return item
 
     def __repr__(self) -> str:
@@ -245,11 +258,3 @@ def _has_size(path: Path, size: int) -> bool:
         return path.stat().st_size == size
     except OSError:
         return False
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)

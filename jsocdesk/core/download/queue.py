@@ -9,6 +9,7 @@ so :meth:`DownloadQueue.move_item` is how a user prioritises.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Container, Iterable, Iterator
@@ -64,6 +65,10 @@ class QueueTotals:
         if self.bytes_total is None or self.speed <= 1.0 or self.active == 0:
             return None
         return max(0.0, (self.bytes_total - self.bytes_done) / self.speed)
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 class DownloadQueue(EventedList[DownloadItem]):
@@ -128,7 +133,10 @@ class DownloadQueue(EventedList[DownloadItem]):
         the folder.  If the queue already holds the same file (same ``key``, or same URL into
         the same folder) that item is returned instead (with its URL updated if the file moved
         on the server, e.g. a new export of the same record); if the catalogue knows ``key``
-        and the file is still on disk, the item is added as already done.  ``unpack`` and
+        and the file is still on disk in ``folder``, the item is added as already done; if it
+        is on disk in another folder, the item is queued and the engine hard-links or copies
+        that file here instead of downloading it (a path reported done always holds the
+        file).  ``unpack`` and
         ``member_keys``: see :class:`DownloadItem` (archives of ``url-tar`` exports).
         """
         folder = Path(folder)
@@ -139,12 +147,14 @@ class DownloadQueue(EventedList[DownloadItem]):
                 self.notify_item(existing)
             return existing
         known = self.catalog.lookup(key) if (self.catalog is not None and key) else None
-        if known is not None:
+        if known is not None and _same_folder(known.path.parent, folder):
+            # fetched into this folder before: that file is this download
             item = DownloadItem(url, known.path, expected_size=known.size, key=key)
             item.state = S.DONE
             item.bytes_done = item.total = known.size
             self.append(item)
             return item
+        # fetched into another folder (``known``): the engine links or copies it here
         allocator = NameAllocator(
             folder, self._names.get(folder, ()), self._name_hints.setdefault(folder, {})
         )

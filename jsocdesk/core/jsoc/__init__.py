@@ -12,7 +12,6 @@ from jsocdesk.core.jsoc.export import (
     ExportTooLarge,
     JobState,
     PollPolicy,
-    choose_method,
     split_recordset,
 )
 from jsocdesk.core.jsoc.protocol import (
@@ -46,7 +45,6 @@ __all__ = [
     "ServerConfig",
     "StatusCategory",
     "Timeouts",
-    "choose_method",
     "make_http_client",
     "split_recordset",
 ]

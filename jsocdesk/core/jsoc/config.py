@@ -66,16 +66,24 @@ class ServerConfig:
 
     @property
     def is_loopback(self) -> bool:
-        host = urlsplit(self.jsoc_info_url).hostname or ""
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_url(self.jsoc_info_url)
 
     def without_tls_verification(self) -> ServerConfig:
         return replace(self, verify_tls=False)
+
+
+def is_loopback_url(url: str) -> bool:
+    """True if ``url`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 USER_AGENT = f"jsocdesk/{__version__}"

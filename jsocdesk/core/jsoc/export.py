@@ -28,12 +28,13 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from jsocdesk.core import drmstime
+from jsocdesk.core import jsonfields as jf
 from jsocdesk.core.errors import ExportFailed, JsocError, TimeFormatError, TransportError
 from jsocdesk.core.events import EventedList, Signal
 from jsocdesk.core.jsoc.protocol import ExportFile, ExportResponse, ExportStatus
@@ -85,79 +86,6 @@ class ExportTooLarge(ExportFailed):
         self.size_mb = size_mb
         self.limit_mb = limit_mb
         self.count = count
-
-
-# --- method choice ---------------------------------------------------------------------------
-
-#: At least this many files, each estimated below ``SMALL_FILE_BYTES`` → one tar.
-MANY_FILES = 100
-SMALL_FILE_BYTES = 2 * 1024 * 1024
-_TYPE_BYTES = {"char": 1, "short": 2, "int": 4, "longlong": 8, "float": 4, "double": 8}
-
-
-@dataclass(frozen=True)
-class MethodChoice:
-    method: str
-    protocol: str
-    reason: str
-
-
-def estimate_file_bytes(series: SeriesInfo | None, segments: Sequence[str]) -> float | None:
-    """Rough size of one exported segment file (compressed ~ half the raw array)."""
-    if series is None:
-        return None
-    segs = [series.segment(s) for s in segments] if segments else list(series.segments)
-    sizes: list[float] = []
-    for seg in segs:
-        if seg is None:
-            continue
-        if seg.protocol.lower() == "generic" or not seg.dims:
-            sizes.append(100e3)
-            continue
-        try:
-            n = math.prod(int(d) for d in seg.dims.lower().split("x"))
-        except ValueError:
-            sizes.append(1e6)  # VARxVAR patches (SHARPs): about a megabyte
-            continue
-        sizes.append(n * _TYPE_BYTES.get(seg.type, 4) / 2)
-    return sum(sizes) / len(sizes) if sizes else None
-
-
-def choose_method(*, headers: bool, n_files: int, file_bytes: float | None = None) -> MethodChoice:
-    """The automatic export method (see module docstring of ``jsoc-protocol.md`` §2.7–2.9).
-
-    * many small files → ``url-tar`` (one download instead of hundreds);
-    * FITS headers wanted → ``url`` + ``fits`` (JSOC writes the keywords into each file);
-    * raw segment files, no headers needed → ``url_quick`` + ``as-is`` (no staging when the
-      data are online: JSOC answers at once).
-    """
-    protocol = "fits" if headers else "as-is"
-    if n_files >= MANY_FILES and file_bytes is not None and file_bytes < SMALL_FILE_BYTES:
-        return MethodChoice(
-            "url-tar", protocol, f"{n_files} small files: one tar is faster to fetch"
-        )
-    if headers:
-        return MethodChoice("url", "fits", "FITS files with the record's keywords in the header")
-    return MethodChoice("url_quick", "as-is", "raw segment files as stored, no staging needed")
-
-
-async def auto_method(
-    client: JsocClient,
-    recordset: str,
-    *,
-    headers: bool = True,
-    segments: Sequence[str] = (),
-    series: SeriesInfo | None = None,
-) -> MethodChoice:
-    """:func:`choose_method` for ``recordset``: counts its records (``rs_summary``) and
-    estimates the file sizes from the series' segment metadata."""
-    n_records = await client.count(recordset)
-    n_segments = len(segments) or (len(series.segments) if series is not None else 1)
-    return choose_method(
-        headers=headers,
-        n_files=n_records * max(1, n_segments),
-        file_bytes=estimate_file_bytes(series, segments),
-    )
 
 
 # --- splitting a too-large request ----------------------------------------------------------
@@ -393,43 +321,60 @@ class ExportJob:
         }
 
     @classmethod
-    def from_dict(cls, d: Any) -> ExportJob:
-        if not isinstance(d, dict):
-            raise ValueError("export job: expected an object")
-        version = d.get("format_version", 1)
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(f"export job format {version!r} is newer than this jsocdesk")
+    def from_dict(cls, data: Any) -> ExportJob:
+        """A job from :meth:`to_dict`'s dict; a malformed one raises ``ValueError`` naming the
+        field (never an ``OverflowError`` or ``AttributeError`` for a hostile value)."""
         try:
-            state = JobState(d.get("state", "new"))
+            d = jf.get_object(data, "export job")
+            version = jf.get_int(d, "format_version", 1)
+            if version > FORMAT_VERSION:
+                raise ValueError(f"export job format {version!r} is newer than this jsocdesk")
+            try:
+                state = JobState(jf.get_str(d, "state", "new"))
+            except ValueError:
+                raise jf.FieldError(f"'state' {d.get('state')!r} is not a job state") from None
+            requestid = jf.get_str(d, "requestid", "")
             # a job that was being submitted when the app stopped is re-submitted; a job
             # on hold goes back into the queue
-            if state is JobState.HELD or (state is JobState.PENDING and not d.get("requestid")):
+            if state is JobState.HELD or (state is JobState.PENDING and not requestid):
                 state = JobState.NEW
-            status = d.get("status")
+            status_code = jf.get_opt_int(d, "status", lo=-1, hi=1000)
+            try:
+                status = None if status_code is None else ExportStatus(status_code)
+            except ValueError:
+                raise jf.FieldError(f"'status' {status_code} is not a JSOC export status") from None
+            files = []
+            for raw in jf.get_list(d, "files", []):
+                f = jf.get_object(raw, "an item of 'files'")
+                files.append(
+                    ExportFile(
+                        jf.get_str(f, "record"), jf.get_str(f, "filename"), jf.get_str(f, "url")
+                    )
+                )
+            split = jf.get_list(d, "split", [])
+            if not all(isinstance(p, str) for p in split):
+                raise jf.FieldError("'split' must hold record-set strings")
             job = cls(
-                recordset=str(d.get("recordset", "")),
-                email=str(d.get("email", "")),
-                method=str(d.get("method", "url")),
-                protocol=str(d.get("protocol", "fits")),
-                filenamefmt=d.get("filenamefmt"),
-                process=d.get("process"),
-                requestid=str(d.get("requestid", "")),
+                recordset=jf.get_str(d, "recordset", ""),
+                email=jf.get_str(d, "email", ""),
+                method=jf.get_str(d, "method", "url"),
+                protocol=jf.get_str(d, "protocol", "fits"),
+                filenamefmt=jf.get_opt_str(d, "filenamefmt"),
+                process=jf.get_opt_str(d, "process"),
+                requestid=requestid,
                 state=state,
-                status=None if status is None else ExportStatus(int(status)),
-                files=[
-                    ExportFile(str(f["record"]), str(f["filename"]), str(f["url"]))
-                    for f in d.get("files", [])
-                ],
-                tar_url=str(d.get("tar_url", "")),
-                size_mb=float(d.get("size_mb", 0.0)),
-                rcount=int(d.get("rcount", 0)),
-                error=str(d.get("error", "")),
-                split=[str(s) for s in d.get("split", [])],
-                submitted_at=d.get("submitted_at"),
-                finished_at=d.get("finished_at"),
+                status=status,
+                files=files,
+                tar_url=jf.get_str(d, "tar_url", ""),
+                size_mb=jf.get_float(d, "size_mb", 0.0),
+                rcount=jf.get_int(d, "rcount", 0),
+                error=jf.get_str(d, "error", ""),
+                split=[jf.check_text(p, "'split'") for p in split],
+                submitted_at=jf.get_opt_float(d, "submitted_at"),
+                finished_at=jf.get_opt_float(d, "finished_at"),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"export job: malformed ({exc})") from None
+        except ValueError as exc:
+            raise ValueError(f"export job: {exc}") from None
         return job
 
     def __repr__(self) -> str:

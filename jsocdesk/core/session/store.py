@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,14 +95,52 @@ def loads_session(text: str | bytes) -> Session:
         except UnicodeDecodeError:
             raise SessionCorrupt("not a jsocdesk session (not UTF-8 text)") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise SessionCorrupt(
             f"not a jsocdesk session (bad JSON at line {exc.lineno} column {exc.colno}: {exc.msg})"
         ) from None
     except (ValueError, RecursionError) as exc:
-        raise SessionCorrupt(f"not a jsocdesk session ({type(exc).__name__})") from None
+        raise SessionCorrupt(f"not a jsocdesk session ({exc})"[:300]) from None
+    _check_strings(doc)
     return session_from_dict(doc)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a session may hold")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _check_strings(doc: Any) -> None:
+    """Refuse text that is not valid Unicode (lone surrogates from ``\\ud800`` escapes):
+    it cannot be shown, printed or used in a file name."""
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            texts: Any = (value,)
+        elif isinstance(value, dict):
+            texts = value.keys()
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+            continue
+        else:
+            continue
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SessionCorrupt(
+                    "not a valid session (it contains invalid text: a lone surrogate "
+                    f"in {text.encode('utf-8', 'backslashreplace').decode()[:60]!r})"
+                ) from None
 
 
 def load_session(path: str | os.PathLike[str]) -> Session:

@@ -1,9 +1,10 @@
 """ExportsTab: plan, submit and follow the JSOC exports of the current query.
 
-Top: the *plan*: one row per compiled record set of the query (same-series branches merged
-when "Merge" is on), each with a method and a protocol.  The automatic choice
-(:func:`jsocdesk.core.jsoc.export.choose_method`, from the record count and the estimated file
-size) is pre-selected and explained; the user may override it.
+Top: the *plan*: the core's export plan (:func:`jsocdesk.core.workflow.make_export_plan`,
+what ``jsocdesk export``/``fetch`` run), one row per compiled record set of the query
+(same-series branches merged when "Merge" is on), each with a method and a protocol.  The
+automatic choice (from the record count and the core's size estimate) is pre-selected and
+explained; the user may override it.
 
 Middle: the Notify e-mail, checked with ``checkAddress`` as it is typed (debounced; one
 named task, so a newer keystroke cancels the older check).  An unregistered address gets a
@@ -21,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -45,95 +45,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jsocdesk.core.errors import QueryError
-from jsocdesk.core.jsoc.export import (
-    ExportJob,
-    ExportQueue,
-    JobState,
-    MethodChoice,
-    choose_method,
-    estimate_file_bytes,
-)
-from jsocdesk.core.jsoc.plan import compile_for_server
+from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, JobState
 from jsocdesk.core.jsoc.protocol import EmailCheck, ExportStatus
-from jsocdesk.core.query.compile import CompiledRecordSet
 from jsocdesk.core.query.tree import Node
-from jsocdesk.core.seriesinfo import SeriesInfo
+from jsocdesk.core.workflow import (
+    ExportMethod,
+    ExportOptions,
+    ExportPlan,
+    ExportProtocol,
+    PlanEntry,
+    make_export_plan,
+)
 from jsocdesk.gui.context import AppContext
 from jsocdesk.gui.exports.model import COL_RECORDSET, COL_STATUS, ExportJobsModel
 
-METHODS = ("url_quick", "url", "url-tar")
-PROTOCOLS = ("as-is", "fits")
+METHODS = tuple(m.value for m in ExportMethod)
+PROTOCOLS = tuple(p.value for p in ExportProtocol)
 EMAIL_CHECK_DELAY_MS = 400
 REGISTER_URL = "http://jsoc.stanford.edu/ajax/register_email.html"
 TASK_EMAIL = "exports.check-email"
 TASK_PLAN = "exports.plan"
-
-
-@dataclass
-class PlanRow:
-    """One export the plan proposes: a compiled record set and how to export it."""
-
-    compiled: CompiledRecordSet
-    info: SeriesInfo | None
-    count: int
-    auto: MethodChoice
-    method: str = ""
-    protocol: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.method = self.method or self.auto.method
-        self.protocol = self.protocol or self.auto.protocol
-
-    @property
-    def is_auto(self) -> bool:
-        return (self.method, self.protocol) == (self.auto.method, self.auto.protocol)
-
-    @property
-    def explanation(self) -> str:
-        auto = f"{self.auto.method}/{self.auto.protocol}"
-        if self.is_auto:
-            return f"Automatic: {self.auto.reason}"
-        return f"Your choice (automatic would be {auto}: {self.auto.reason})"
-
-
-def n_files(compiled: CompiledRecordSet, info: SeriesInfo | None, count: int) -> int:
-    segments = len(compiled.segments) or (len(info.segments) if info is not None else 1)
-    return count * max(1, segments)
-
-
-@dataclass
-class Plan:
-    rows: list[PlanRow]
-    notify: str | None = None  # the first Notify address of the query
-    problem: str = ""  # why the query cannot be exported ("" when it can)
-
-
-async def make_plan(client: Any, root: Node, *, merge: bool, headers: bool) -> Plan:
-    """Compile ``root`` against the server, count each record set, choose the methods.
-
-    A query that does not compile is not an error of the app: its problem is returned (the
-    query panel marks the node); server and transport failures propagate.
-    """
-    try:
-        compiled, infos = await compile_for_server(client, root, merge=merge)
-    except QueryError as exc:
-        return Plan([], None, exc.message)
-    counts = await asyncio.gather(*(client.count(c.record_set) for c in compiled))
-    rows: list[PlanRow] = []
-    notify: str | None = None
-    for c, count in zip(compiled, counts, strict=True):
-        info = infos.get(c.series.lower())
-        files = n_files(c, info, count)
-        auto = choose_method(
-            headers=headers,
-            n_files=files,
-            file_bytes=estimate_file_bytes(info, list(c.segments)),
-        )
-        rows.append(PlanRow(c, info, count, auto))
-        notify = notify or c.notify
-    return Plan(rows, notify)
 
 
 def email_message(check: EmailCheck, address: str) -> str:
@@ -172,7 +103,7 @@ class ExportsTab(QWidget):
         self.ctx = ctx
         self.queue = queue
         self._query = query
-        self.plan: list[PlanRow] = []
+        self.plan: list[PlanEntry] = []
         #: user overrides kept across plan refreshes: record set → (method, protocol)
         self.overrides: dict[str, tuple[str, str]] = {}
         self.email_registered: bool | None = None
@@ -259,6 +190,10 @@ class ExportsTab(QWidget):
         jobs_layout.addWidget(self.jobs_view, 1)
         jobs_layout.addLayout(buttons)
         jobs_layout.addWidget(self.job_label)
+        self._jobs_layout = jobs_layout
+        #: set by the window: called with the plan and the address before submitting;
+        #: True when it took the plan over (a campaign), so no plain exports are queued
+        self.submit_hook: Callable[[list[PlanEntry], str], bool] | None = None
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(plan_box)
@@ -306,35 +241,26 @@ class ExportsTab(QWidget):
         self.model.detach()
 
     # --- options (kept in the session) ---------------------------------------------------------
-    def options(self) -> dict[str, Any]:
-        return {
-            "email": self.email_edit.text().strip(),
-            "merge": self.merge_check.isChecked(),
-            "headers": self.headers_check.isChecked(),
-            "methods": {rs: list(mp) for rs, mp in self.overrides.items()},
-        }
+    def options(self) -> ExportOptions:
+        """The tab's part of the session's export options (e-mail, merge, headers, methods)."""
+        return ExportOptions(
+            email=self.email_edit.text().strip(),
+            merge=self.merge_check.isChecked(),
+            headers=self.headers_check.isChecked(),
+            methods=dict(self.overrides),
+        )
 
-    def set_options(self, options: dict[str, Any]) -> None:
-        email = options.get("email")
-        if isinstance(email, str) and email:
-            self.email_edit.setText(email)
-        for key, box in (("merge", self.merge_check), ("headers", self.headers_check)):
-            value = options.get(key)
-            if isinstance(value, bool):
-                box.blockSignals(True)
-                box.setChecked(value)
-                box.blockSignals(False)
-        methods = options.get("methods")
-        self.overrides = {}
-        if isinstance(methods, dict):
-            for rs, mp in methods.items():
-                if (
-                    isinstance(mp, list)
-                    and len(mp) == 2
-                    and mp[0] in METHODS
-                    and mp[1] in PROTOCOLS
-                ):
-                    self.overrides[str(rs)] = (mp[0], mp[1])
+    def set_options(self, options: ExportOptions) -> None:
+        if options.email:
+            self.email_edit.setText(options.email)
+        for value, box in (
+            (options.merge, self.merge_check),
+            (options.headers, self.headers_check),
+        ):
+            box.blockSignals(True)
+            box.setChecked(value)
+            box.blockSignals(False)
+        self.overrides = dict(options.methods)
 
     # --- plan ----------------------------------------------------------------------------------
     def refresh_plan(self) -> asyncio.Task[Any] | None:
@@ -344,11 +270,12 @@ class ExportsTab(QWidget):
             return None
         self.plan_label.setText("Planning…")
         return self.ctx.tasks.run(
-            make_plan(
+            make_export_plan(
                 client,
                 self._query(),
                 merge=self.merge_check.isChecked(),
                 headers=self.headers_check.isChecked(),
+                overrides=self.overrides,
             ),
             name=TASK_PLAN,
             on_success=self._on_plan_ready,
@@ -366,17 +293,13 @@ class ExportsTab(QWidget):
         self.plan_label.setText(f"Cannot plan the export: {exc}")
         self._update_submit()
 
-    def _on_plan_ready(self, result: Plan) -> None:
-        rows, notify = result.rows, result.notify
-        for row in rows:
-            override = self.overrides.get(row.compiled.record_set)
-            if override is not None:
-                row.method, row.protocol = override
+    def _on_plan_ready(self, result: ExportPlan) -> None:
+        rows, notify = result.entries, result.notify
         self.plan = rows
         self.plan_table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             self._fill_plan_row(r, row)
-        total = sum(row.count for row in rows)
+        total = result.total_records
         if result.problem:
             self.plan_label.setText(f"The query cannot be exported yet: {result.problem}")
         elif rows:
@@ -388,7 +311,7 @@ class ExportsTab(QWidget):
         self._update_submit()
         self.plan_ready.emit(rows)
 
-    def _fill_plan_row(self, r: int, row: PlanRow) -> None:
+    def _fill_plan_row(self, r: int, row: PlanEntry) -> None:
         from PySide6.QtWidgets import QTableWidgetItem
 
         rs_item = QTableWidgetItem(row.compiled.record_set)
@@ -409,12 +332,12 @@ class ExportsTab(QWidget):
         why.setToolTip(row.explanation)
         self.plan_table.setItem(r, 4, why)
 
-        def changed(_text: str, row: PlanRow = row, r: int = r) -> None:
-            row.method, row.protocol = method.currentText(), protocol.currentText()
+        def changed(_text: str, row: PlanEntry = row, r: int = r) -> None:
+            row.override(method.currentText(), protocol.currentText())
             if row.is_auto:
                 self.overrides.pop(row.compiled.record_set, None)
             else:
-                self.overrides[row.compiled.record_set] = (row.method, row.protocol)
+                self.overrides[row.compiled.record_set] = (row.method.value, row.protocol.value)
             item = self.plan_table.item(r, 4)
             if item is not None:
                 item.setText(row.explanation)
@@ -483,21 +406,17 @@ class ExportsTab(QWidget):
         """Queue one export job per plan row (the queue holds same-address jobs)."""
         if not self.plan or self.email_registered is not True:
             return []
-        email = self.email()
-        jobs = [
-            ExportJob(
-                recordset=row.compiled.record_set,
-                email=email,
-                method=row.method,
-                protocol=row.protocol,
-                series=row.info,
-            )
-            for row in self.plan
-        ]
+        if self.submit_hook is not None and self.submit_hook(list(self.plan), self.email()):
+            return []
+        jobs = [row.job(self.email()) for row in self.plan]
         for job in jobs:
             self.queue.add(job)
         self.jobs_added.emit(jobs)
         return jobs
+
+    def add_panel(self, panel: QWidget) -> None:
+        """Show ``panel`` (the campaigns) under the jobs."""
+        self._jobs_layout.addWidget(panel, 1)
 
     def attach(self, requestid: str) -> ExportJob | None:
         rid = requestid.strip()
@@ -507,8 +426,11 @@ class ExportsTab(QWidget):
             self.job_label.setText("Not connected to a JSOC server: cannot follow a request.")
             return None
         for job in self.queue.jobs:
-            if job.requestid == rid and not job.state.finished:
-                self.job_label.setText(f"{rid} is already followed.")
+            if job.requestid == rid:
+                # one row per request: a finished one is not followed a second time
+                done = "is already followed" if not job.state.finished else "is already listed"
+                self.job_label.setText(f"{rid} {done} ({job.status_text}).")
+                self.select_job(job)
                 return job
         job = ExportJob.attach(rid, self.email())
         self.queue.add(job)
@@ -520,6 +442,9 @@ class ExportsTab(QWidget):
         self.attach(self.attach_edit.text())
 
     # --- job actions -----------------------------------------------------------------------------
+    def select_job(self, job: ExportJob) -> None:
+        self.jobs_view.selectRow(self.queue.jobs.index(job))
+
     def selected_jobs(self) -> list[ExportJob]:
         return self.model.items(self.jobs_view.selectionModel().selectedRows())
 

@@ -51,9 +51,9 @@ from jsocdesk.core.query.tree import (
 )
 from jsocdesk.core.seriesinfo import SeriesInfo
 from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.downloads.format import human_bytes
 from jsocdesk.gui.query import service
 from jsocdesk.gui.query.delegates import Completions, QueryValueDelegate
-from jsocdesk.gui.query.estimate import human_bytes
 from jsocdesk.gui.query.model import KIND_LABELS, QueryTreeModel
 
 PARSE_DELAY_MS = 600
@@ -469,7 +469,7 @@ class QueryPanelWidget(QWidget):
         client = self._ctx.client
         if isinstance(root, Group) and not root.children:  # nothing to check yet
             check = service.QueryCheck()
-            self._apply_check(check)
+            self.apply_check(check)
             return check, None
         names = service.series_names(root)
         missing = [n for n in names if n.lower() not in self._infos]
@@ -477,12 +477,12 @@ class QueryPanelWidget(QWidget):
             self._infos.update(await service.fetch_infos(client, missing))
         infos = {n.lower(): self._infos[n.lower()] for n in names if n.lower() in self._infos}
         check = service.check_query(root, infos if client is not None else None)
-        self._apply_check(check)
+        self.apply_check(check)
         if not check.ok or client is None:
             return check, None
         return check, await service.count_records(client, check)
 
-    def _apply_check(self, check: service.QueryCheck) -> None:
+    def apply_check(self, check: service.QueryCheck) -> None:
         self.check = check
         self.model.set_errors(check.errors)
         if check.errors:

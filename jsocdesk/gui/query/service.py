@@ -7,15 +7,16 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from jsocdesk.core.errors import JsocError, QueryError
+from jsocdesk.core.errors import QueryError
 from jsocdesk.core.jsoc.client import JsocClient
+from jsocdesk.core.jsoc.plan import fetch_series_infos
 from jsocdesk.core.query.compile import CompiledRecordSet, compile_query
 from jsocdesk.core.query.parse import parse_query
 from jsocdesk.core.query.syntax import parse_record_sets
 from jsocdesk.core.query.tree import Node, Series
 from jsocdesk.core.query.validate import validate
 from jsocdesk.core.seriesinfo import SeriesInfo
-from jsocdesk.gui.query.estimate import record_bytes
+from jsocdesk.core.workflow.plan import estimate_compiled
 
 
 def series_names(root: Node) -> list[str]:
@@ -23,17 +24,10 @@ def series_names(root: Node) -> list[str]:
 
 
 async def fetch_infos(client: JsocClient, names: list[str]) -> dict[str, SeriesInfo]:
-    """Metadata of every named series that exists (unknown series are left out: the
-    validator then reports them on their node)."""
-
-    async def one(name: str) -> SeriesInfo | None:
-        try:
-            return await client.series_info(name)
-        except JsocError:
-            return None
-
-    found = await asyncio.gather(*(one(n) for n in names))
-    return {n.lower(): info for n, info in zip(names, found, strict=True) if info is not None}
+    """Metadata of every named series the server knows (the core's look-up: a series the
+    server answers "does not exist" for is left out and the validator reports it on its
+    node; a network failure propagates and is shown as one)."""
+    return await fetch_series_infos(client, names)
 
 
 @dataclass
@@ -84,10 +78,8 @@ class CountResult:
 
 
 async def count_records(client: JsocClient, check: QueryCheck) -> CountResult:
+    """Count every record set; the size is the core's estimate (the same as the export
+    plan's)."""
     counts = await asyncio.gather(*(client.count(c.record_set) for c in check.compiled))
-    size = 0
-    for c, n in zip(check.compiled, counts, strict=True):
-        info = check.infos.get(c.series.lower())
-        if info is not None:
-            size += n * record_bytes(info, c.segments)
+    size = estimate_compiled(check.compiled, check.infos, counts)
     return CountResult(sum(counts), tuple(counts), size)

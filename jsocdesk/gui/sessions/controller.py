@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from jsocdesk.core.atomic import atomic_write_text
@@ -65,6 +65,7 @@ class SessionController(QObject):
         self._capture = capture
         self._restore = restore
         self.path: Path | None = None
+        self.ctx = ctx
         self.dirty = False
         self._loading = False
         self._close_confirmed = False
@@ -77,7 +78,6 @@ class SessionController(QObject):
         self.autosave_timer.setInterval(autosave_ms)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
-        window.installEventFilter(self)
         self.update_title()
 
     # --- state ---------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ class SessionController(QObject):
 
     # --- new / open ------------------------------------------------------------------------------
     def new(self) -> None:
-        self._guard(self._new_now)
+        self.guard(self._new_now)
 
     def _new_now(self) -> None:
         self._apply(Session(), None)
@@ -114,7 +114,7 @@ class SessionController(QObject):
         start = str(self.path.parent) if self.path is not None else str(Path.home())
         dialog = QFileDialog(self.window, "Open session", start, FILE_FILTER)
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.fileSelected.connect(lambda p: self._guard(lambda: self.open_path(p)))
+        dialog.fileSelected.connect(lambda p: self.guard(lambda: self.open_path(p)))
         self.dialog = dialog
         dialog.open()
         return dialog
@@ -218,7 +218,7 @@ class SessionController(QObject):
             act = self.recent_menu.addAction(f"&{i} {Path(p).name}")
             act.setToolTip(p)
             act.setData(p)
-            act.triggered.connect(lambda _c=False, p=p: self._guard(lambda: self.open_path(p)))
+            act.triggered.connect(lambda _c=False, p=p: self.guard(lambda: self.open_path(p)))
         self.recent_menu.addSeparator()
         clear = self.recent_menu.addAction("Clear list")
         clear.triggered.connect(lambda: self.ctx.ui_state.save_list(RECENT_KEY, []))
@@ -287,7 +287,7 @@ class SessionController(QObject):
         return True
 
     # --- the unsaved-changes guard ---------------------------------------------------------------
-    def _guard(self, then: Callable[[], Any]) -> None:
+    def guard(self, then: Callable[[], Any]) -> None:
         """Run ``then`` now if the session is clean, else ask Save / Discard / Cancel first."""
         if not self.dirty:
             then()
@@ -323,12 +323,13 @@ class SessionController(QObject):
         self._close_confirmed = True
         self.window.close()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            if self.dirty and not self._close_confirmed:
-                event.ignore()
-                self._guard(self._close_now)
-                return True
-            if not self.dirty:
-                self.remove_recovery()  # a clean close: nothing to recover next time
-        return False
+    def allow_close(self) -> bool:
+        """Whether the window may close now: a dirty session asks Save / Discard / Cancel
+        first (non-blocking; the window closes again once answered).  A clean close removes
+        the recovery file."""
+        if self.dirty and not self._close_confirmed:
+            self.guard(self._close_now)
+            return False
+        if not self.dirty:
+            self.remove_recovery()  # a clean close: nothing to recover next time
+        return True
