@@ -41,6 +41,7 @@ from jsocdesk.core.download import (
 from jsocdesk.core.jsoc.client import JsocClient, make_http_client
 from jsocdesk.core.jsoc.config import ServerConfig
 from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, PollPolicy
+from jsocdesk.core.workflow import local_name
 from jsocdesk.demo.faults import Fault
 from jsocdesk.demo.server import DemoServer
 from tests.demo_server import DEMO_EMAIL
@@ -147,7 +148,7 @@ def assert_files_byte_exact(server: DemoServer, campaign: Campaign, out: Path) -
         assert chunk.job is not None
         for f in chunk.job.files:
             served = server.data_dir / urlsplit(f.url).path.lstrip("/")
-            local = out / f.filename.rsplit("/", 1)[-1]
+            local = out / local_name(f)
             assert local.read_bytes() == served.read_bytes(), local
             n += 1
     return n

@@ -19,6 +19,7 @@ from jsocdesk.core.errors import SessionCorrupt
 from jsocdesk.core.jsoc.client import JsocClient, make_http_client
 from jsocdesk.core.jsoc.config import ServerConfig
 from jsocdesk.core.jsoc.export import ExportQueue, PollPolicy
+from jsocdesk.core.workflow import local_name
 from jsocdesk.demo.server import DemoServer
 from jsocdesk.gui.campaigns.controller import CampaignsController
 from jsocdesk.gui.campaigns.model import COL_FILES, COL_REQUEST, COL_STATE, CampaignsModel
@@ -113,7 +114,7 @@ def _assert_done(server: DemoServer, campaign: Campaign, out: Path) -> None:
         assert chunk.job is not None
         for f in chunk.job.files:
             served = server.data_dir / f.url.split("/", 3)[3]
-            assert (out / f.filename.rsplit("/", 1)[-1]).read_bytes() == served.read_bytes()
+            assert (out / local_name(f)).read_bytes() == served.read_bytes()
             n += 1
     assert n == 37
     doc = json.loads((server.data_dir / "demo-exports.json").read_text())

@@ -1,7 +1,8 @@
 """The downloads of a ready chunk, through a :class:`DownloadQueue` run by its engine.
 
-:class:`QueueDownloader` adds the files of a chunk's finished export to the queue (a
-``url-tar`` export as one archive to unpack), waits until each of them has ended, keeps the
+:class:`QueueDownloader` adds the files of a chunk's finished export to the queue (the
+workflow's :func:`~jsocdesk.core.workflow.export_downloads`: its local names and catalogue
+keys, a ``url-tar`` export as one archive to unpack), waits until each of them has ended, keeps the
 chunk's progress figures current, and raises :class:`ChunkDownloadFailed` when some failed
 (``expired`` when the server answered 404/410: the export is gone and must be staged
 again).  Files already downloaded (the queue or the catalogue knows their key) count as
@@ -12,53 +13,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from jsocdesk.core.campaign.runner import ChunkDownloadFailed
 from jsocdesk.core.campaign.state import Campaign, Chunk
-from jsocdesk.core.download.catalog import archive_member_keys, catalog_key
 from jsocdesk.core.download.item import FINISHED_STATES, DownloadItem, DownloadState
-from jsocdesk.core.download.names import name_from_record
 from jsocdesk.core.download.queue import DownloadQueue
-from jsocdesk.core.jsoc.export import ExportJob
-
-
-@dataclass(frozen=True)
-class WantedFile:
-    """One download of an export: a file, or (``member_keys`` set) an archive to unpack."""
-
-    url: str
-    name: str
-    key: str | None
-    member_keys: dict[str, str] | None = None
-    files: int = 1
-
-
-def files_of_job(job: ExportJob, queue: DownloadQueue | None = None) -> list[WantedFile]:
-    """The downloads of a finished export: its files with their local names and keys; a
-    ``url-tar`` export is one archive unless every one of its files is already known."""
-    singles: list[WantedFile] = []
-    for f in job.files:
-        key = catalog_key(f.record, f.filename, job.protocol)
-        name = (
-            name_from_record(f.record, f.filename)
-            if f.record.endswith("}")
-            else f.filename.rsplit("/", 1)[-1]
-        )
-        singles.append(WantedFile(f.url, name, key))
-    if job.tar_url and not _all_known(singles, queue):
-        tar_name = job.tar_url.rsplit("/", 1)[-1]
-        members = archive_member_keys(job.files, job.protocol)
-        return [WantedFile(job.tar_url, tar_name, None, members, len(singles))]
-    return singles
-
-
-def _all_known(files: list[WantedFile], queue: DownloadQueue | None) -> bool:
-    if queue is None or queue.catalog is None or not files:
-        return False
-    catalog = queue.catalog
-    return all(w.key and catalog.lookup(w.key) is not None for w in files)
+from jsocdesk.core.workflow.files import export_downloads
 
 
 class QueueDownloader:
@@ -82,7 +43,8 @@ class QueueDownloader:
         job = chunk.job
         if job is None:
             raise ChunkDownloadFailed("the chunk has no export to download")
-        wanted = files_of_job(job, self.queue)
+        # the workflow's one "files of a finished export" step: names, keys, url-tar archives
+        wanted = export_downloads(job, self.queue.catalog)
         items: list[tuple[DownloadItem, int]] = []
         for w in wanted:
             item = self.queue.add(
@@ -90,14 +52,14 @@ class QueueDownloader:
                 self.folder,
                 name=w.name,
                 key=w.key,
-                unpack=w.member_keys is not None,
+                unpack=w.unpack,
                 member_keys=w.member_keys,
             )
             if item.state in (DownloadState.FAILED, DownloadState.CANCELLED):
                 self.queue.retry(item)
             elif item.state is DownloadState.PAUSED:
                 self.queue.resume(item)
-            items.append((item, w.files))
+            items.append((item, len(job.files) if w.unpack else 1))
         if self.after_add is not None:
             await self.after_add()
         ours = {it.id for it, _ in items}
