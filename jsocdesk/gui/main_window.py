@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
 
         blocks = blocks_of_plan(entries)
         client = self.ctx.client
-        if client is None or not needs_campaign(blocks):
+        if client is None or not needs_campaign(blocks, guard=self.workflow.guard):
             return False
 
         def ask(prepared: Any) -> None:

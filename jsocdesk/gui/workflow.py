@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QStandardPaths
 
+from jsocdesk.core.campaign.plan import Guard
 from jsocdesk.core.campaign.state import Campaign, parse_campaigns_section
 from jsocdesk.core.campaign.workflow import campaign_from_too_large, confine_to_server
 from jsocdesk.core.download.catalog import Catalog, CatalogError
@@ -98,6 +99,8 @@ class Workflow(QObject):
         # the client arrives with ctx.connect(); jobs restored before that wait for it
         self.exports = ExportQueue(ctx.client)  # type: ignore[arg-type]
         self.campaigns = CampaignsController(ctx.tasks, ctx.paths.data, self)
+        #: past it a plan is shown and confirmed before it is submitted (as a campaign)
+        self.guard = Guard()
         #: campaigns of the session being opened (parsed by prepare, applied by apply)
         self._restoring: Any = None
         self.export_finished = Signal("export_finished")

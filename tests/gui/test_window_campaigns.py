@@ -99,3 +99,63 @@ def test_window_runs_the_campaign_and_survives_a_restart(
     assert [e["requestid"] for e in after[: len(before)]] == [e["requestid"] for e in before]
     for a, b in itertools.pairwise(after):  # one pending export at a time
         assert b["created"] >= a["completed"]
+
+
+def test_a_big_plan_is_shown_and_asked_before_it_is_submitted(
+    qtbot: Any, demo_server_factory: Any, apps: Callable[..., App], tmp_path: Path
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from jsocdesk.core.campaign.plan import Guard
+
+    server = demo_server_factory(size_cap_mb=2, segment_bytes=200_000, export_delay=0.3)
+    folder = tmp_path / "downloads"
+    app = apps(server, folder)
+    w, wf = app.window, app.wf.workflow
+    wf.campaigns.retry_delay = 0.1
+    wf.guard = Guard(max_records=20)  # 37 records are "big" here
+    tab = app.wf.exports_tab
+    w.query_panel.tree.set_root(QUERY37)
+    with qtbot.waitSignal(tab.plan_ready, timeout=20_000):
+        w.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.email_registered is True, timeout=20_000)
+
+    def question() -> QMessageBox | None:
+        for widget in QApplication.topLevelWidgets():
+            if (
+                isinstance(widget, QMessageBox)
+                and widget.objectName() == "campaignGuard"
+                and widget.isVisible()
+            ):
+                return widget
+        return None
+
+    # Cancel: nothing is submitted
+    qtbot.mouseClick(tab.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: question() is not None, timeout=20_000)
+    box = question()
+    assert box is not None
+    assert "37 records" in box.informativeText()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: question() is None, timeout=5_000)
+    assert not len(wf.campaigns.campaigns)
+    assert not len(wf.exports.jobs)
+    assert not (Path(server.data_dir) / "demo-exports.json").exists()
+
+    # Submit: the campaign runs (cut to the 2 MB cap on the way) and finishes
+    qtbot.mouseClick(tab.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: question() is not None, timeout=20_000)
+    box = question()
+    assert box is not None
+    submit_button = next(
+        b for b in box.buttons() if box.buttonRole(b) is QMessageBox.ButtonRole.AcceptRole
+    )
+    qtbot.mouseClick(submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(wf.campaigns.campaigns) == 1, timeout=10_000)
+    campaign = wf.campaigns.campaigns[0]
+    qtbot.waitUntil(lambda: campaign.finished, timeout=120_000)
+    assert campaign.succeeded, [(c.state, c.error) for c in campaign.chunks]
+    assert sum(c.files_done for c in campaign.chunks) == 37
+    assert not len(wf.exports.jobs)  # no plain export besides the campaign
+    assert len(exports_of(server)) == len(campaign.chunks)
