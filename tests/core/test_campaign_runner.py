@@ -293,3 +293,22 @@ def test_a_refused_export_becomes_a_campaign_that_fits(
     assert campaign.caps.max_mb == 8
     assert campaign.chunks[0].method == "url"
     assert not (server.data_dir / "demo-exports.json").exists()  # status 3 created nothing
+
+
+def test_downloads_that_cannot_be_written_fail_their_chunks_within_bounds(
+    demo_server_factory: Callable[..., DemoServer], tmp_path: Path
+) -> None:
+    server = demo_server_factory(**SMALL)
+    rig = Rig(server, tmp_path)
+    rig.out.parent.mkdir(parents=True, exist_ok=True)
+    rig.out.write_text("a file where the download folder should be")
+    good = "hmi.v_45s[2014.01.01_00:00:00_TAI-2014.01.01_00:30:00_TAI@600.0s]"
+    campaign = Campaign([Chunk(good, 4)], email=DEMO_EMAIL, max_attempts=2)
+    done = asyncio.run(rig.run(campaign))
+    assert done.finished
+    assert not done.succeeded
+    (chunk,) = done.chunks
+    assert chunk.state is ChunkState.FAILED
+    assert chunk.attempts == 2
+    assert "failed" in chunk.error
+    assert len(server_exports(server)) == 1  # the export was fine: staged once

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from jsocdesk.core.campaign.plan import list_times, time_key
 from jsocdesk.core.campaign.split import CannotSplit, split_on_times
 from jsocdesk.core.campaign.state import Campaign, CampaignStore, Chunk, ChunkState
-from jsocdesk.core.errors import ExportFailed, JsocError
+from jsocdesk.core.errors import ExportFailed, JsocdeskError, JsocError
 from jsocdesk.core.jsoc.client import JsocClient, series_name_of
 from jsocdesk.core.jsoc.export import (
     ExportJob,
@@ -354,7 +354,14 @@ class CampaignRunner:
             self.campaign.update(chunk, state=S.DOWNLOADING)
             await self.save()
             try:
-                await self.downloader.download(self.campaign, chunk)
+                try:
+                    await self.downloader.download(self.campaign, chunk)
+                except (JsocdeskError, OSError) as exc:
+                    if isinstance(exc, ChunkDownloadFailed):
+                        raise
+                    # the folder cannot be written, a file name cannot be made, …: this
+                    # chunk's downloads failed; the campaign goes on
+                    raise ChunkDownloadFailed(f"downloads failed: {exc}") from exc
             except ChunkDownloadFailed as exc:
                 if exc.expired:
                     # the export is gone: stage the chunk again (counts as an attempt)
