@@ -12,6 +12,7 @@ or a kill: submitted chunks are followed by request id, ready ones are downloade
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 import uuid
@@ -26,6 +27,7 @@ from jsocdesk.core.campaign.split import Caps
 from jsocdesk.core.errors import JsocdeskError
 from jsocdesk.core.events import EventedList, Signal
 from jsocdesk.core.jsoc.export import ExportJob
+from jsocdesk.core.jsoc.protocol import ExportFile
 
 if TYPE_CHECKING:
     from jsocdesk.core.campaign.plan import CampaignPlan
@@ -123,11 +125,8 @@ class Chunk:
             files = raw_job.get("files", [])
             if not isinstance(files, list):
                 raise ValueError("chunk job files: expected a list")
-            rows = [
-                f if isinstance(f, dict) else {"record": f[0], "filename": f[1], "url": f[2]}
-                for f in files
-            ]
-            job = ExportJob.from_dict({**raw_job, "files": rows})
+            job = ExportJob.from_dict({**raw_job, "files": []})
+            job.files = [_file_row(f) for f in files]
         est = d.get("est_bytes")
         return cls(
             id=str(d.get("id") or uuid.uuid4().hex[:12]),
@@ -147,6 +146,20 @@ class Chunk:
             ready_at=_opt_float(d.get("ready_at")),
             finished_at=_opt_float(d.get("finished_at")),
         )
+
+
+def _file_row(f: Any) -> ExportFile:
+    """One file of a chunk's export: the compact ``[record, filename, url]`` row (or the
+    export job's own ``{"record", "filename", "url"}`` object); strings only."""
+    if isinstance(f, list) and len(f) == 3:
+        record, filename, url = f
+    elif isinstance(f, dict):
+        record, filename, url = f.get("record"), f.get("filename"), f.get("url")
+    else:
+        raise ValueError("chunk job file: expected [record, filename, url]")
+    if not (isinstance(record, str) and isinstance(filename, str) and isinstance(url, str)):
+        raise ValueError("chunk job file: record, filename and url must be strings")
+    return ExportFile(record, filename, url)
 
 
 def _opt_float(v: Any) -> float | None:
@@ -427,11 +440,19 @@ class CampaignStore:
             return None
         except OSError as exc:
             raise CampaignStateError(f"campaign {self.path}: {exc}") from exc
+        # building 100,000 file rows triggers the cyclic GC over and over for nothing (the
+        # objects are all kept): pause it for the load, it runs again right after
+        paused = gc.isenabled()
+        gc.disable()
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise CampaignStateError(f"campaign {self.path} is corrupt: {exc}") from exc
-        return Campaign.from_dict(data)
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise CampaignStateError(f"campaign {self.path} is corrupt: {exc}") from exc
+            return Campaign.from_dict(data)
+        finally:
+            if paused:
+                gc.enable()
 
     @staticmethod
     def dumps(campaign: Campaign) -> str:
