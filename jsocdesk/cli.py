@@ -9,6 +9,7 @@ headless commands start fast and never import Qt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("search", "count and list the records a session's query selects"),
     "export": ("export", "stage an export of a session's query and print its files"),
     "fetch": ("fetch", "search, export and download a session's query"),
+    "script": ("script", "write a session's query as a Python script for drms or sunpy"),
     "serve-demo": ("serve_demo", "run the demo JSOC server on 127.0.0.1"),
 }
 
@@ -74,7 +76,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     if mod is None:
         print(f"jsocdesk: '{args.command}' is not available in this build", file=sys.stderr)
         return 2
-    return int(mod.run(args))
+    return _run_safely(args.command, mod, args)
+
+
+def _run_safely(command: str, mod: Any, args: argparse.Namespace) -> int:
+    """Run a sub-command with server text kept off the terminal raw and every failure as
+    one line and a non-zero exit.
+
+    stdout and stderr are :class:`~jsocdesk.core.text.SafeStream` for the duration, so
+    nothing a server sent (error texts, names, values) prints escape sequences or lone
+    surrogates, whichever module prints it.  An exception a command did not expect ends it
+    with ``jsocdesk COMMAND: internal error: …`` and exit status 70; the traceback goes to
+    the log file, not the terminal.
+    """
+    import logging
+
+    from jsocdesk.core.text import SafeStream, clean
+    from jsocdesk.logsetup import setup_logging, shutdown_logging
+
+    with contextlib.suppress(OSError):  # tracebacks go to the log file, not the terminal
+        setup_logging(level=logging.WARNING)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return int(mod.run(args))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # the last line of defence, reported below
+        logging.getLogger("jsocdesk.cli").error("%s failed", command, exc_info=True)
+        sys.stderr.write(
+            f"jsocdesk {command}: internal error: {type(exc).__name__}: "
+            f"{clean(str(exc), limit=300)} (please report it; details in the log)\n"
+        )
+        return 70
+    finally:
+        sys.stdout, sys.stderr = saved
+        shutdown_logging()
 
 
 def _load_gui() -> Any:

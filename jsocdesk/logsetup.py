@@ -47,7 +47,12 @@ def setup_logging(
     path = log_file_path(paths)
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True
+        path,
+        maxBytes=max_bytes,
+        backupCount=backup_count,
+        encoding="utf-8",
+        errors="backslashreplace",  # a server's lone surrogate must not break logging
+        delay=True,
     )
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))

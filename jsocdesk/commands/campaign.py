@@ -68,9 +68,10 @@ class ChunkLog:
 
     def _write(self, text: str) -> None:
         from jsocdesk.core.campaign.workflow import printable
+        from jsocdesk.core.text import write_control
 
         if self.bar.tty:
-            sys.stderr.write("\r\x1b[K")
+            write_control(sys.stderr, "\r\x1b[K")  # our own erase-line, not server text
         sys.stderr.write(printable(text) + "\n")
         sys.stderr.flush()
 
@@ -172,10 +173,14 @@ async def fetch_campaign(args: argparse.Namespace, url: str | None) -> int:
         finally:
             await engine.aclose()
             bar.finish(queue.totals())
+    if engine.save_error:  # e.g. a full disk under the data dir: a rerun may not resume
+        sys.stderr.write(
+            printable(f"warning: the download state was not saved: {engine.save_error}") + "\n"
+        )
     failed_chunks = [c for c in campaign.chunks if c.state.value != "done"]
     for c in failed_chunks:
         sys.stderr.write(
             printable(f"failed: chunk {c.recordset}: {c.error or c.state.value}") + "\n"
         )
     status = report_downloads(queue, out)
-    return 1 if failed_chunks or status else 0
+    return 1 if failed_chunks or status or engine.save_error else 0

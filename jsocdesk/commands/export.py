@@ -16,6 +16,7 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -131,8 +132,27 @@ async def queue_exports(
     if isinstance(email, int):
         return email
     queue = ExportQueue(client, PollPolicy(first=args.poll, cap=max(args.poll, 30.0)))
-    jobs = [queue.add(job) for job in plan.jobs(email)]
+    jobs = []
+    for job in plan.jobs(email):
+        job.changed.connect(_WaitReporter())  # the user sees why it waits
+        jobs.append(queue.add(job))
     return queue, jobs
+
+
+class _WaitReporter:
+    """One stderr line each time the reason an export waits changes (the user sees why)."""
+
+    def __init__(self) -> None:
+        self._last = ""
+
+    def __call__(self, job: Any) -> None:
+        if job.state.finished or (job.state.value == "new" and not job.note):
+            return
+        text = job.note or job.status_text
+        if text != self._last:
+            self._last = text
+            ident = job.requestid or "(submitting)"
+            sys.stderr.write(f"export {ident}: {text}\n")
 
 
 async def run_exports(

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from jsocdesk.commands.search import fail, say, server_url
+from jsocdesk.core.text import write_control
 
 METHODS = ("auto", "url", "url_quick", "url-tar")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?(?:/s)?\s*$")
@@ -174,7 +175,7 @@ class ProgressBar:
         self._sample(totals.bytes_done)
         text = self.line(totals)
         if self.tty:
-            self.stream.write("\r" + text + "\x1b[K")
+            write_control(self.stream, "\r" + text + "\x1b[K")
             self.stream.flush()
             self._drawn = True
             return
@@ -188,7 +189,7 @@ class ProgressBar:
     def finish(self, totals: Any) -> None:
         text = self.line(totals)
         if self.tty and self._drawn:
-            self.stream.write("\r" + text + "\x1b[K\n")
+            write_control(self.stream, "\r" + text + "\x1b[K\n")
         elif text != self._last_text:
             self.stream.write(text + "\n")
         self.stream.flush()

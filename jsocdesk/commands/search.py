@@ -39,12 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    from jsocdesk.core.text import clean
+
+    sys.stdout.write(clean(text, limit=None, keep_newlines=True) + "\n")
 
 
 def fail(command: str, message: str) -> int:
-    first = " ".join(str(message).split())
-    sys.stderr.write(f"jsocdesk {command}: {first}\n")
+    from jsocdesk.core.text import clean
+
+    sys.stderr.write(f"jsocdesk {command}: {clean(message)}\n")
     return 2
 
 

@@ -20,7 +20,9 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to bind (others are refused)"
+    )
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="directory for SUMS/export files"
     )
@@ -29,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--segment-bytes", type=int, default=None, help="approximate size of each FITS segment"
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help=(
+            "side in pixels of the rendered solar images (4096 = the instruments' own; "
+            "default 1024, or the side that fills --segment-bytes when that is given)"
+        ),
     )
     parser.add_argument(
         "--size-cap-mb", type=int, default=None, help="exports above this answer status 3"
@@ -64,17 +75,25 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"jsocdesk serve-demo: {exc}\n")
         return 2
-    config = DemoConfig(
-        data_dir=args.data_dir,
-        host=args.host,
-        port=args.port,
-        registered_emails=set(DEFAULT_REGISTERED) | {a.lower() for a in args.register},
-        faults=faults,
-    )
+    try:
+        config = DemoConfig(
+            data_dir=args.data_dir,
+            host=args.host,
+            port=args.port,
+            registered_emails=set(DEFAULT_REGISTERED) | {a.lower() for a in args.register},
+            faults=faults,
+        )
+    except ValueError as exc:
+        sys.stderr.write(f"jsocdesk serve-demo: {exc}\n")
+        return 2
     if args.export_delay is not None:
         config.export_delay = args.export_delay
     if args.segment_bytes is not None:
         config.segment_bytes = args.segment_bytes
+    if args.image_size is not None:
+        config.image_size = max(16, args.image_size)
+    elif args.segment_bytes is None:
+        config.image_size = 1024
     if args.size_cap_mb is not None:
         config.size_cap_mb = args.size_cap_mb
     if args.expire_after is not None:

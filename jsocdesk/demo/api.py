@@ -38,11 +38,13 @@ FAULTS_KEY = web.RequestKey("demo_faults", list)
 EMAIL_RE = re.compile(r"\s*[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,6}")
 
 
-def _write_sums_file(path: Path, rec: records.Record, seg: series.Seg, size: int) -> None:
+def _write_sums_file(
+    path: Path, rec: records.Record, seg: series.Seg, size: int, image_size: int | None
+) -> None:
     # astropy.io.fits is imported on first use, in a worker thread (keeps start-up short).
     from jsocdesk.demo import fitsgen
 
-    fitsgen.write_segment(path, rec, seg, size, full=False)
+    fitsgen.write_segment(path, rec, seg, size, full=False, image_size=image_size)
 
 
 class JsocApi:
@@ -130,8 +132,8 @@ class JsocApi:
                 rec, fname = found
                 seg = next((g for g in rec.series.segments if g.file == fname), None)
                 if seg is not None:
-                    size = self.app.config.segment_bytes
-                    await loop.run_in_executor(None, _write_sums_file, path, rec, seg, size)
+                    size, side = self.app.config.segment_bytes, self.app.config.image_size
+                    await loop.run_in_executor(None, _write_sums_file, path, rec, seg, size, side)
                     ok = True
             fut.set_result(ok)
             return ok

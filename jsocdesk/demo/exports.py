@@ -1,7 +1,8 @@
 """``jsoc_fetch`` export requests of the demo server (``jsoc-protocol.md`` §2.7-§2.8, §3).
 
 Life of a queued export: ``exp_request`` answers status 2 with ``JSOC_YYYYMMDD_NNN``;
-``exp_status`` reports 2 for the first half of ``export_delay``, then 1, then 0 with the
+``exp_status`` reports 2 for the first half of its delay (``export_delay``, longer when
+records are on tape: see :func:`export_delay`), then 1, then 0 with the
 ``index.json`` written into the export directory (``/SUMnn/D<sunum>/S00000/``) once the
 files are really there; ``expire_after`` seconds later the directory is deleted and the
 status is 5.  ``url_quick`` + ``as-is`` answers at once (status 0, ``requestid: ""``).
@@ -34,6 +35,7 @@ from jsocdesk.demo.records import KeywordGen, Record
 from jsocdesk.demo.series import Seg
 
 if TYPE_CHECKING:
+    from jsocdesk.demo.config import DemoConfig
     from jsocdesk.demo.server import DemoApp
 
 EXPORT_SUNUM_BASE = 900_000_000
@@ -78,6 +80,7 @@ class Export:
     status: int = 2
     error: str = ""
     completed: float | None = None
+    process: str = ""  # the processing steps after ``n=N|`` (im_patch,…|rebin,…)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -101,6 +104,7 @@ class Export:
         "status",
         "error",
         "completed",
+        "process",
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -255,6 +259,12 @@ class ExportManager:
         for name in step_names:
             if name not in ALLOWED_PROCESSING:
                 return {**base, "status": 4, "error": f"Unknown processing step '{name}'."}
+        from jsocdesk.demo import improc
+
+        try:
+            improc.check(improc.parse_steps([s for s in steps if s]))
+        except improc.ProcessError as exc:
+            return {**base, "status": 4, "error": f"Bad process argument: {exc}"}
         # 3. record set
         try:
             sels = await asyncio.get_running_loop().run_in_executor(None, records.select, ds)
@@ -285,8 +295,13 @@ class ExportManager:
                     f"Can not open RecordSet {exc.count} is too many records in one request."
                 ),
             }
-        per_file = cfg.segment_bytes + FITS_HEADER_BYTES
-        size_bytes = per_file * len(entries)
+        from jsocdesk.demo import images
+
+        size_bytes = sum(
+            images.segment_bytes(e.source[0], e.source[1], cfg.segment_bytes, cfg.image_size)
+            + FITS_HEADER_BYTES
+            for e in entries
+        )
         size_mb = max(1, -(-size_bytes // 1_000_000)) if size_bytes else 0
         if size_mb > cfg.size_cap_mb:
             return {
@@ -344,11 +359,12 @@ class ExportManager:
             ds=ds,
             digest=digest,
             created=now,
-            delay=cfg.export_delay,
+            delay=export_delay(cfg, entries),
             rcount=rcount,
             size_mb=size_mb,
             entries=entries,
             sunum=self._sunum,
+            process="|".join(s for s in steps if s),
         )
         self.exports[exp.requestid] = exp
         await self._save_async()
@@ -438,11 +454,15 @@ class ExportManager:
         return self.app.data_dir / e.dir.lstrip("/")
 
     def _build(self, e: Export) -> None:
-        from jsocdesk.demo import fitsgen  # astropy.io.fits: imported on first use (start-up)
+        from jsocdesk.demo import (
+            fitsgen,  # astropy.io.fits: imported on first use (start-up)
+            improc,
+        )
 
         cfg = self.app.config
         out = self.export_dir(e)
         out.mkdir(parents=True, exist_ok=True)
+        steps = improc.parse_steps(e.process.split("|")) if e.process else None
         data = []
         used: set[str] = set()
         for entry in e.entries:
@@ -459,6 +479,8 @@ class ExportManager:
                 entry.source[1],
                 cfg.segment_bytes,
                 full=e.protocol == "fits",
+                image_size=cfg.image_size,
+                steps=steps,
             )
             data.append({"record": entry.record_name, "filename": name})
         index: dict[str, Any] = {
@@ -554,6 +576,14 @@ class ExportManager:
         if e.status > 2:
             out["contact"] = "jsoc_help@jsoc.stanford.edu"
         return out
+
+
+def export_delay(cfg: DemoConfig, entries: list[FileEntry]) -> float:
+    """How long an export stays pending: ``export_delay``, times ``1 + tape_factor`` when
+    any of its files lies in a storage unit on tape (it must be staged first)."""
+    if any(not records.is_online(e.source[0]) for e in entries):
+        return cfg.export_delay * (1.0 + cfg.tape_factor)
+    return cfg.export_delay
 
 
 class TooMany(Exception):

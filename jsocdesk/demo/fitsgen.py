@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from jsocdesk.demo import records
+from jsocdesk.demo import images, improc, records
 from jsocdesk.demo.records import KeywordGen, Record
 from jsocdesk.demo.series import Seg
 
@@ -71,12 +71,29 @@ def record_cards(rec: Record) -> list[tuple[str, object]]:
     return out
 
 
-def write_segment(path: Path, rec: Record, seg: Seg, target_bytes: int, *, full: bool) -> None:
-    """Write one segment file atomically (temp file + rename)."""
+def write_segment(
+    path: Path,
+    rec: Record,
+    seg: Seg,
+    target_bytes: int,
+    *,
+    full: bool,
+    image_size: int | None = None,
+    steps: list[improc.Step] | None = None,
+) -> None:
+    """Write one segment file atomically (temp file + rename); ``steps``: export
+    processing (``im_patch``, ``rebin``, ``resize``) applied to image segments."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(rec)}.tmp")
     try:
+        side = None
         if seg.protocol == "fits":
+            side = images.image_side(rec, seg, target_bytes, image_size)
+        if side is not None and steps:
+            write_processed(tmp, rec, seg, min(side, images.CACHE_MAX_SIDE), steps, full=full)
+        elif side is not None:
+            write_image(tmp, rec, seg, side, full=full)
+        elif seg.protocol == "fits":
             _write_fits(tmp, rec, seg, target_bytes, full=full)
         else:
             _write_text(tmp, rec, seg, target_bytes)
@@ -84,6 +101,89 @@ def write_segment(path: Path, rec: Record, seg: Seg, target_bytes: int, *, full:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def image_header(
+    rec: Record,
+    seg: Seg,
+    dtype: np.dtype[np.generic],
+    shape: tuple[int, int],
+    *,
+    full: bool,
+    side: int | None = None,
+) -> fits.Header:
+    """Structural cards, then (``full``) the record's keywords with the image's own
+    geometry cards (:func:`jsocdesk.demo.images.wcs_cards`) in place of the 4096² ones."""
+    header = fits.Header()
+    header["SIMPLE"] = True
+    header["BITPIX"] = {("u", 1): 8, ("i", 2): 16, ("i", 4): 32, ("f", 4): -32}[
+        (dtype.kind, dtype.itemsize)
+    ]
+    header["NAXIS"] = 2
+    header["NAXIS1"] = shape[1]
+    header["NAXIS2"] = shape[0]
+    blank = images.blank_value(dtype)
+    if blank is not None:
+        header["BLANK"] = blank
+    if dtype.kind != "f" and (seg.bscale != 1.0 or seg.bzero != 0.0):
+        header["BZERO"] = seg.bzero
+        header["BSCALE"] = seg.bscale
+    if full:
+        cards = dict(record_cards(rec))
+        geom = images.geometry(rec, side or shape[1])
+        cards.update(images.wcs_cards(rec, seg, geom))
+        for name, value in cards.items():
+            if name not in header:
+                header[name] = value
+    else:
+        _identify(header, rec)
+    header["RECNUM"] = rec.recnum
+    header["SEGMENT"] = seg.name[:68]
+    return header
+
+
+def _identify(header: fits.Header, rec: Record) -> None:
+    kw = rec.series.keyword(rec.series.primekeys[0]) if rec.series.primekeys else None
+    first = rec.primes.get(rec.series.primekeys[0]) if rec.series.primekeys else None
+    if kw is not None and first is not None:
+        header[kw.name.upper()[:8]] = records.format_value(kw, first)
+
+
+def write_image(path: Path, rec: Record, seg: Seg, side: int, *, full: bool) -> None:
+    """A rendered solar image (:mod:`jsocdesk.demo.images`): from the frame cache up to
+    4096² (and SHARP patches), rendered and streamed block by block beyond."""
+    dtype = images.stored_dtype(rec.series.name, seg)
+    cached = side <= images.CACHE_MAX_SIDE or rec.series.model == "harp"
+    data = images.stored(rec, seg, side) if cached else None
+    shape = data.shape if data is not None else (side, side)
+    header = image_header(rec, seg, dtype, (int(shape[0]), int(shape[1])), full=full, side=side)
+    hdu = fits.StreamingHDU(str(path), header)
+    try:
+        for r0 in range(0, shape[0], ROWS_PER_BLOCK):
+            r1 = min(shape[0], r0 + ROWS_PER_BLOCK)
+            if data is not None:
+                hdu.write(data[r0:r1])
+            else:
+                hdu.write(images.encode(images.render(rec, seg, side, (r0, r1)), seg, dtype))
+    finally:
+        hdu.close()
+
+
+def write_processed(
+    path: Path, rec: Record, seg: Seg, side: int, steps: list[improc.Step], *, full: bool
+) -> None:
+    """An image segment after export processing (float32, WCS cards following the steps)."""
+    data, cards = improc.apply(rec, seg, side, steps)
+    dtype = np.dtype(">f4")
+    header = image_header(rec, seg, dtype, data.shape, full=True, side=side)
+    for name, value in cards.items():
+        header[name] = value
+    if not full:  # as-is: the structural and WCS cards only
+        keep = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "RECNUM", "SEGMENT"}
+        keep |= {n for n, _ in images.wcs_cards(rec, seg, images.geometry(rec, side))}
+        for name in [k for k in header if k not in keep]:
+            del header[name]
+    fits.PrimaryHDU(data.astype(dtype), header).writeto(path, output_verify="silentfix")
 
 
 def _write_fits(path: Path, rec: Record, seg: Seg, target_bytes: int, *, full: bool) -> None:
@@ -105,10 +205,7 @@ def _write_fits(path: Path, rec: Record, seg: Seg, target_bytes: int, *, full: b
             if name not in header:
                 header[name] = value
     else:
-        kw = rec.series.keyword(rec.series.primekeys[0]) if rec.series.primekeys else None
-        first = rec.primes.get(rec.series.primekeys[0]) if rec.series.primekeys else None
-        if kw is not None and first is not None:
-            header[kw.name.upper()[:8]] = records.format_value(kw, first)
+        _identify(header, rec)
     header["RECNUM"] = rec.recnum
     header["SEGMENT"] = seg.name[:68]
     seed = records.mix(rec.series.number, rec.recnum, records.name_code(seg.name)) % 997

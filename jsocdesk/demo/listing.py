@@ -148,7 +148,9 @@ def pseudo_value(r: Record, key: str, segment_bytes: int) -> str:
         return str(records.sunum_of(r))
     if k == "*size*":
         return str(segment_bytes * max(1, len(r.series.segments)))
-    if k in ("*online*", "*archive*"):
+    if k == "*online*":
+        return "Y" if records.is_online(r) else "N"
+    if k == "*archive*":
         return "Y"
     if k == "*retain*":
         return drmstime.format_tai(records.now_seconds() + 30 * 86400)[:10].replace(".", "-")
@@ -288,7 +290,7 @@ class RsList:
             first = True
             buf: list[str] = []
             for _sel, r in self.rows():
-                buf.append(json.dumps({"name": r.spec(), "online": 1}))
+                buf.append(json.dumps({"name": r.spec(), "online": int(records.is_online(r))}))
                 if len(buf) >= CHUNK_RECORDS:
                     yield (("" if first else ", ") + ", ".join(buf)).encode()
                     first, buf = False, []

@@ -161,6 +161,30 @@ def harps_alive(lo: float, hi: float) -> range:
     return range(first, last + 1)
 
 
+def harp_position(n: int, t: float) -> tuple[float, float]:
+    """Stonyhurst (latitude, longitude) in degrees of HARP ``n``'s centre at time ``t``.
+
+    Born east of the central meridian, the region drifts west at the differential-rotation
+    rate of its latitude (sunpy's "howard" profile seen from Earth); the demo's images draw
+    the region here.
+    """
+    birth = harp_life(n)[0]
+    lat = (unit(HARP_SALT, n, 4) - 0.5) * 60.0
+    lon_birth = -70.0 + unit(HARP_SALT, n, 5) * 60.0
+    return lat, lon_birth + (t - birth) / 86400.0 * synodic_rate(lat)
+
+
+#: Differential rotation, sidereal deg/day: sunpy's "howard" profile A + B sin² + C sin⁴.
+ROT_A, ROT_B, ROT_C = 14.327, -2.119, -1.832
+EARTH_RATE = 0.9856  # deg/day: the Earth's (and SDO's) orbital motion
+
+
+def synodic_rate(lat_deg: float) -> float:
+    """Westward drift (deg/day, Stonyhurst) of a surface feature at latitude ``lat_deg``."""
+    s2 = math.sin(math.radians(lat_deg)) ** 2
+    return ROT_A + ROT_B * s2 + ROT_C * s2 * s2 - EARTH_RATE
+
+
 def noaa_number(n: int) -> int:
     """NOAA active-region number of HARP ``n`` (0 for unnumbered regions)."""
     if unit(HARP_SALT, n, 3) < 0.45:
@@ -1288,11 +1312,16 @@ class KeywordGen:
             base = {"OBS_VR": 3070.0, "OBS_VW": 29900.0, "OBS_VN": 1200.0}[up]
             return base * math.cos(phase + {"OBS_VR": 0.0, "OBS_VW": 1.2, "OBS_VN": 2.1}[up])
         if up in ("CRPIX1", "CRPIX2"):
-            if s.model == "harp":
-                return 50.0 + self.h(r, up) * 300
-            return 2048.5 + (self.h(r, up) - 0.5) * 8
-        if up == "CROTA2":
-            return 180.08 + (self.h(r, up) - 0.5) * 0.01
+            if s.model == "harp":  # disk centre in the patch's pixels (4096² frame)
+                from jsocdesk.demo import images  # numpy: only when a SHARP's CRPIX is asked
+
+                g = images.sharp_patch(r, 4096).geometry
+                return g.crpix1 if up == "CRPIX1" else g.crpix2
+            # the instrument's own frame: 4096² (HMI, AIA), 1024² (MDI)
+            centre = 512.5 if s.name.lower().startswith("mdi.") else 2048.5
+            return centre + (self.h(r, up) - 0.5) * 8
+        if up == "CROTA2":  # HMI's images are upside down; AIA's and MDI's north up
+            return (180.08 if self.hmi else 0.02) + (self.h(r, up) - 0.5) * 0.01
         if up == "DATAVALS":
             tot = self.raw(r, "TOTVALS")
             return int(tot) - int(self.raw(r, "MISSVALS"))
@@ -1334,9 +1363,7 @@ class KeywordGen:
             if up == "T_FRST":
                 return ax.epoch + math.ceil((birth - ax.epoch) / ax.step) * ax.step
             return ax.epoch + math.floor((death - ax.epoch) / ax.step) * ax.step
-        lat = (unit(HARP_SALT, n, 4) - 0.5) * 60.0
-        lon_birth = -70.0 + unit(HARP_SALT, n, 5) * 60.0
-        lon = lon_birth + ((r.t or birth) - birth) / 86400.0 * 13.2
+        lat, lon = harp_position(n, r.t or birth)
         if up == "LAT_FWT":
             return lat
         if up == "LON_FWT":
@@ -1441,6 +1468,15 @@ def resolve_segment(r: Record, seg: Seg) -> tuple[Record, Seg] | None:
 
 def sunum_of(r: Record) -> int:
     return r.series.number * SUNUM_SERIES + r.recnum // max(1, r.series.unitsize)
+
+
+#: One storage unit in this many is on tape (offline): deterministic, by storage-unit number.
+TAPE_EVERY = 4
+
+
+def is_online(r: Record) -> bool:
+    """Whether the record's storage unit is on disk (every :data:`TAPE_EVERY`-th is on tape)."""
+    return sunum_of(r) % TAPE_EVERY != TAPE_EVERY - 1
 
 
 def segment_path(r: Record, seg_file: str) -> str:

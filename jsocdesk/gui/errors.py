@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from jsocdesk.core.errors import JsocdeskError
+from jsocdesk.core.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ class ErrorDetailsDialog(QDialog):
         self.resize(720, 420)
         self.summary_label = QLabel(self)
         self.summary_label.setWordWrap(True)
+        # server text must never be read as rich text (links, images, fake markup)
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.details_edit = QPlainTextEdit(self)
         self.details_edit.setReadOnly(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -113,6 +116,13 @@ class ErrorSink(QObject):
         return entry
 
     def _add(self, entry: ErrorReport) -> None:
+        # messages quote servers and files: shown as inert plain text, never raw
+        entry = ErrorReport(
+            clean(entry.context, limit=200),
+            clean(entry.message),
+            clean(entry.details, limit=20_000, keep_newlines=True),
+            entry.exception,
+        )
         self.reports.append(entry)
         log.error("%s: %s\n%s", entry.context, entry.message, entry.details)
         if self._status_bar is not None:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from jsocdesk.core.campaign.workflow import prepare_campaign
 from jsocdesk.core.errors import JsocError
+from jsocdesk.core.net import redact_url
 from jsocdesk.gui.campaigns.panel import CampaignsPanel, ask_to_submit
 from jsocdesk.gui.context import AppContext
 
@@ -151,15 +152,18 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("main-tabs")
         self.tabs.setDocumentMode(True)
         self.add_tab(self.results_tab, "Results")
+        self._add_keyword_plot()
         self.add_tab(self.exports_tab, "Exports")
         self.add_tab(self.downloads_tab, "Downloads")
 
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.right_splitter.setObjectName("right-splitter")
         self.right_splitter.addWidget(self.query_panel)
+        self._add_coverage()
         self.right_splitter.addWidget(self.tabs)
         self.right_splitter.setStretchFactor(0, 2)
-        self.right_splitter.setStretchFactor(1, 3)
+        self.right_splitter.setStretchFactor(1, 1)
+        self.right_splitter.setStretchFactor(2, 3)
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.main_splitter.setObjectName("main-splitter")
         self.main_splitter.addWidget(self.series_browser)
@@ -168,7 +172,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.setStretchFactor(1, 5)
         # first-run layout (saved splitter states replace it): room for series descriptions
         self.main_splitter.setSizes([380, max(600, self.width() - 380)])
-        self.right_splitter.setSizes([280, max(400, self.height() - 280)])
+        self.right_splitter.setSizes([280, 150, max(400, self.height() - 430)])
         self.setCentralWidget(self.main_splitter)
 
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
@@ -186,6 +190,22 @@ class MainWindow(QMainWindow):
         if ctx.client is not None:  # connected before the panels existed
             self.series_browser.reload()
             self.query_panel.schedule_refresh()
+
+    def _add_coverage(self) -> None:
+        """The coverage timeline under the query (:mod:`jsocdesk.gui.coverage`)."""
+        from jsocdesk.gui.coverage import CoverageTimeline
+
+        self.coverage = CoverageTimeline(self.ctx, self.query_panel, self)
+        self.right_splitter.addWidget(self.coverage)
+
+    def _add_keyword_plot(self) -> None:
+        """The Plot tab (:mod:`jsocdesk.gui.keyword_plot`): follows each search's results."""
+        from jsocdesk.gui.keyword_plot import KeywordPlot, select_result_row
+
+        self.keyword_plot = KeywordPlot(self)
+        self.add_tab(self.keyword_plot, "Plot")
+        self.search_started.connect(self.keyword_plot.set_result_set)
+        self.keyword_plot.row_clicked.connect(lambda row: select_result_row(self.results_tab, row))
 
     # --- tabs -------------------------------------------------------------------------------
 
@@ -215,6 +235,9 @@ class MainWindow(QMainWindow):
         self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
         self.exports_tab.options_changed.connect(sessions.mark_dirty)
         self.downloads_tab.quick_look_requested.connect(self.quick_look)
+        self.downloads_tab.view_requested.connect(self.open_viewer)
+        sessions.opened.connect(self._on_sessions_opened)
+        self._server_mismatch: str | None = None
         self.query_panel.tree.events.modified.connect(self._on_tree_modified)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
@@ -260,14 +283,23 @@ class MainWindow(QMainWindow):
         state = self.workflow.prepare(session)
         self.query_panel.load_root(session.query)
         self.exports_tab.set_options(state.options)
-        self.workflow.apply(state, hold=not self.workflow.is_trusted(state.folder))
+        # a folder the user chose before is not asked about again, unless the session would
+        # replace files already in it
+        ask = not self.workflow.is_trusted(state.folder) or state.writes().replaces > 0
+        self.workflow.apply(state, hold=ask)
         self._plan_stale = True
         mismatch = self.workflow.server_mismatch(state)
-        self.server_warning.setText(mismatch or "")
+        recorded = state.options.server
+        # short in the status bar (it shares the line), the whole sentence in the tooltip
+        short = f"Session made on {recorded.label}, not this server" if recorded else ""
+        self.server_warning.setText(short if mismatch else "")
         self.server_warning.setToolTip(mismatch or "")
         self.server_warning.setVisible(bool(mismatch))
-        if mismatch:
-            self.statusBar().showMessage(mismatch, 15_000)
+        self._server_mismatch = mismatch
+
+    def _on_sessions_opened(self, _path: Path) -> None:
+        if self._server_mismatch:
+            self.statusBar().showMessage(self._server_mismatch, 15_000)
 
     def _on_workflow_held_changed(self, held: bool) -> None:
         if not held:
@@ -276,7 +308,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Download into this folder?",
-            "This session downloads into a folder you have not chosen in jsocdesk before:\n\n"
+            "Nothing has been written yet. This session wants to download:\n\n"
             f"{writes.describe()}\n\nDownload there now? (Keep paused leaves every file "
             "as it is; you can resume downloads from the Downloads tab.)",
             QMessageBox.StandardButton.NoButton,
@@ -407,6 +439,12 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.sessions.recent_menu)
         for act in (self.save_action, self.save_as_action):
             file_menu.addAction(act)
+        self.open_images_action = self._action("Open &images…", self.open_images)
+        file_menu.addAction(self.open_images_action)
+        file_menu.addSeparator()
+        from jsocdesk.gui.results_out import ResultsOut
+
+        self.results_out = ResultsOut(self, file_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -446,6 +484,10 @@ class MainWindow(QMainWindow):
             "&Count now", self.query_panel.refresh_now, QKeySequence("Shift+F5")
         )
         query_menu.addAction(self.count_action)
+        query_menu.addSeparator()
+        from jsocdesk.gui.copy_code import add_copy_actions
+
+        self.copy_code_actions = add_copy_actions(self, query_menu)
 
         help_menu = mb.addMenu("&Help")
         self.errors_action = self._action("&Error details…", self.ctx.sink.show_details)
@@ -474,7 +516,9 @@ class MainWindow(QMainWindow):
 
     def _on_ctx_connected(self, client: Any) -> None:
         server = self.ctx.server
-        self.server_label.setText(f"Server: {server.label if server else self.ctx.server_url}")
+        self.server_label.setText(
+            f"Server: {server.label if server else redact_url(self.ctx.server_url or '')}"
+        )
         if self.built:
             self._plan_stale = True
             if self.exports_tab.email():
@@ -589,6 +633,21 @@ class MainWindow(QMainWindow):
         return rs
 
     # --- query / sessions -------------------------------------------------------------------
+
+    def open_images(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open images", "", "FITS files (*.fits *.fts *.fit);;All files (*)"
+        )
+        if paths:
+            self.open_viewer(paths)
+
+    def open_viewer(self, paths: list[str] | list[Path]) -> Any:
+        """A viewer on ``paths``; its "Use as cutout" box goes into the query."""
+        from jsocdesk.gui.viewer import open_viewer
+
+        return open_viewer(paths, self, on_cutout=self.query_panel.use_cutout)
 
     def new_query(self) -> None:
         """Clear the query tree (the rest of the session stays)."""

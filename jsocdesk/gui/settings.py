@@ -17,7 +17,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-JSOC_URL = "http://jsoc.stanford.edu/"
+from jsocdesk.core.jsoc.config import JSOC_BASE_URL
+
+#: the real archive, as the CLI talks to it: https with TLS verification (core config)
+JSOC_URL = JSOC_BASE_URL
 
 
 class ServerKind(StrEnum):

@@ -218,11 +218,8 @@ class Workflow(QObject):
     def pending_writes(self) -> PendingWrites:
         """What resuming the held downloads (and the running exports) will write, where."""
         exports = sum(1 for j in self.exports.jobs if not j.state.finished)
-        return PendingWrites(
-            self.download_folder,
-            len(self.held),
-            sum(it.bytes_done for it in self.held),
-            exports if self.auto_download else 0,
+        return PendingWrites.of(
+            self.download_folder, self.held, exports if self.auto_download else 0
         )
 
     def release_held(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import shiboken6
 
 from jsocdesk.demo.faults import Fault
 from jsocdesk.gui.context import AppContext
@@ -25,7 +26,7 @@ def window(qtbot: Any, qloop: Any, demo_server: Any) -> Iterator[MainWindow]:
     w.show()
     connect_window(qtbot, w, demo_server.base_url)
     yield w
-    if ctx.sink.dialog is not None:
+    if ctx.sink.dialog is not None and shiboken6.isValid(ctx.sink.dialog):
         ctx.sink.dialog.close()
     close_app(qtbot, w, ctx)  # the typed queries are discarded
 

@@ -285,3 +285,23 @@ def test_a_query_that_does_not_compile_is_explained_not_reported(
     assert not tab.submit_button.isEnabled()
     assert ctx.sink.reports == []  # the query panel marks the node; no error dialog
     close_queue(qtbot, tab, queue)
+
+
+def test_plan_warns_when_records_are_on_tape(qtbot: Any, ctx: AppContext, demo_server: Any) -> None:
+    """The demo keeps every 4th storage unit on tape: the seed hour has some of them."""
+    ctx.connect(demo_server.base_url)
+    hour = And(Series("hmi.v_45s"), Time("2014-01-01T00:00:00", "2014-01-01T01:00:00"))
+    tab, queue = make_tab(qtbot, ctx, hour)
+    plan(qtbot, tab)
+    assert "records are on tape" in tab.plan_label.text()
+    why = tab.plan_table.item(0, 4)
+    assert why is not None
+    assert "on tape" in why.text()
+    close_queue(qtbot, tab, queue)
+    # one record of an online storage unit: no warning
+    one = And(Series("hmi.v_45s"), Time("2014-01-01T00:00:45", "2014-01-01T00:00:45"))
+    tab, queue = make_tab(qtbot, ctx, one)
+    plan(qtbot, tab)
+    assert tab.plan_label.text().startswith("1 export(s), 1 record(s)")
+    assert "tape" not in tab.plan_label.text()
+    close_queue(qtbot, tab, queue)

@@ -212,8 +212,11 @@ def test_a_session_of_another_server_says_so(
     assert window.open_session_file(path)
     warning = window.server_warning
     assert warning.isVisible()
-    assert warning.text().startswith("This session was made against JSOC (https://jsoc.stanford")
-    assert "connected to the server at http://127.0.0.1:" in warning.text()
+    assert warning.text() == "Session made on JSOC (https://jsoc.stanford.edu/), not this server"
+    sentence = warning.toolTip()
+    assert sentence.startswith("This session was made against JSOC (https://jsoc.stanford")
+    assert "connected to the server at http://127.0.0.1:" in sentence
+    assert window.statusBar().currentMessage() == sentence
     # saved again, the session records the server it now uses
     assert window.sessions.save_to(path)
     doc = json.loads(path.read_text())
@@ -257,3 +260,25 @@ def test_demo_session_follows_the_demo_to_its_new_port(
     finally:
         close_app(qtbot, w, ctx)
     assert not demo.running  # stopped by ctx.aclose(), without blocking
+
+
+def test_replacing_a_file_in_a_chosen_folder_is_asked_first(
+    qtbot: Any, window: MainWindow, demo_server: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mine"
+    window.workflow.set_download_folder(folder)  # chosen before: not asked for itself
+    folder.mkdir()
+    keep = folder / "keep.fits"
+    keep.write_bytes(b"my own file")
+    url = served(demo_server, "other.fits", b"from the session" * 100)
+    path = session_file(tmp_path / "s.json", folder, [item_json(url, str(keep))])
+    assert window.open_session_file(path)
+    (item,) = window.workflow.downloads
+    assert item.state is S.PAUSED
+    box = window.dialog
+    assert isinstance(box, QMessageBox)
+    assert "1 of them would replace a file already there" in box.text()
+    qtbot.wait(500)
+    assert keep.read_bytes() == b"my own file"
+    next(b for b in box.buttons() if b.text() == "Keep paused").click()
+    assert keep.read_bytes() == b"my own file"

@@ -15,7 +15,6 @@ import dataclasses
 import hashlib
 import ipaddress
 import json
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.errors import JsocError
 from jsocdesk.core.jsoc.client import JsocClient, series_name_of
 from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, PollPolicy, size_limit_mb
+from jsocdesk.core.text import clean
 
 
 def campaign_name(source: Sequence[str], email: str, folder: Path | str) -> str:
@@ -268,15 +268,6 @@ def chunk_line(campaign: Campaign, chunk: Chunk) -> str:
 
 
 def printable(text: str, limit: int = 400) -> str:
-    """``text`` safe for a terminal or a label: control and format characters (escape
-    sequences, bidi overrides) become ``?``, newlines spaces; cut at ``limit`` characters."""
-    out = []
-    for ch in text[: limit + 1]:
-        if ch in "\n\r\t":
-            out.append(" ")
-        elif unicodedata.category(ch)[0] == "C":
-            out.append("?")
-        else:
-            out.append(ch)
-    clean = "".join(out)
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+    """``text`` safe for a terminal or a label: the app's one sanitiser
+    (:func:`jsocdesk.core.text.clean`), cut at ``limit`` characters."""
+    return clean(text, limit=limit)

@@ -122,7 +122,7 @@ class Catalog:
         if snapshot is not None:
             try:
                 self.write_snapshot(snapshot)
-            except OSError:
+            except Exception:
                 self._dirty = True
                 raise
 

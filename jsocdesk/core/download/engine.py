@@ -42,6 +42,7 @@ import errno
 import functools
 import hashlib
 import logging
+import math
 import os
 import random
 import re
@@ -63,6 +64,9 @@ from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.download.store import QueueStore
 from jsocdesk.core.download.transport import AiohttpTransport
 from jsocdesk.core.download.unpack import UnpackError, UnpackResult, unpack_tar
+from jsocdesk.core.net import MAX_REDIRECTS, RedirectRefused, redact_url, redirect_guard
+from jsocdesk.core.paths import UnsafePath, confine
+from jsocdesk.core.text import clean
 
 S = DownloadState
 WriteMode = Literal["inline", "thread"]
@@ -90,9 +94,20 @@ class RetryPolicy:
     base_delay: float = 1.0
     factor: float = 2.0
     max_delay: float = 60.0
+    #: a server's ``Retry-After`` beyond this is capped (``Retry-After: 999999999``)
+    max_retry_after: float = 600.0
+    #: attempts in total, progress or not: the last bound (a server that sends a few more
+    #: bytes each time and then drops the connection never finishes a file otherwise)
+    max_total_attempts: int = 200
 
     def delay(self, failures: int, rng: random.Random) -> float:
-        cap = min(self.max_delay, self.base_delay * self.factor ** max(0, failures - 1))
+        n = max(0, failures - 1)
+        if self.factor > 1 and n * math.log(self.factor) >= math.log(
+            max(self.max_delay, 1e-9) / max(self.base_delay, 1e-9)
+        ):
+            cap = self.max_delay  # ``factor ** n`` would overflow long before this matters
+        else:
+            cap = min(self.max_delay, self.base_delay * self.factor**n)
         return cap / 2 + rng.uniform(0, cap / 2)
 
 
@@ -101,6 +116,9 @@ class EngineOptions:
     """Tuning knobs; the defaults are what the app uses (see ``docs/downloads.md``)."""
 
     stall_timeout: float = 30.0
+    #: a transfer slower than this (bytes/s, averaged over ``stall_timeout``) is a stall too:
+    #: a trickle of one byte every few seconds never trips the read timeout
+    min_rate: float = 256.0
     connect_timeout: float = 15.0
     progress_interval: float = 0.25
     save_interval: float = 1.0
@@ -111,6 +129,10 @@ class EngineOptions:
     thread_batch: int = 1 << 20  # bytes per hand-off to the writer thread
     fsync: bool = True
     keep_archives: bool = False  # keep a url-tar archive after unpacking it
+    #: a file whose size nobody announced stops here (an endless body fills no disk)
+    max_file_bytes: int = 1 << 40
+    #: hosts besides a file's own that a redirect may lead to (see core/net.py)
+    allowed_hosts: tuple[str, ...] = ()
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -284,6 +306,29 @@ class PartWriter:
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
+def retry_after_seconds(value: str | None) -> float:
+    """A ``Retry-After`` header in seconds (delta or HTTP date); 0 when absent or unusable.
+
+    Not capped here: the retry policy caps it and tells the user.
+    """
+    if not value:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        return float(value[:12])  # 12 digits are over 30,000 years
+    try:
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0.0
+    if when.tzinfo is None:
+        return 0.0
+    import datetime as _dt
+
+    return max(0.0, (when - _dt.datetime.now(_dt.UTC)).total_seconds())
+
+
 def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
     if not value:
         return None
@@ -336,7 +381,9 @@ def _file_digest(path: Path, algo: str) -> str:
 
 
 def _open_part(path: Path, offset: int) -> int:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    # never through a link planted at the partial file's name
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o644)
     try:
         # Truncate only when needed: ext4 treats truncate-to-zero as "replacing a file" and
         # flushes it on close (auto_da_alloc), 10-80 ms per 256 MB file in the benchmark.
@@ -464,6 +511,10 @@ class DownloadEngine:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._discards: dict[str, asyncio.Task[None]] = {}
+        #: why the last save of the queue/catalogue failed (``None`` after a save that worked)
+        self.save_error: str | None = None
+        #: items whose current attempt got a 200 to its Range request (no resume possible)
+        self._range_ignored: set[str] = set()
         self._wake: asyncio.Event | None = None
         self._scheduler: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -497,6 +548,8 @@ class DownloadEngine:
                 max_connections=limits.total, max_keepalive_connections=limits.total
             ),
             follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            event_hooks={"response": [redirect_guard(self.options.allowed_hosts)]},
             transport=transport,
         )
 
@@ -681,10 +734,18 @@ class DownloadEngine:
         def done(f: asyncio.Future[None]) -> None:
             self._saving = None
             if f.cancelled() or f.exception() is not None:
-                # the files are a convenience; failing to write them must not stop transfers
+                # failing to write the files must not stop transfers, but it is no secret:
+                # ``save_error`` says it (the CLI and the window show it) until a save works
                 self._dirty = True
                 if self.catalog is not None and entries is not None:
                     self.catalog.mark_dirty()
+                if not f.cancelled():
+                    exc = f.exception()
+                    if self.save_error is None:
+                        _log.error("cannot save the download state: %s", exc)
+                    self.save_error = str(exc) or type(exc).__name__
+            else:
+                self.save_error = None
 
         future.add_done_callback(done)
 
@@ -722,17 +783,35 @@ class DownloadEngine:
             try:
                 await self._attempt(item)
             except _Retry as exc:
-                # progress only counts if the bytes are kept for the next attempt
-                progressed = not exc.restart and self._part_size(item) > start_bytes
+                # progress only counts if the bytes are kept for the next attempt, and only
+                # if the server honours ranges (206): after a 200 the next try starts at zero
+                progressed = (
+                    not exc.restart
+                    and item.id not in self._range_ignored
+                    and self._part_size(item) > start_bytes
+                )
                 item.consecutive_failures = 1 if progressed else item.consecutive_failures + 1
                 if exc.restart:
                     self._discard_part(item)
-                if item.consecutive_failures >= retry.max_attempts:
+                if item.consecutive_failures >= retry.max_attempts or (
+                    item.attempts >= retry.max_total_attempts
+                ):
                     self._fail(item, f"{exc} (gave up after {item.attempts} attempts)")
                     return
-                delay = max(exc.min_delay, retry.delay(item.consecutive_failures, self._rng))
+                delay = retry.delay(item.consecutive_failures, self._rng)
+                why = ""
+                if exc.min_delay > delay:
+                    delay = min(exc.min_delay, retry.max_retry_after)
+                    asked = f"{exc.min_delay:.0f} s"
+                    why = (
+                        f", the server asked to wait {asked}"
+                        if exc.min_delay <= retry.max_retry_after
+                        else f", the server asked to wait {asked}: capped"
+                    )
                 item.next_attempt_at = time.monotonic() + delay
-                self.queue.set_state(item, S.QUEUED, f"retrying: {exc}")
+                self.queue.set_state(
+                    item, S.QUEUED, f"retrying in {delay:.{1 if delay < 10 else 0}f} s{why}: {exc}"
+                )
             except _Fatal as exc:
                 self._fail(item, str(exc))
         except asyncio.CancelledError:
@@ -787,6 +866,11 @@ class DownloadEngine:
 
     async def _attempt(self, item: DownloadItem) -> None:
         target, part = item.target, item.part_path
+        self._range_ignored.discard(item.id)
+        try:  # the one path check of every writer: one name inside the item's folder
+            confine(target.parent, target.name)
+        except UnsafePath as exc:
+            raise _Fatal(str(exc)) from None
         discard = self._discards.get(item.id)
         if discard is not None:
             await discard
@@ -845,6 +929,10 @@ class DownloadEngine:
                         raise _Fatal(describe_os_error(exc, part)) from exc
                 else:
                     total, write_from = self._check_response(item, resp, offset, start)
+                    if resp.status_code == 200:
+                        # the Range was ignored: this server cannot resume, so what this
+                        # attempt receives is no progress unless it is the whole file
+                        self._range_ignored.add(item.id)
                     if write_from == 0 and offset > 0:
                         offset, overlap = 0, b""  # server sent the whole file: start over
                         item.bytes_done = 0
@@ -854,6 +942,11 @@ class DownloadEngine:
                     server_sum = _server_checksum(resp.headers)
         except httpx.TimeoutException as exc:
             raise _Retry(f"stalled: no data for {self.options.stall_timeout:g} s") from exc
+        except RedirectRefused as exc:
+            raise _Fatal(str(exc)) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as exc:
+            # a listing from anywhere can name a file no URL can carry (lone surrogates)
+            raise _Fatal(f"cannot download {clean(redact_url(item.url))}: {exc}") from None
         except httpx.HTTPError as exc:
             raise _Retry(f"connection error: {exc or type(exc).__name__}") from exc
         size = self._part_size(item)
@@ -901,13 +994,12 @@ class DownloadEngine:
         """Validate status and headers; returns (total size or None, first byte offset)."""
         status = resp.status_code
         if status in (408, 425, 429) or status >= 500:
-            retry_after = resp.headers.get("retry-after", "")
-            min_delay = float(retry_after) if retry_after.isdigit() else 0.0
+            min_delay = retry_after_seconds(resp.headers.get("retry-after"))
             raise _Retry(f"HTTP {status} {resp.reason_phrase}".strip(), min_delay=min_delay)
         if status == 416:
             raise _Retry("server refused the resume range (file changed?)", restart=True)
         if status not in (200, 206):
-            raise _Fatal(f"HTTP {status} {resp.reason_phrase} for {item.url}".strip())
+            raise _Fatal(f"HTTP {status} {resp.reason_phrase} for {redact_url(item.url)}".strip())
         etag = _strong_etag(resp.headers.get("etag"))
         last_modified = resp.headers.get("last-modified")
         length = resp.headers.get("content-length")
@@ -956,14 +1048,37 @@ class DownloadEngine:
             )
         except OSError as exc:
             raise _Fatal(describe_os_error(exc, part)) from exc
+        # no more than announced (Content-Range/Length, the listing) or, unannounced, the cap
+        ceiling = item.total if item.total is not None else item.expected_size
+        if ceiling is None:
+            ceiling = self.options.max_file_bytes
+        window_start, window_bytes = time.monotonic(), 0
+        window = self.options.stall_timeout
+        min_rate = self.options.min_rate
+        if self._bucket is not None:  # the user's own cap must not look like a stall
+            min_rate = min(min_rate, self._bucket.rate / (4 * max(1, self.queue.limits.total)))
         try:
             async for chunk in resp.aiter_raw():
+                window_bytes += len(chunk)
+                now = time.monotonic()
+                if now - window_start >= window:
+                    if window_bytes < min_rate * (now - window_start):
+                        raise _Retry(
+                            f"stalled: {_size_text(window_bytes)} in {now - window_start:.0f} s "
+                            f"(slower than {min_rate:g} B/s)"
+                        )
+                    window_start, window_bytes = now, 0
                 if overlap:
                     if chunk[:1] != overlap:
                         raise _Retry("the file changed on the server; starting over", restart=True)
                     chunk, overlap = chunk[1:], b""
                     if not chunk:
                         continue
+                if item.bytes_done + len(chunk) > ceiling:
+                    raise _Retry(
+                        f"the server sent more than the {_size_text(ceiling)} announced",
+                        restart=True,
+                    )
                 await writer.write(chunk)
                 item.bytes_done += len(chunk)
                 if self._bucket is not None:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jsocdesk.core.atomic import atomic_write_text
+from jsocdesk.core.atomic import atomic_write_text, sweep_temp_files
 from jsocdesk.core.errors import DownloadError
 
 
@@ -22,10 +22,14 @@ def load_versioned(
     ``what`` names the file in messages (``"download queue"``); raises ``error`` when the
     file is not JSON with an integer ``format_version`` or its version is above ``version``.
     """
+    # loading is start-up: leftovers of writes killed mid-way go (older than a few minutes)
+    sweep_temp_files(path.parent)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{what} {path} cannot be read: {exc}") from None
     try:
         data = json.loads(text)
         found = int(data["format_version"])
@@ -37,7 +41,18 @@ def load_versioned(
     return doc
 
 
+class SaveError(DownloadError):
+    """A state file of the downloads could not be written (a full disk, permissions)."""
+
+
 def save_versioned(path: Path, version: int, rows_key: str, rows: list[dict[str, Any]]) -> None:
-    """Write ``{"format_version": version, rows_key: rows}`` atomically."""
+    """Write ``{"format_version": version, rows_key: rows}`` atomically.
+
+    A file-system failure (``ENOSPC``, ``EACCES``…) comes out as :class:`SaveError` naming
+    the file; the previous file is intact.
+    """
     payload: dict[str, Any] = {"format_version": version, rows_key: rows}
-    atomic_write_text(path, json.dumps(payload, indent=1))
+    try:
+        atomic_write_text(path, json.dumps(payload, indent=1))
+    except OSError as exc:
+        raise SaveError(f"cannot save {path}: {exc.strerror or exc}") from None

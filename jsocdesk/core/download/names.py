@@ -18,6 +18,8 @@ from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from jsocdesk.core.text import UNSAFE_CHARS, strip_surrogates
+
 #: the longest file name we produce, in UTF-8 bytes.  Most file systems allow 255; we keep
 #: room for a collision suffix and the ``.part`` extension of the partial file.
 MAX_NAME_BYTES = 200
@@ -44,7 +46,10 @@ def safe_filename(name: str, *, fallback: str = _FALLBACK) -> str:
     device names get a leading ``_``; over-long names are shortened keeping the extension.
     Never returns an empty string, ``.`` or ``..``.
     """
-    text = unicodedata.normalize("NFC", name)
+    # lone surrogates cannot be written to a file system; bidi overrides and zero-width
+    # characters would make a name look like another one (``a\u202eslif.exe``)
+    text = unicodedata.normalize("NFC", strip_surrogates(name))
+    text = UNSAFE_CHARS.sub("_", text)
     text = text.replace("\\", "/")
     component = text.rstrip("/").rsplit("/", 1)[-1]
     component = _BAD_CHARS.sub("_", component)
@@ -153,6 +158,10 @@ class NameAllocator:
 
     def reserve(self, name: str) -> None:
         self._taken.add(name.casefold())
+
+    def is_taken(self, name: str) -> bool:
+        """True if this allocator handed out (or was told to reserve) ``name``."""
+        return name.casefold() in self._taken
 
     def _free(self, name: str) -> bool:
         folded = name.casefold()

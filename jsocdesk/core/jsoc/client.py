@@ -31,7 +31,9 @@ from jsocdesk.core.jsoc.protocol import (
     QueryResult,
     SeriesEntry,
 )
+from jsocdesk.core.net import MAX_REDIRECTS, RedirectRefused, redact_url, redirect_guard
 from jsocdesk.core.seriesinfo import SeriesInfo
+from jsocdesk.core.text import clean
 
 _SERIES_NAME_RE = re.compile(r"^\s*([\w.]+)")
 
@@ -64,6 +66,17 @@ class RetryPolicy:
         return max(0.0, d * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
 
 
+@dataclass(frozen=True)
+class AnswerLimits:
+    """The largest answer body accepted, in bytes: ``listing`` for ``rs_list`` (a million
+    rows of a dozen keywords is a few hundred MB), ``answer`` for everything else (an
+    ``exp_status`` of 100,000 files is about 20 MB).  A bigger answer is refused while it
+    arrives, before it fills the memory."""
+
+    answer: int = 64 << 20
+    listing: int = 2 << 30
+
+
 def series_name_of(recordset: str) -> str:
     """The series of a record-set string (the first one of a comma-separated list)."""
     m = _SERIES_NAME_RE.match(recordset)
@@ -80,6 +93,8 @@ def make_http_client(config: ServerConfig, timeouts: Timeouts | None = None) -> 
         headers={"User-Agent": USER_AGENT},
         timeout=t.httpx_timeout(),
         follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        event_hooks={"response": [redirect_guard(config.allowed_hosts)]},
         limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
         trust_env=not config.is_loopback,
     )
@@ -99,6 +114,7 @@ class JsocClient:
         *,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
+        limits: AnswerLimits | None = None,
         info_ttl: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -107,6 +123,7 @@ class JsocClient:
         self.http = http
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
+        self.limits = limits or AnswerLimits()
         self.info_ttl = info_ttl
         self._clock = clock
         self._rng = rng or random.Random()
@@ -115,38 +132,50 @@ class JsocClient:
         self.requests_sent = 0
 
     def __repr__(self) -> str:
-        return f"<JsocClient {self.config.name} {self.config.jsoc_info_url}>"
+        return f"<JsocClient {self.config.name} {_short(self.config.jsoc_info_url)}>"
 
     # --- transport -------------------------------------------------------------------------
 
     async def _get(
-        self, url: str | None, params: Sequence[tuple[str, str]], *, idempotent: bool = True
+        self,
+        url: str | None,
+        params: Sequence[tuple[str, str]],
+        *,
+        idempotent: bool = True,
+        limit: int | None = None,
     ) -> bytes:
         if url is None:
             raise JsocError(f"server {self.config.name} does not offer this operation")
+        _check_params(params)
         try:
             async with asyncio.timeout(self.timeouts.total):
-                return await self._get_with_retries(url, params, idempotent)
+                return await self._get_with_retries(
+                    url, params, idempotent, self.limits.answer if limit is None else limit
+                )
         except TimeoutError:
             raise TransportError(
                 f"{_short(url)}: no complete answer within {self.timeouts.total:g} s"
             ) from None
 
     async def _get_with_retries(
-        self, url: str, params: Sequence[tuple[str, str]], idempotent: bool
+        self, url: str, params: Sequence[tuple[str, str]], idempotent: bool, limit: int
     ) -> bytes:
         attempt = 0
         while True:
             try:
-                return await self._get_once(url, params)
+                return await self._get_once(url, params, limit)
             except _Retryable as exc:
                 attempt += 1
                 safe = idempotent or exc.before_send
-                if not safe or attempt >= self.retry.attempts:
+                if not safe:
+                    raise TransportError(f"{exc}; {_UNSURE}") from exc.__cause__
+                if attempt >= self.retry.attempts:
                     raise TransportError(str(exc)) from exc.__cause__
                 await asyncio.sleep(self.retry.delay(attempt - 1, self._rng))
 
-    async def _get_once(self, url: str, params: Sequence[tuple[str, str]]) -> bytes:
+    async def _get_once(
+        self, url: str, params: Sequence[tuple[str, str]], limit: int = 64 << 20
+    ) -> bytes:
         self.requests_sent += 1
         try:
             async with self.http.stream(
@@ -156,12 +185,9 @@ class JsocClient:
                     raise _Retryable(f"{_short(url)}: HTTP {response.status_code}", False)
                 if response.status_code >= 400:
                     raise TransportError(f"{_short(url)}: HTTP {response.status_code}")
-                # One growing buffer instead of a list of chunks joined at the end: a big
-                # listing then needs its size once, not twice, at the peak.
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                return body  # type: ignore[return-value]  # bytearray is read like bytes
+                return await _read_bounded(response, url, limit)
+        except RedirectRefused as exc:
+            raise TransportError(str(exc)) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise _Retryable(f"{_short(url)}: cannot connect ({_reason(exc)})", True) from exc
         except httpx.TimeoutException as exc:
@@ -277,7 +303,7 @@ class JsocClient:
             params.append(("R", "1"))
         if limit:
             params.append(("n", str(int(limit))))
-        body = await self._get(self.config.jsoc_info_url, params)
+        body = await self._get(self.config.jsoc_info_url, params, limit=self.limits.listing)
         return (
             await asyncio.to_thread(protocol.parse_rs_list, body, series)
             if len(body) > _THREAD_PARSE_BYTES
@@ -289,6 +315,7 @@ class JsocClient:
     async def check_email(self, address: str) -> EmailCheck:
         # WORKAROUND(jsoc-protocol.md §2.6): checkAddress.sh decodes the address twice, so
         # drms quote_plus()es it before urlencoding; we do the same.
+        _check_params([("address", address)])  # before quote_plus encodes it
         d = await self._get_json(
             self.config.check_address_url,
             [("address", quote_plus(address)), ("checkonly", "1")],
@@ -337,6 +364,55 @@ class JsocClient:
 #: Bodies bigger than this are parsed in a worker thread so the event loop stays responsive.
 _THREAD_PARSE_BYTES = 1 << 20
 
+#: what the user is told when a request that creates something may or may not have arrived
+_UNSURE = (
+    "the server may or may not have received the export request; running the same "
+    "command again is safe (JSOC keeps one pending export per address)"
+)
+
+
+def _check_params(params: Sequence[tuple[str, str]]) -> None:
+    """Refuse what cannot be sent: text with lone surrogates (from a session file written
+    by anything) is not UTF-8 and would fail deep inside the HTTP library."""
+    for name, value in params:
+        bad = _SURROGATE.search(value)
+        if bad is not None:
+            raise JsocError(
+                f"cannot send {name}={clean(value, limit=60)!r}: it contains an invalid "
+                f"character (U+{ord(bad.group()):04X}) at position {bad.start() + 1}"
+            )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class AnswerTooLarge(ProtocolError):
+    """The server's answer is bigger than :class:`AnswerLimits` allows."""
+
+
+async def _read_bounded(response: httpx.Response, url: str, limit: int) -> bytes:
+    """The body of ``response``, refused (:class:`AnswerTooLarge`) past ``limit`` bytes.
+
+    ``Content-Length`` is checked first; the count of the bytes that arrive is checked
+    too (a chunked or lying answer), so at most ``limit`` plus one chunk is ever held.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared[:20]) > limit:
+        raise AnswerTooLarge(
+            f"{_short(url)}: the answer is {int(declared[:20]):,} bytes, more than the "
+            f"{limit:,} accepted"
+        )
+    # One growing buffer instead of a list of chunks joined at the end: a big listing then
+    # needs its size once, not twice, at the peak.
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise AnswerTooLarge(
+                f"{_short(url)}: the answer grew past the {limit:,} bytes accepted; stopped"
+            )
+    return body  # type: ignore[return-value]  # bytearray is read like bytes
+
 
 class _Retryable(Exception):
     def __init__(self, message: str, before_send: bool) -> None:
@@ -352,7 +428,8 @@ def _names(items: Iterable[str]) -> list[str]:
 
 
 def _short(url: str) -> str:
-    return url.split("?", 1)[0]
+    """``url`` as shown in messages: no query, no credentials."""
+    return redact_url(url)
 
 
 def _reason(exc: BaseException) -> str:

@@ -33,6 +33,8 @@ class ServerConfig:
     wrapper_dbhost: str | None = "hmidb2"
     encoding: str = "latin1"
     verify_tls: bool = True
+    #: hosts besides this server's own that redirects may lead to (see core/net.py)
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def jsoc(cls) -> ServerConfig:
@@ -46,8 +48,12 @@ class ServerConfig:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         base = base_url if base_url.endswith("/") else base_url + "/"
         cgi = urljoin(base, CGI_PATH)
+        host = parts.hostname or ""
+        shown = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            shown += f":{parts.port}"
         return cls(
-            name=name or parts.netloc,
+            name=name or shown,  # never the user name or password of the URL
             jsoc_info_url=urljoin(cgi, "jsoc_info"),
             download_base_url=base,
             show_series_wrapper_url=urljoin(cgi, "showextseries"),

@@ -1,4 +1,5 @@
-"""The export lifecycle: choose a method, submit, poll, finish with files or a clear failure.
+"""The export lifecycle: submit, poll, finish with files or a clear failure (the method is
+chosen by the export plan, :mod:`jsocdesk.core.workflow.plan`).
 
 ``ExportJob`` is a small state machine::
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import random
 import re
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from jsocdesk.core.jsoc.client import JsocClient
 
 FORMAT_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 class JobState(StrEnum):
@@ -228,6 +232,10 @@ def suggest_split(
 # --- the job --------------------------------------------------------------------------------
 
 
+#: the shortest delay between two polls, whatever the policy says
+MIN_POLL_DELAY = 0.01
+
+
 @dataclass(frozen=True)
 class PollPolicy:
     """Delays between ``exp_status`` polls: ``first``, growing by ``factor`` up to ``cap``.
@@ -245,10 +253,23 @@ class PollPolicy:
     not_found_grace: int = 5
     max_errors: int = 8
     pending_limit_patience: float = 3600.0
+    #: the longest a job waits for JSOC to finish (then it fails; it can be re-attached)
+    max_wait: float = 48 * 3600.0
 
     def delay(self, polls: int, hint: float, rng: random.Random) -> float:
-        d = min(self.cap, self.first * (self.factor**polls))
-        if hint > 0:
+        """Seconds before the next poll, always within ``[0, cap * (1 + jitter)]``.
+
+        The growth is computed in log space (``factor ** polls`` overflows a float after
+        ~1,750 polls); a server's ``wait`` hint that is not a finite number is ignored.
+        """
+        # ``first`` 0 (``--poll 0``) still backs off: from 10 ms, never a busy loop
+        first = max(self.first, MIN_POLL_DELAY)
+        d = self.cap
+        if self.factor <= 1 or polls * math.log(self.factor) < math.log(
+            max(self.cap, first) / first
+        ):
+            d = min(self.cap, first * (self.factor ** max(0, polls)))
+        if math.isfinite(hint) and hint > 0:
             d = min(self.cap, max(self.first, min(d, hint)))
         return max(0.0, d * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
 
@@ -275,6 +296,8 @@ class ExportJob:
     submitted_at: float | None = None
     finished_at: float | None = None
     polls: int = 0
+    #: why the job is waiting right now, for the user ("no answer from JSOC, retrying")
+    note: str = ""
     series: SeriesInfo | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -523,9 +546,19 @@ class ExportJob:
         if self._not_found_left is None:
             self._not_found_left = policy.not_found_grace
         hint = 0.0
+        started = time.monotonic()
         while not self.state.finished:
             if self.state is not JobState.PENDING:
                 raise RuntimeError(f"cannot wait for a job in state {self.state.value}")
+            if time.monotonic() - started > policy.max_wait:
+                self._set(
+                    state=JobState.FAILED,
+                    error=f"JSOC has not finished export {self.requestid} after "
+                    f"{policy.max_wait / 3600:g} h; it may still finish: attach "
+                    f"{self.requestid} later",
+                    finished_at=time.time(),
+                )
+                break
             await sleep(policy.delay(self.polls, hint, rng))
             if self.state.finished:
                 break
@@ -539,8 +572,15 @@ class ExportJob:
                         error=f"Lost contact with JSOC while waiting: {exc}",
                         finished_at=time.time(),
                     )
+                else:
+                    self._set(
+                        note=f"no answer from JSOC ({exc}); trying again "
+                        f"({self._errors}/{policy.max_errors})"
+                    )
                 continue
             self._errors = 0
+            if self.note:
+                self.note = ""
             hint = resp.wait
             if resp.status is ExportStatus.NOT_FOUND:
                 self._not_found_left -= 1
@@ -615,11 +655,17 @@ class ExportQueue:
                 del self._tasks[key]
 
     async def wait(self, job: ExportJob) -> list[str]:
-        """Wait for ``job`` to end; returns its URLs or raises its failure."""
+        """Wait for ``job`` to end; returns its URLs or raises its failure.
+
+        A job whose task ended without finishing it (it cannot, see :meth:`_drive`, but a
+        waiter must never take "no files" for success) raises :class:`ExportFailed` too.
+        """
         task = self._tasks.get(id(job))
         if task is not None:
             await asyncio.wait([task])
         job.raise_for_failure()
+        if job.state is not JobState.DONE:
+            raise ExportFailed(f"Export ended without a result (state {job.state.value})", 4)
         return job.urls
 
     def cancel(self, job: ExportJob) -> None:
@@ -655,6 +701,14 @@ class ExportQueue:
         except JsocError as exc:
             if not job.state.finished:
                 job._set(state=JobState.FAILED, error=str(exc), finished_at=time.time())
+        except Exception as exc:  # the one path: every failure ends the job
+            log.error("export task of %r failed unexpectedly", job, exc_info=True)
+            if not job.state.finished:
+                job._set(
+                    state=JobState.FAILED,
+                    error=f"Export failed: unexpected {type(exc).__name__}: {str(exc)[:300]}",
+                    finished_at=time.time(),
+                )
         finally:
             if job.state.finished:
                 self.finished.emit(job)

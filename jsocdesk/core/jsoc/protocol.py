@@ -9,6 +9,7 @@ raises :class:`~jsocdesk.core.errors.ServerError` carrying JSOC's own message.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from jsocdesk.core.seriesinfo import (
     SegmentInfo,
     SeriesInfo,
 )
+from jsocdesk.core.text import strip_surrogates
 
 # --- export status -------------------------------------------------------------------------
 
@@ -106,7 +108,7 @@ def export_status(value: Any) -> ExportStatus:
     """JSOC sends the status as a number or as a string (``"0"`` in index.json)."""
     try:
         return ExportStatus(int(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ProtocolError(f"unknown export status {value!r}") from None
 
 
@@ -133,24 +135,50 @@ def check_status(d: Mapping[str, Any], what: str) -> None:
         raise ProtocolError(f"{what}: answer has no 'status'")
     try:
         status = int(d["status"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ProtocolError(f"{what}: bad status {d['status']!r}") from None
     if status != 0:
         raise ServerError(error_message(d), status)
 
 
 def loads(body: bytes, what: str) -> Any:
-    """Decode a JSON body (UTF-8, falling back to JSOC's latin1)."""
+    """Decode a JSON body (UTF-8, falling back to JSOC's latin1).
+
+    Hostile shapes come out as :class:`ProtocolError` like any other malformed answer:
+    nesting too deep for the parser (``[[[[…``), numbers out of range (``1e999`` is not
+    silently infinity), integers with thousands of digits.
+    """
     try:
-        return json.loads(body)
+        return _json_loads(body)
     except UnicodeDecodeError:
         pass
-    except ValueError as exc:
-        raise ProtocolError(f"{what}: malformed JSON ({exc})") from None
+    except (ValueError, RecursionError, OverflowError) as exc:
+        raise ProtocolError(f"{what}: malformed JSON ({_json_reason(exc)})") from None
     try:
-        return json.loads(body.decode("latin1"))
-    except ValueError as exc:
-        raise ProtocolError(f"{what}: malformed JSON ({exc})") from None
+        return _json_loads(body.decode("latin1"))
+    except (ValueError, RecursionError, OverflowError) as exc:
+        raise ProtocolError(f"{what}: malformed JSON ({_json_reason(exc)})") from None
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise OverflowError(f"number out of range: {text[:40]}")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _json_loads(body: bytes | str) -> Any:
+    return json.loads(body, parse_float=_finite_float, parse_constant=_no_constant)
+
+
+def _json_reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)[:200]
 
 
 def _str(d: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -164,7 +192,7 @@ def _int(d: Mapping[str, Any], key: str, default: int = 0) -> int:
         return default
     try:
         return int(float(v))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ProtocolError(f"field {key!r} is not a number: {v!r}") from None
 
 
@@ -173,9 +201,12 @@ def _float(d: Mapping[str, Any], key: str, default: float = 0.0) -> float:
     if v is None or v == "":
         return default
     try:
-        return float(v)
+        value = float(v)
     except (TypeError, ValueError):
-        raise ProtocolError(f"field {key!r} is not a number: {v!r}") from None
+        raise ProtocolError(f"field {key!r} is not a number: {str(v)[:40]!r}") from None
+    if not math.isfinite(value):
+        raise ProtocolError(f"field {key!r} is out of range: {str(v)[:40]!r}")
+    return value
 
 
 # --- series list --------------------------------------------------------------------------
@@ -364,7 +395,7 @@ def parse_export_response(d: Any, download_base: str) -> ExportResponse:
     if "status" not in d:
         raise ProtocolError("jsoc_fetch: answer has no 'status'")
     status = export_status(d["status"])
-    requestid = _str(d, "requestid") or _str(d, "reqid")
+    requestid = _request_id(_str(d, "requestid") or _str(d, "reqid"))
     directory = _str(d, "dir")
     tarfile = _str(d, "tarfile")
     files: list[ExportFile] = []
@@ -397,6 +428,20 @@ def parse_export_response(d: Any, download_base: str) -> ExportResponse:
         files=tuple(files),
         raw=dict(d),
     )
+
+
+#: what a JSOC request id looks like (``JSOC_20140101_001``, ``JSOC_20140101_001_X_IN``)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _request_id(text: str) -> str:
+    """The request id of an answer, refused when it cannot be one (it is echoed in URLs,
+    file names of the queue and messages)."""
+    text = text.strip()
+    if text and not _REQUEST_ID.match(text):
+        shown = text[:40] + ("…" if len(text) > 40 else "")
+        raise ProtocolError(f"jsoc_fetch: not a request id: {shown!r} ({len(text)} characters)")
+    return text
 
 
 def _file_url(base: str, directory: str, filename: str) -> str:
@@ -499,7 +544,8 @@ def parse_rs_list(body: bytes, series: SeriesInfo | None) -> QueryResult:
             return to_column(name, kind(group, name), got)
         if isinstance(v, list):
             try:
-                raw = np.array([str(x).encode() for x in v], dtype=np.bytes_)
+                # a lone surrogate (``"\ud800"``) cannot be UTF-8: shown as U+FFFD
+                raw = np.array([strip_surrogates(str(x)).encode() for x in v], dtype=np.bytes_)
             except (TypeError, ValueError):
                 pass
             else:

@@ -14,6 +14,7 @@ from jsocdesk.core.query.dnf import Branch, to_dnf
 from jsocdesk.core.query.parse import parse_query
 from jsocdesk.core.query.tree import (
     And,
+    Cutout,
     Group,
     Keyword,
     Node,
@@ -36,6 +37,7 @@ __all__ = [
     "And",
     "Branch",
     "CompiledRecordSet",
+    "Cutout",
     "Group",
     "Keyword",
     "Node",

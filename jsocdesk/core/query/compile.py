@@ -61,7 +61,9 @@ class CompiledRecordSet:
 
     ``parts`` are the per-branch record sets joined into ``record_set`` (one element unless
     merged); ``nodes`` are the leaves of the branches involved (for highlighting);
-    ``segments`` is the union of the selected segments in order (empty = all).
+    ``segments`` is the union of the selected segments in order (empty = all);
+    ``process`` the export processing of the branch's :class:`Cutout` (``im_patch,…``, the
+    string drms builds from sunpy's ``a.jsoc.Cutout``), None without one.
     """
 
     record_set: str
@@ -70,6 +72,12 @@ class CompiledRecordSet:
     notify: str | None
     nodes: tuple[Node, ...]
     parts: tuple[str, ...]
+    process: str | None = None
+
+    @property
+    def export_process(self) -> str:
+        """The ``process=n`` value of an export request (``0`` = no record limit)."""
+        return f"0|{self.process}" if self.process else "0"
 
     def __str__(self) -> str:
         return self.record_set
@@ -180,6 +188,7 @@ def compile_query(
                 notify=parts.notify.email if parts.notify is not None else None,
                 nodes=branch.nodes,
                 parts=(text,),
+                process=parts.cutout.process() if parts.cutout is not None else None,
             )
         )
     if not out:
@@ -197,9 +206,9 @@ def _unique(names: Iterable[str]) -> tuple[str, ...]:
 
 
 def _merge(items: list[CompiledRecordSet]) -> list[CompiledRecordSet]:
-    groups: dict[tuple[str, str | None], list[CompiledRecordSet]] = {}
+    groups: dict[tuple[str, str | None, str | None], list[CompiledRecordSet]] = {}
     for item in items:
-        groups.setdefault((item.series.lower(), item.notify), []).append(item)
+        groups.setdefault((item.series.lower(), item.notify, item.process), []).append(item)
     out: list[CompiledRecordSet] = []
     for members in groups.values():
         parts = _unique(p for m in members for p in m.parts)
@@ -215,6 +224,7 @@ def _merge(items: list[CompiledRecordSet]) -> list[CompiledRecordSet]:
                 notify=first.notify,
                 nodes=tuple(n for m in members for n in m.nodes),
                 parts=parts,
+                process=first.process,
             )
         )
     return out

@@ -185,6 +185,8 @@ def _time(literal: str, text: str, column: int) -> AstropyTime:
         return to_astropy_time(literal)
     except QueryError as exc:
         raise RecordSetSyntaxError(exc.message, text, column) from None
+    except (OverflowError, ValueError):
+        raise RecordSetSyntaxError("Time value out of range", text, column) from None
 
 
 def _duration(step: str, text: str, column: int) -> float:
@@ -192,14 +194,19 @@ def _duration(step: str, text: str, column: int) -> float:
         return drmstime.parse_duration(step)
     except TimeFormatError as exc:
         raise RecordSetSyntaxError(str(exc), text, column) from None
+    except (OverflowError, ValueError):
+        raise RecordSetSyntaxError("Duration out of range", text, column) from None
 
 
 def _node(build: object, text: str, column: int) -> Node:
-    """Build a node; a value the node refuses becomes a syntax error at ``column``."""
+    """Build a node; a value the node refuses becomes a syntax error at ``column`` (also
+    a number too large for a float, such as a 400-digit prime-key value)."""
     assert callable(build)
     try:
         node = build()
     except QueryError as exc:
         raise RecordSetSyntaxError(exc.message, text, column) from None
+    except (OverflowError, ValueError):
+        raise RecordSetSyntaxError("Value out of range", text, column) from None
     assert isinstance(node, Node)
     return node

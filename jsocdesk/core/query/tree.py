@@ -34,6 +34,8 @@ Node kinds
                    a bare ``Keyword('QUALITY')`` is a (reported) validation error
 :class:`Sample`    ``Sample(10 * u.min)`` - cadence, a Quantity convertible to seconds
 :class:`Notify`    ``Notify('me@example.com')`` - the e-mail used by exports
+:class:`Cutout`    ``Cutout(x, y, width, height, t_ref, tracking=True)`` - an ``im_patch``
+                   cutout (sunpy's ``a.jsoc.Cutout``), with rebin/resize options
 =================  ==========================================================================
 
 Equality and hashing are by value: times compare by instant (a UTC and a TAI :class:`Time`
@@ -83,6 +85,7 @@ __all__ = [
     "GROUP_KINDS",
     "KEYWORD_OPERATORS",
     "And",
+    "Cutout",
     "Group",
     "GroupKind",
     "Keyword",
@@ -573,6 +576,185 @@ class Notify(Node):
         return f"Notify: {self.email}"
 
 
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool | int) or value not in (0, 1):
+        raise QueryError(f"Cutout {name} must be True or False, not {value!r}")
+    return bool(value)
+
+
+def _arcsec(value: object, name: str) -> float:
+    if isinstance(value, u.Quantity):
+        unit = value.unit
+        try:
+            value = float(value.to_value(u.arcsec))
+        except u.UnitConversionError:
+            raise QueryError(f"Cutout {name} must be an angle, not {unit}") from None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise QueryError(f"Cutout {name} must be a number of arcsec, not {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise QueryError(f"Cutout {name} must be finite")
+    return out
+
+
+@dataclass(frozen=True, init=False)
+class Cutout(Node):
+    """A server-side cutout (JSOC's ``im_patch``), with sunpy's ``a.jsoc.Cutout`` semantics.
+
+    ``x``/``y``: centre, ``width``/``height``: size, all helioprojective arcsec as seen
+    from SDO at ``t_ref`` (ISO UTC, the time the box was drawn for); ``tracking``: the box
+    follows solar (differential) rotation from ``t_ref``; ``register``: sub-pixel
+    registration; ``nan_off_limb``: off-limb pixels become NaN.  Processing options:
+    ``rebin`` (``jsoc_rebin`` scale, e.g. 0.5 halves each axis, boxcar) and ``resize``
+    (``jsoc_resize`` to ``resize`` arcsec per pixel, bicubic, centred).
+    """
+
+    kind: ClassVar[str] = "cutout"
+    x: float
+    y: float
+    width: float
+    height: float
+    t_ref: str
+    tracking: bool
+    register: bool
+    nan_off_limb: bool
+    rebin: float | None
+    resize: float | None
+    id: int
+
+    def __init__(
+        self,
+        x: float | u.Quantity,
+        y: float | u.Quantity,
+        width: float | u.Quantity,
+        height: float | u.Quantity,
+        t_ref: TimeLike,
+        *,
+        tracking: bool = False,
+        register: bool = False,
+        nan_off_limb: bool = False,
+        rebin: float | None = None,
+        resize: float | None = None,
+        id: int | None = None,
+    ) -> None:
+        w, h = _arcsec(width, "width"), _arcsec(height, "height")
+        if w <= 0 or h <= 0:
+            raise QueryError("Cutout width and height must be positive")
+        try:
+            with quiet_astropy():
+                ref = to_astropy_time(t_ref).utc
+                t_text = str(AstropyTime(ref, precision=3).isot)
+        except (ValueError, TypeError, TimeFormatError, QueryError):
+            raise QueryError(f"Cutout reference time is not a time: {t_ref!r}"[:200]) from None
+        for name, value in (("rebin", rebin), ("resize", resize)):
+            if value is not None and (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise QueryError(f"Cutout {name} must be a positive number, not {value!r}")
+        object.__setattr__(self, "x", _arcsec(x, "x"))
+        object.__setattr__(self, "y", _arcsec(y, "y"))
+        object.__setattr__(self, "width", w)
+        object.__setattr__(self, "height", h)
+        object.__setattr__(self, "t_ref", t_text)
+        object.__setattr__(self, "tracking", _flag(tracking, "tracking"))
+        object.__setattr__(self, "register", _flag(register, "register"))
+        object.__setattr__(self, "nan_off_limb", _flag(nan_off_limb, "nan_off_limb"))
+        object.__setattr__(self, "rebin", None if rebin is None else float(rebin))
+        object.__setattr__(self, "resize", None if resize is None else float(resize))
+        object.__setattr__(self, "id", new_id() if id is None else id)
+
+    @classmethod
+    def from_corners(
+        cls,
+        bottom_left: tuple[float, float],
+        top_right: tuple[float, float],
+        t_ref: TimeLike,
+        **options: Any,
+    ) -> Cutout:
+        """The box between two helioprojective corners (arcsec), like sunpy's arguments."""
+        (x0, y0), (x1, y1) = bottom_left, top_right
+        x0, y0 = _arcsec(x0, "bottom-left x"), _arcsec(y0, "bottom-left y")
+        x1, y1 = _arcsec(x1, "top-right x"), _arcsec(y1, "top-right y")
+        return cls((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0, t_ref, **options)
+
+    @property
+    def bottom_left(self) -> tuple[float, float]:
+        return self.x - self.width / 2, self.y - self.height / 2
+
+    @property
+    def top_right(self) -> tuple[float, float]:
+        return self.x + self.width / 2, self.y + self.height / 2
+
+    def im_patch(self) -> dict[str, object]:
+        """The ``im_patch`` arguments, in the order and form sunpy's ``Cutout.value`` has."""
+        return {
+            "t_ref": self.t_ref,
+            "t": int(not self.tracking),  # JSOC's flag disables tracking
+            "r": int(self.register),
+            "c": int(self.nan_off_limb),
+            "locunits": "arcsec",
+            "boxunits": "arcsec",
+            "x": self.x,
+            "y": self.y,
+            "width": self.width,
+            "height": self.height,
+        }
+
+    def process(self) -> str:
+        """The processing steps as drms joins them (``im_patch,k=v,…|rebin,…|resize,…``)."""
+        steps = ["im_patch," + ",".join(f"{k}={v}" for k, v in self.im_patch().items())]
+        if self.rebin is not None:
+            steps.append(f"rebin,scale={self.rebin},method=boxcar")
+        if self.resize is not None:
+            steps.append(f"resize,regrid=1,center_to=0,rescale=1,scale_to={self.resize}")
+        return "|".join(steps)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Cutout):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.x,
+            self.y,
+            self.width,
+            self.height,
+            self.t_ref,
+            self.tracking,
+            self.register,
+            self.nan_off_limb,
+            self.rebin,
+            self.resize,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Cutout(x={self.x}, y={self.y}, width={self.width}, height={self.height}, "
+            f"t_ref={self.t_ref!r}, tracking={self.tracking})"
+        )
+
+    def describe(self) -> str:
+        extra = []
+        if self.tracking:
+            extra.append("tracked")
+        if self.rebin is not None:
+            extra.append(f"rebin ×{self.rebin:g}")
+        if self.resize is not None:
+            extra.append(f'{self.resize:g}"/px')
+        more = f" ({', '.join(extra)})" if extra else ""
+        return (
+            f'Cutout: {self.width:g}"×{self.height:g}" at ({self.x:g}", {self.y:g}") '
+            f"{self.t_ref}{more}"
+        )
+
+
 # --- groups --------------------------------------------------------------------------------
 
 
@@ -675,6 +857,20 @@ def node_to_dict(node: Node) -> dict[str, Any]:
         }
     if isinstance(node, Notify):
         return {"type": "notify", "email": node.email}
+    if isinstance(node, Cutout):
+        return {
+            "type": "cutout",
+            "x": node.x,
+            "y": node.y,
+            "width": node.width,
+            "height": node.height,
+            "t_ref": node.t_ref,
+            "tracking": node.tracking,
+            "register": node.register,
+            "nan_off_limb": node.nan_off_limb,
+            "rebin": node.rebin,
+            "resize": node.resize,
+        }
     raise QueryError(f"Cannot serialise {node!r}")
 
 
@@ -756,6 +952,20 @@ def _node_from_dict(d: Any, _depth: int) -> Node:
         return Sample(_req(d, "value", (int, float)) * _unit(d.get("unit")))
     if kind == "notify":
         return Notify(_req(d, "email", str))
+    if kind == "cutout":
+        num = (int, float)
+        return Cutout(
+            _req(d, "x", num),
+            _req(d, "y", num),
+            _req(d, "width", num),
+            _req(d, "height", num),
+            _req(d, "t_ref", str),
+            tracking=d.get("tracking", False),
+            register=d.get("register", False),
+            nan_off_limb=d.get("nan_off_limb", False),
+            rebin=d.get("rebin"),
+            resize=d.get("resize"),
+        )
     raise QueryError(f"Unknown query node type: {kind!r}"[:200])
 
 

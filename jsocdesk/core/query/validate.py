@@ -28,6 +28,7 @@ from jsocdesk.core.errors import QueryError
 from jsocdesk.core.query.dnf import Branch, to_dnf
 from jsocdesk.core.query.tree import (
     And,
+    Cutout,
     Group,
     Keyword,
     Node,
@@ -138,6 +139,7 @@ class BranchParts:
     wavelength: Wavelength | None = None
     sample: Sample | None = None
     notify: Notify | None = None
+    cutout: Cutout | None = None
     primekeys: list[PrimeKey] = field(default_factory=list)
     keywords: list[Keyword] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
@@ -169,6 +171,7 @@ _ONCE_PER_BRANCH: dict[type[Node], tuple[str, Callable[[Any], object], str]] = {
     ),
     Sample: ("sample", _itself, "Only one Sample can be given in a branch."),
     Notify: ("notify", lambda node: node.email, "Only one Notify e-mail can be given in a branch."),
+    Cutout: ("cutout", _itself, "Only one Cutout can be given in a branch."),
 }
 
 

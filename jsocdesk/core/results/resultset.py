@@ -281,6 +281,22 @@ class ResultSet:
             self._cache[name] = col
         return col
 
+    def columns_since(self, start: int, names: Sequence[str] | None = None) -> dict[str, Column]:
+        """The rows from ``start`` on of ``names`` (default: all), concatenating only the
+        pages that hold them: what a consumer following ``rows_inserted`` needs without
+        copying the whole listing again for every page."""
+        wanted = list(names or self.column_names)
+        i = max(0, bisect.bisect_right(self._starts, start) - 1)
+        pages = self._pages[i:]
+        if not pages or start >= self._loaded:
+            raise LookupError(f"no rows loaded from {start}")
+        skip = start - pages[0].start
+        out: dict[str, Column] = {}
+        for name in wanted:
+            col = Column.concat([p.columns[name] for p in pages])
+            out[name] = col.take(skip, len(col)) if skip else col
+        return out
+
     def _locate(self, row: int) -> tuple[_Page, int]:
         if not 0 <= row < self._loaded:
             raise IndexError(row)

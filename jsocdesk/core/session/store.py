@@ -21,6 +21,7 @@ from typing import Any
 from jsocdesk import __version__
 from jsocdesk.core.atomic import atomic_write_text
 from jsocdesk.core.errors import QueryError, SessionCorrupt, SessionError
+from jsocdesk.core.paths import UnreadableFile, read_bounded
 from jsocdesk.core.query.tree import And, Group, node_from_dict, node_to_dict
 from jsocdesk.core.session.migrations import CURRENT_VERSION, migrate
 from jsocdesk.core.session.model import Session
@@ -34,6 +35,9 @@ __all__ = [
     "session_from_dict",
     "session_to_dict",
 ]
+
+#: the largest session file read
+MAX_SESSION_BYTES = 64 << 20
 
 _SECTIONS = ("export", "jobs", "downloads")
 _KNOWN = frozenset({"format_version", "app", "app_version", "saved_at", "query", *_SECTIONS})
@@ -146,10 +150,10 @@ def _check_strings(doc: Any) -> None:
 def load_session(path: str | os.PathLike[str]) -> Session:
     """Read a session file; errors name the file."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise SessionError(f"cannot read {p}: {exc.strerror or exc}") from None
+    try:  # bounded: not a FIFO, /dev/zero or a 3 GB file (a session is data from anywhere)
+        data = read_bounded(p, MAX_SESSION_BYTES, "session file")
+    except UnreadableFile as exc:
+        raise SessionError(str(exc)) from None
     try:
         return loads_session(data)
     except SessionError as exc:

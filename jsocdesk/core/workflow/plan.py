@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from jsocdesk.core.errors import QueryError
 from jsocdesk.core.jsoc.export import ExportJob
 from jsocdesk.core.jsoc.plan import compile_for_server
+from jsocdesk.core.jsoc.tape import TapeStatus, tape_status
 from jsocdesk.core.query.compile import CompiledRecordSet
 from jsocdesk.core.seriesinfo import SegmentInfo, SeriesInfo
 
@@ -190,6 +191,8 @@ class PlanEntry:
     auto: MethodChoice
     method: ExportMethod = field(default=ExportMethod.URL)
     protocol: ExportProtocol = field(default=ExportProtocol.FITS)
+    #: how many of its records are on tape (surveyed when the plan was asked to)
+    tape: TapeStatus | None = None
 
     def __post_init__(self) -> None:
         self.method, self.protocol = self.auto.method, self.auto.protocol
@@ -213,9 +216,11 @@ class PlanEntry:
     @property
     def explanation(self) -> str:
         auto = f"{self.auto.method}/{self.auto.protocol}"
+        warning = self.tape.warning() if self.tape is not None else None
+        note = f" ⚠ {warning}" if warning else ""
         if self.is_auto:
-            return f"Automatic: {self.auto.reason}"
-        return f"Your choice (automatic would be {auto}: {self.auto.reason})"
+            return f"Automatic: {self.auto.reason}{note}"
+        return f"Your choice (automatic would be {auto}: {self.auto.reason}){note}"
 
     def job(self, email: str) -> ExportJob:
         """The export job for this entry."""
@@ -225,6 +230,7 @@ class PlanEntry:
             method=self.method.value,
             protocol=self.protocol.value,
             series=self.info,
+            process=self.compiled.export_process if self.compiled.process else None,
         )
 
 
@@ -256,6 +262,12 @@ class ExportPlan:
         """Estimated bytes of every entry (``None`` if one has no estimate)."""
         sizes = [e.estimate.total_bytes for e in self.entries]
         return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the user should know before exporting (records on tape, …)."""
+        tapes = (e.tape.warning() for e in self.entries if e.tape is not None)
+        return [w for w in tapes if w]
 
     def raise_for_problem(self) -> None:
         if self.problem_error is not None:
@@ -292,9 +304,12 @@ async def make_export_plan(
     merge: bool = True,
     headers: bool = True,
     overrides: Mapping[str, tuple[str, str]] | None = None,
+    survey_tape: bool = False,
 ) -> ExportPlan:
     """Compile ``query`` against the server, count every record set, estimate its files and
-    choose the methods (then apply the user's ``overrides``).
+    choose the methods (then apply the user's ``overrides``).  With ``survey_tape`` each
+    record set's ``*online*`` status is listed too (:func:`~jsocdesk.core.jsoc.tape.tape_status`)
+    and :attr:`ExportPlan.warnings` says how much must come from tape.
 
     A query that does not compile is not a failure of the plan: its problem is returned in
     :attr:`ExportPlan.problem` (raise it with :meth:`ExportPlan.raise_for_problem`); server
@@ -305,15 +320,20 @@ async def make_export_plan(
     except QueryError as exc:
         return ExportPlan([], None, exc.message, exc)
     counts = await asyncio.gather(*(client.count(c.record_set) for c in compiled))
+    tapes: Sequence[TapeStatus | None] = [None] * len(compiled)
+    if survey_tape:
+        tapes = await asyncio.gather(
+            *(tape_status(client, c.record_set, n) for c, n in zip(compiled, counts, strict=True))
+        )
     entries: list[PlanEntry] = []
     notify: str | None = None
-    for c, count in zip(compiled, counts, strict=True):
+    for c, count, tape in zip(compiled, counts, tapes, strict=True):
         info = infos.get(c.series.lower())
         estimate = estimate_record_set(info, c.segments, count)
         auto = choose_method(
             headers=headers, n_files=estimate.files, file_bytes=estimate.file_bytes
         )
-        entries.append(PlanEntry(c, info, estimate, auto))
+        entries.append(PlanEntry(c, info, estimate, auto, tape=tape))
         notify = notify or c.notify
     plan = ExportPlan(entries, notify)
     if overrides:

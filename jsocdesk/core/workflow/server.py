@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from jsocdesk.core import jsonfields as jf
 from jsocdesk.core.jsoc.config import JSOC_BASE_URL, is_loopback_url
+from jsocdesk.core.net import redact_url, without_credentials
 
 __all__ = ["ServerIdentity", "ServerKind", "is_loopback_url", "rebase_url"]
 
@@ -67,16 +68,20 @@ class ServerIdentity:
         """How the window names it: "the demo server", "JSOC (https://…)", "…"."""
         if self.kind is ServerKind.DEMO:
             return "the demo server"
+        shown = redact_url(self.url) if self.url else ""  # never a URL's password
         if self.kind is ServerKind.JSOC:
-            return f"JSOC ({self.url})" if self.url else "JSOC"
-        return f"the server at {self.url}"
+            return f"JSOC ({shown})" if shown else "JSOC"
+        return f"the server at {shown}"
 
     def same_as(self, other: ServerIdentity) -> bool:
         """Same server: both the demo, both JSOC, or the same custom base URL."""
         if self.kind is not other.kind:
             return False
         if self.kind is ServerKind.CUSTOM:
-            return (self.url or "").rstrip("/").lower() == (other.url or "").rstrip("/").lower()
+            mine, theirs = (
+                without_credentials(u or "").rstrip("/").lower() for u in (self.url, other.url)
+            )
+            return mine == theirs
         return True
 
     def differs_from(self, current: ServerIdentity) -> str | None:
@@ -92,7 +97,7 @@ class ServerIdentity:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind.value}
         if self.kind is not ServerKind.DEMO and self.url:
-            d["url"] = self.url
+            d["url"] = without_credentials(self.url)  # a session file is shared: no password
         return d
 
     @classmethod

@@ -34,10 +34,11 @@ from typing import Any
 
 from jsocdesk.core import jsonfields as jf
 from jsocdesk.core.download.item import DownloadItem, DownloadState
-from jsocdesk.core.download.names import inside, safe_filename
+from jsocdesk.core.download.names import safe_filename
 from jsocdesk.core.errors import SessionCorrupt, SessionUnsafe
 from jsocdesk.core.jsoc.export import ExportJob
 from jsocdesk.core.jsoc.protocol import ExportFile
+from jsocdesk.core.paths import UnsafePath, confine
 from jsocdesk.core.session.model import Session
 from jsocdesk.core.workflow.plan import ExportMethod, ExportProtocol
 from jsocdesk.core.workflow.server import ServerIdentity, is_loopback_url, rebase_url
@@ -153,23 +154,27 @@ def parse_jobs(section: Mapping[str, Any]) -> list[ExportJob]:
 
 
 def _confine(folder: Path, target_text: str, what: str) -> Path:
-    """The target of a download, if it is a plain file name directly in ``folder``."""
+    """The target of a download, if it is a plain file name directly in ``folder``.
+
+    :func:`jsocdesk.core.paths.confine` (the one path check of every writer) first, then
+    this section's stricter rule: one safe name directly in the folder.
+    """
+    refused = SessionUnsafe(
+        f"{what} would write {target_text!r:.200}, which is not a file directly in the "
+        f"session's download folder {str(folder)!r}"
+    )
     if "\x00" in target_text:
         raise SessionUnsafe(f"{what}: its target is not a valid path")
-    raw = Path(target_text)
-    target = Path(os.path.normpath(raw if raw.is_absolute() else folder / raw))
-    name = target.name
-    if (
-        target.parent != folder
-        or not name
-        or safe_filename(name) != name
-        or not inside(folder, target)
-    ):
-        raise SessionUnsafe(
-            f"{what} would write {target_text!r:.200}, which is not a file directly in the "
-            f"session's download folder {str(folder)!r}"
-        )
-    return target
+    try:
+        confined = confine(folder, target_text)
+    except UnsafePath:
+        raise refused from None
+    name = confined.name
+    if confined.parent != Path(os.path.realpath(folder)) or safe_filename(name) != name:
+        raise refused
+    if os.path.islink(confined):  # a link planted at the name: never written through
+        raise refused
+    return folder / name
 
 
 def _part_size(item: DownloadItem) -> int:
@@ -231,12 +236,26 @@ def _follow_disk(item: DownloadItem) -> None:
 @dataclass(frozen=True)
 class PendingWrites:
     """What opening a session will write: into which folder, how many downloads (and how
-    many bytes they already have), how many running exports will download there."""
+    many bytes they already have), how many of them would replace a file that is already
+    there, how many running exports will download there."""
 
     folder: Path
     downloads: int
     partial_bytes: int
     exports: int
+    replaces: int = 0
+
+    @classmethod
+    def of(cls, folder: Path, items: Iterable[DownloadItem], exports: int) -> PendingWrites:
+        """The writes of resuming ``items`` (blocking: a ``stat`` per item)."""
+        waiting = list(items)
+        return cls(
+            folder,
+            len(waiting),
+            sum(it.bytes_done for it in waiting),
+            exports,
+            sum(1 for it in waiting if os.path.lexists(it.target)),
+        )
 
     @property
     def nothing(self) -> bool:
@@ -247,6 +266,8 @@ class PendingWrites:
         if self.downloads:
             have = f", {self.partial_bytes:,} bytes already here" if self.partial_bytes else ""
             parts.append(f"{self.downloads} download(s) to resume{have}")
+        if self.replaces:
+            parts.append(f"{self.replaces} of them would replace a file already there")
         if self.exports:
             parts.append(f"{self.exports} running export(s) whose files will be downloaded")
         return f"{'; '.join(parts) or 'nothing'} — into {self.folder}"
@@ -264,12 +285,7 @@ class WorkflowState:
     def writes(self) -> PendingWrites:
         waiting = [it for it in self.downloads if it.state in (S.QUEUED, S.ACTIVE)]
         exports = sum(1 for j in self.jobs if not j.state.finished)
-        return PendingWrites(
-            self.folder,
-            len(waiting),
-            sum(it.bytes_done for it in waiting),
-            exports if self.options.auto_download else 0,
-        )
+        return PendingWrites.of(self.folder, waiting, exports if self.options.auto_download else 0)
 
     def rebase(self, base_url: str) -> int:
         """Move every loopback URL (a demo session's) to ``base_url``; returns how many

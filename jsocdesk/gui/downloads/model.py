@@ -25,6 +25,8 @@ from PySide6.QtGui import QBrush, QColor
 
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
+from jsocdesk.core.net import redact_url
+from jsocdesk.core.text import clean
 from jsocdesk.gui.downloads.format import human_bytes, human_duration, human_speed
 from jsocdesk.gui.listmodel import EventedListModel
 from jsocdesk.gui.roles import Index, Role
@@ -49,10 +51,10 @@ _STATE_TEXT = {
 def status_text(item: DownloadItem) -> str:
     """What the Status column says; a failed row shows its error, a retry its reason."""
     text = _STATE_TEXT[item.state]
-    if item.state is S.FAILED and item.error:
-        return f"Failed: {item.error}"
+    if item.state is S.FAILED and item.error:  # errors quote servers: shown inert
+        return f"Failed: {clean(item.error, limit=300)}"
     if item.state is S.QUEUED and item.error:
-        return f"Queued ({item.error})"
+        return f"Queued ({clean(item.error, limit=300)})"
     return text
 
 
@@ -121,9 +123,9 @@ class DownloadsModel(EventedListModel[DownloadItem]):
             return self._sort_value(item, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_NAME:
-                return f"{item.target}\n{item.url}"
+                return f"{item.target}\n{clean(redact_url(item.url))}"
             if item.error:
-                return item.error
+                return clean(item.error, keep_newlines=True)
             return None
         if role == Qt.ItemDataRole.ForegroundRole and item.state is S.FAILED:
             return QBrush(QColor(180, 30, 30))

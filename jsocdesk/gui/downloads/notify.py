@@ -12,6 +12,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStatusBar, QSystemTrayIcon
 
+from jsocdesk.core.text import clean
+
 STATUS_MS = 10_000
 
 
@@ -37,6 +39,7 @@ class Notifier(QObject):
 
     def notify(self, title: str, message: str) -> str:
         """Show ``title: message``; returns the channel used ("tray" or "status")."""
+        title, message = clean(title, limit=200), clean(message, limit=500)
         tray = self._tray_icon()
         if tray is not None:
             tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, STATUS_MS)

@@ -63,6 +63,8 @@ def is_fits(path: Path) -> bool:
 class DownloadsTab(QWidget):
     #: a completed FITS file was double-clicked (DownloadItem)
     quick_look_requested = Signal(object)
+    #: "View images": the selected downloaded FITS files, for the image viewer
+    view_requested = Signal(list)
     #: totals text changed (for a tab title or a status bar)
     totals_changed = Signal(str)
 
@@ -100,6 +102,8 @@ class DownloadsTab(QWidget):
         self.toolbar.addSeparator()
         self.act_open = self._action("Open", self.open_selected, "Return")
         self.act_show = self._action("Show in folder", self.show_selected_in_folder, "Ctrl+Return")
+        self.act_view = self._action("View images", self.view_selected)
+        self.act_copy_map = self._action("Copy as sunpy.map.Map(…)", self.copy_selected_as_map)
         self.toolbar.addSeparator()
         self.act_pause_all = self._action("Pause all", queue.pause_all)
         self.act_resume_all = self._action("Resume all", queue.resume_all)
@@ -201,8 +205,29 @@ class DownloadsTab(QWidget):
         for folder in folders:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
+    def view_selected(self) -> list[Path]:
+        """Ask for the image viewer on the selected downloaded FITS files (a time series)."""
+        paths = [i.target for i in self.selected_items() if i.state is S.DONE and is_fits(i.target)]
+        if paths:
+            self.view_requested.emit(paths)
+        return paths
+
     def open_item(self, item: DownloadItem) -> bool:
         return QDesktopServices.openUrl(QUrl.fromLocalFile(str(item.target)))
+
+    def copy_selected_as_map(self) -> str:
+        """The selected downloaded FITS files as a ``sunpy.map.Map(...)`` call (clipboard)."""
+        from PySide6.QtWidgets import QApplication
+
+        from jsocdesk.core.script.snippets import sunpy_map_call
+
+        paths = [it.target for it in self.selected_items() if it.state is S.DONE]
+        paths = [p for p in paths if is_fits(p)]
+        if not paths:
+            return ""
+        text = sunpy_map_call(paths)
+        QApplication.clipboard().setText(text)
+        return text
 
     def remove_finished(self) -> None:
         for item in [it for it in self.queue if it.state in (S.DONE, S.CANCELLED)]:
@@ -216,6 +241,8 @@ class DownloadsTab(QWidget):
         self.act_cancel.setEnabled(bool(states & {S.QUEUED, S.ACTIVE, S.PAUSED, S.FAILED}))
         self.act_retry.setEnabled(bool(states & {S.FAILED, S.CANCELLED}))
         self.act_open.setEnabled(S.DONE in states)
+        self.act_view.setEnabled(S.DONE in states)
+        self.act_copy_map.setEnabled(any(it.state is S.DONE and is_fits(it.target) for it in items))
         self.act_show.setEnabled(bool(items))
 
     # --- events --------------------------------------------------------------------------------
@@ -236,7 +263,9 @@ class DownloadsTab(QWidget):
             self.act_retry,
             None,
             self.act_open,
+            self.act_view,
             self.act_show,
+            self.act_copy_map,
         ):
             if act is None:
                 menu.addSeparator()

@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from jsocdesk.core.events import EventedList
 from jsocdesk.core.jsoc.export import ExportJob, JobState
+from jsocdesk.core.text import clean
 from jsocdesk.gui.downloads.format import human_duration
 from jsocdesk.gui.listmodel import EventedListModel
 from jsocdesk.gui.roles import Index, Role
@@ -124,7 +125,7 @@ class ExportJobsModel(EventedListModel[ExportJob]):
             if col == COL_RECORDSET:
                 return job.recordset
             if job.error:
-                return job.error
+                return clean(job.error, keep_newlines=True)  # server text: shown inert
             if job.state is JobState.HELD:
                 return self.held_text(job)
             return None
@@ -164,7 +165,7 @@ class ExportJobsModel(EventedListModel[ExportJob]):
             if job.state is JobState.HELD:
                 return self.held_text(job)
             if job.state is JobState.FAILED:
-                return job.error.splitlines()[0] if job.error else "failed"
+                return clean(job.error.splitlines()[0], limit=300) if job.error else "failed"
             if job.state is JobState.CANCELLED:
                 return "cancelled"
             if job.state is JobState.NEW:

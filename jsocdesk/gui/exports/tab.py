@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, JobState
 from jsocdesk.core.jsoc.protocol import EmailCheck, ExportStatus
 from jsocdesk.core.query.tree import Node
+from jsocdesk.core.text import clean
 from jsocdesk.core.workflow import (
     ExportMethod,
     ExportOptions,
@@ -57,6 +58,7 @@ from jsocdesk.core.workflow import (
     make_export_plan,
 )
 from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.downloads.format import human_bytes
 from jsocdesk.gui.exports.model import COL_RECORDSET, COL_STATUS, ExportJobsModel
 
 METHODS = tuple(m.value for m in ExportMethod)
@@ -128,6 +130,7 @@ class ExportsTab(QWidget):
         ph.setStretchLastSection(True)
         self.plan_label = QLabel("Press Refresh plan (or open this tab) to plan the export.")
         self.plan_label.setWordWrap(True)
+        self.plan_label.setTextFormat(Qt.TextFormat.PlainText)  # it quotes server errors
         top = QHBoxLayout()
         top.addWidget(self.merge_check)
         top.addWidget(self.headers_check)
@@ -179,6 +182,7 @@ class ExportsTab(QWidget):
         self.remove_button = QPushButton("Remove finished", self)
         self.job_label = QLabel(self)
         self.job_label.setWordWrap(True)
+        self.job_label.setTextFormat(Qt.TextFormat.PlainText)
         buttons = QHBoxLayout()
         for b in (self.cancel_button, self.split_button, self.remove_button):
             buttons.addWidget(b)
@@ -276,6 +280,7 @@ class ExportsTab(QWidget):
                 merge=self.merge_check.isChecked(),
                 headers=self.headers_check.isChecked(),
                 overrides=self.overrides,
+                survey_tape=True,
             ),
             name=TASK_PLAN,
             on_success=self._on_plan_ready,
@@ -290,7 +295,7 @@ class ExportsTab(QWidget):
     def _on_plan_failed(self, exc: BaseException) -> None:
         self.plan = []
         self.plan_table.setRowCount(0)
-        self.plan_label.setText(f"Cannot plan the export: {exc}")
+        self.plan_label.setText(f"Cannot plan the export: {clean(str(exc))}")
         self._update_submit()
 
     def _on_plan_ready(self, result: ExportPlan) -> None:
@@ -303,7 +308,10 @@ class ExportsTab(QWidget):
         if result.problem:
             self.plan_label.setText(f"The query cannot be exported yet: {result.problem}")
         elif rows:
-            self.plan_label.setText(f"{len(rows)} export(s), {total} record(s).")
+            size = result.total_bytes
+            estimate = f", ≈ {human_bytes(size)} (uncompressed estimate)" if size else ""
+            text = f"{len(rows)} export(s), {total} record(s){estimate}."
+            self.plan_label.setText("\n".join([text, *(f"⚠ {w}" for w in result.warnings)]))
         else:
             self.plan_label.setText("The query has nothing to export.")
         if notify and not self.email_edit.text().strip():
@@ -467,6 +475,7 @@ class ExportsTab(QWidget):
                         method=job.method,
                         protocol=job.protocol,
                         series=job.series,
+                        process=job.process,
                     )
                 )
             self.queue.jobs.remove(job)

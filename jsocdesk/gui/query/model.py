@@ -53,6 +53,7 @@ KIND_LABELS = {
     "keyword": "Keyword",
     "sample": "Sample",
     "notify": "Notify",
+    "cutout": "Cutout",
 }
 
 HEADERS = ("Node", "Value")

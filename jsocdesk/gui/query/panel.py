@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from jsocdesk.core.errors import JsocdeskError, QueryError, RecordSetSyntaxError
 from jsocdesk.core.query.tree import (
     And,
+    Cutout,
     Group,
     Keyword,
     Node,
@@ -68,6 +69,7 @@ ADD_KINDS = (
     "keyword",
     "sample",
     "notify",
+    "cutout",
 )
 
 ERROR_STYLE = "QLineEdit { background: #fde2e1; }"
@@ -227,6 +229,12 @@ class QueryPanelWidget(QWidget):
         for act in (self.group_and_action, self.group_or_action):
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(act)
+        self.draw_cutout_action = QAction("Draw cutout…", self)
+        self.draw_cutout_action.setToolTip(
+            "Draw the cutout box on the first record's image (fetched as stored, no export)"
+        )
+        self.draw_cutout_action.triggered.connect(self.draw_cutout)
+        tb.addAction(self.draw_cutout_action)
         moves = (
             ("Move up", "Alt+Up", self.move_selected_up),
             ("Move down", "Alt+Down", self.move_selected_down),
@@ -264,6 +272,8 @@ class QueryPanelWidget(QWidget):
         menu.addAction(self.group_or_action)
         for act in self.move_actions:
             menu.addAction(act)
+        menu.addSeparator()
+        menu.addAction(self.draw_cutout_action)
         menu.addSeparator()
         menu.addAction(self.delete_action)
         return menu
@@ -334,6 +344,12 @@ class QueryPanelWidget(QWidget):
             return Sample(10 * u.min)
         if kind == "notify":
             return Notify(self._ctx.settings.email or "user@example.com")
+        if kind == "cutout":  # a box on the disk centre, at the query's start time
+            t_ref = next(
+                (n.start for n in self.tree.root.walk() if isinstance(n, Time)),
+                AstropyTime(datetime.now(UTC).replace(tzinfo=None, microsecond=0), scale="utc"),
+            )
+            return Cutout(0.0, 0.0, 300.0, 300.0, t_ref, tracking=True)
         raise QueryError(f"Unknown node kind: {kind!r}")
 
     def add_node(self, kind: str, node: Node | None = None, *, edit: bool = True) -> int:
@@ -351,6 +367,50 @@ class QueryPanelWidget(QWidget):
         if edit and node is None and self.view.isVisible() and not self.tree.is_group(nid):
             self.view.edit(idx)
         return nid
+
+    def draw_cutout(self) -> asyncio.Task[Any] | None:
+        """Fetch the query's first record's image and open it in the viewer with the cutout
+        box shown; "Use as cutout" there puts the box into the query."""
+        check, client = self.check, self._ctx.client
+        if client is None or check is None or not check.ok:
+            self._show_problem("Draw cutout: connect and build a valid query first.")
+            return None
+        first = check.compiled[0]
+        info = check.infos.get(first.series.lower()) or self._infos.get(first.series.lower())
+        segment = first.segments[0] if first.segments else None
+        if segment is None and info is not None:
+            images = [s.name for s in info.segments if s.protocol == "fits" and s.dims]
+            segment = images[0] if images else None
+        if segment is None:
+            self._show_problem(f"Draw cutout: {first.series} has no image segment.")
+            return None
+        from jsocdesk.core.jsoc.context import fetch_context_image
+
+        folder = self._ctx.paths.cache / "context"
+        return self._ctx.tasks.run(
+            fetch_context_image(client, first.record_set, segment, folder),
+            name="context-image",
+            on_success=self._show_context_image,
+            context="Fetching a context image for the cutout",
+            owner=self,
+        )
+
+    def _show_context_image(self, path: Any) -> None:
+        from jsocdesk.gui.viewer import open_viewer
+
+        self.context_viewer = open_viewer([path], self.window(), on_cutout=self.use_cutout)
+        self.context_viewer.cutout_box.setChecked(True)
+
+    def use_cutout(self, node: Cutout) -> int:
+        """Put ``node`` in the query in place of any Cutout there (one undoable step)."""
+        old = [nid for nid in self.tree.ids() if isinstance(self.tree.node(nid), Cutout)]
+        self.undo_stack.beginMacro("Use cutout")
+        try:
+            if old:
+                self.model.remove_nodes(old)
+            return self.add_node("cutout", node, edit=False)
+        finally:
+            self.undo_stack.endMacro()
 
     def delete_selected(self) -> None:
         ids = self.selected_ids()

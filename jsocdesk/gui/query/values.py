@@ -25,6 +25,7 @@ from astropy.time import Time as AstropyTime
 
 from jsocdesk.core.errors import QueryError
 from jsocdesk.core.query.tree import (
+    Cutout,
     Keyword,
     Node,
     Notify,
@@ -73,7 +74,80 @@ def value_text(node: Node) -> str:
         return quantity_text(node.value)
     if isinstance(node, Notify):
         return node.email
+    if isinstance(node, Cutout):
+        return cutout_text(node)
     return node.describe()
+
+
+#: ``X, Y  W x H @ T_REF [tracked] [register] [nan-off-limb] [rebin S] [resize A]``
+_CUTOUT_RE = re.compile(
+    r'^\s*(-?[\d.]+(?:e-?\d+)?)"?\s*,\s*(-?[\d.]+(?:e-?\d+)?)"?\s+'
+    r'([\d.]+(?:e-?\d+)?)"?\s*[x×]\s*([\d.]+(?:e-?\d+)?)"?\s*@\s*(\S+)\s*(.*)$',
+    re.IGNORECASE,
+)
+
+
+def cutout_text(node: Cutout) -> str:
+    """A Cutout as editable text (centre and size in arcsec, reference time, options)."""
+    words = [f'{node.x:g}", {node.y:g}" {node.width:g}" x {node.height:g}" @ {node.t_ref}']
+    if node.tracking:
+        words.append("tracked")
+    if node.register:
+        words.append("register")
+    if node.nan_off_limb:
+        words.append("nan-off-limb")
+    if node.rebin is not None:
+        words.append(f"rebin {node.rebin:g}")
+    if node.resize is not None:
+        words.append(f"resize {node.resize:g}")
+    return " ".join(words)
+
+
+def parse_cutout(text: str) -> Cutout:
+    m = _CUTOUT_RE.match(text)
+    if not m:
+        raise QueryError(
+            'A cutout is written \'X, Y W x H @ TIME\' in arcsec (e.g. -300", 200" 240" x 160" '
+            "@ 2014-01-01T00:00:00 tracked), optionally with register, nan-off-limb, "
+            "rebin S, resize ARCSEC"
+        )
+    words = m[6].lower().split()
+    flags = {"tracking": False, "register": False, "nan_off_limb": False}
+    sizes: dict[str, float | None] = {"rebin": None, "resize": None}
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in ("tracked", "tracking"):
+            flags["tracking"] = True
+        elif w == "register":
+            flags["register"] = True
+        elif w in ("nan-off-limb", "nan_off_limb"):
+            flags["nan_off_limb"] = True
+        elif w in ("rebin", "resize") and i + 1 < len(words):
+            try:
+                sizes[w] = float(words[i + 1])
+            except ValueError:
+                raise QueryError(f"{w} needs a number, not {words[i + 1]!r}") from None
+            i += 1
+        else:
+            raise QueryError(f"Unknown cutout option {w!r}")
+        i += 1
+    try:
+        x, y, w, h = (float(m[k]) for k in range(1, 5))
+    except ValueError:
+        raise QueryError("Cutout centre and size must be numbers of arcsec") from None
+    return Cutout(
+        x,
+        y,
+        w,
+        h,
+        m[5],
+        tracking=flags["tracking"],
+        register=flags["register"],
+        nan_off_limb=flags["nan_off_limb"],
+        rebin=sizes["rebin"],
+        resize=sizes["resize"],
+    )
 
 
 def parse_quantity(text: str) -> u.Quantity:
@@ -135,4 +209,6 @@ def node_from_text(old: Node, text: str) -> Node:
         return Sample(parse_quantity(text))
     if isinstance(old, Notify):
         return Notify(text)
+    if isinstance(old, Cutout):
+        return parse_cutout(text)
     raise QueryError(f"Cannot edit a {old.kind} node as text")

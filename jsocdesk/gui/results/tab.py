@@ -30,6 +30,8 @@ FILTER_DELAY_MS = 250
 #: keywords shown by default after the prime keys, when the series has them
 DEFAULT_EXTRA_KEYS = ("T_OBS", "QUALITY", "EXPTIME", "WAVELNTH", "CAR_ROT", "CRLT_OBS")
 MAX_DEFAULT_COLUMNS = 8
+#: JSOC pseudo-keywords the Columns menu offers besides the series' keywords
+PSEUDO_KEYS = {"*online*": "Online (Y) or on tape (N)"}
 
 
 def default_keys(info: SeriesInfo) -> list[str]:
@@ -201,7 +203,7 @@ class ResultsTabWidget(QWidget):
 
     def keys_for(self, info: SeriesInfo) -> list[str]:
         saved = self._ctx.ui_state.load_list(f"results/{info.name.lower()}/keys")
-        keys = [k for k in (saved or []) if info.keyword(k) is not None]
+        keys = [k for k in (saved or []) if info.keyword(k) is not None or k in PSEUDO_KEYS]
         return keys or default_keys(info)
 
     def _fill_columns_menu(self) -> None:
@@ -211,6 +213,12 @@ class ResultsTabWidget(QWidget):
             menu.addAction("Search first").setEnabled(False)
             return
         current = set(self.model.columns)
+        for name, text in PSEUDO_KEYS.items():
+            act = menu.addAction(f"{text} — {name}")
+            act.setCheckable(True)
+            act.setChecked(name in current)
+            act.toggled.connect(lambda on, name=name: self.toggle_column(name, on))
+        menu.addSeparator()
         for kw in self.info.keywords:
             act = menu.addAction(kw.name)
             act.setCheckable(True)

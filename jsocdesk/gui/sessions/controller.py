@@ -130,8 +130,8 @@ class SessionController(QObject):
         if not self._apply(session, p):
             return False
         self.add_recent(p)
-        self.opened.emit(p)
         self.window.statusBar().showMessage(f"Opened {p}", 5000)
+        self.opened.emit(p)  # after the message: a listener may say more
         return True
 
     def _apply(self, session: Session, path: Path | None) -> bool:
