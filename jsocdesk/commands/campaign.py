@@ -35,6 +35,13 @@ async def _blocks(client: Any, args: argparse.Namespace) -> tuple[list[Any], str
     return blocks, email
 
 
+def _report_waits(job: Any) -> None:
+    """Each chunk's export says on stderr why it waits (the export command's reporter)."""
+    from jsocdesk.commands.export import _WaitReporter
+
+    job.changed.connect(_WaitReporter())
+
+
 def _confirm(lines: list[str], yes: bool) -> bool | None:
     """True to go on, False when the user said no, None when not interactive."""
     if yes:
@@ -169,6 +176,8 @@ async def fetch_campaign(args: argparse.Namespace, url: str | None) -> int:
                 policy=PollPolicy(first=args.poll, cap=max(args.poll, 30.0)),
                 retry_delay=args.retry_delay,
                 after_add=engine.save_now,
+                on_job=_report_waits,
+                retry_exports=False,  # a failed export ends in a clear error; rerun resumes
             )
         finally:
             await engine.aclose()
@@ -178,6 +187,14 @@ async def fetch_campaign(args: argparse.Namespace, url: str | None) -> int:
             printable(f"warning: the download state was not saved: {engine.save_error}") + "\n"
         )
     failed_chunks = [c for c in campaign.chunks if c.state.value != "done"]
+    unexported = [
+        c
+        for c in failed_chunks
+        if c.job is None or not c.job.state.finished or c.job.state.value != "done"
+    ]
+    if unexported and not any(c.files_done for c in campaign.chunks):
+        # nothing was downloaded: the export's own one-line error, exit status 2
+        return fail("fetch", printable(unexported[0].error or "the export failed"))
     for c in failed_chunks:
         sys.stderr.write(
             printable(f"failed: chunk {c.recordset}: {c.error or c.state.value}") + "\n"

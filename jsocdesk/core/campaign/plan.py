@@ -58,6 +58,8 @@ class Block:
     protocol: str = ""
     #: estimated bytes of one record when the caller has them (else the plan estimates)
     per_record: float | None = None
+    #: JSOC processing of the export (``process=n=…``: cutouts), carried to every chunk
+    process: str | None = None
 
 
 @dataclass(frozen=True)

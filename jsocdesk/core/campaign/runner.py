@@ -109,6 +109,8 @@ class CampaignRunner:
         save: Saver | None = None,
         series: SeriesInfo | None = None,
         retry_delay: float = 30.0,
+        on_job: Callable[[ExportJob], None] | None = None,
+        retry_exports: bool = True,
     ) -> None:
         self.client = client
         self.campaign = campaign
@@ -118,6 +120,11 @@ class CampaignRunner:
         self._save = save
         self.series = series  # default for chunks whose series metadata cannot be fetched
         self.retry_delay = retry_delay
+        #: called with each export job before it is queued (the CLI prints why it waits)
+        self.on_job = on_job
+        #: False: an export that failed (not too large) fails its chunk at once — the CLI,
+        #: where JSOC may have made the export and the user reruns to resume
+        self.retry_exports = retry_exports
         self._not_before: dict[str, float] = {}
         self._downloads: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -189,6 +196,7 @@ class CampaignRunner:
                 self.campaign.email,
                 method=chunk.method or self.campaign.method,
                 protocol=chunk.protocol or self.campaign.protocol,
+                process=chunk.process,
                 series=series,
             )
         else:
@@ -214,6 +222,8 @@ class CampaignRunner:
         )
         await self.save()
         job.changed.connect(on_change)
+        if self.on_job is not None:
+            self.on_job(job)
         self.queue.add(job)
         waiter = asyncio.ensure_future(self.queue.wait(job))
         saver: asyncio.Future[Any] = asyncio.ensure_future(saved.wait())
@@ -301,6 +311,7 @@ class CampaignRunner:
                 error=f"split: {reason}" if reason else "",
                 method=chunk.method,
                 protocol=chunk.protocol,
+                process=chunk.process,
             )
             for s in specs
         ]
@@ -318,6 +329,16 @@ class CampaignRunner:
             )
             if await self._split(chunk, max(1, chunk.records // 2), message):
                 return
+        if not self.retry_exports:
+            self.campaign.update(
+                chunk,
+                state=S.FAILED,
+                attempts=chunk.attempts + 1,
+                error=message,
+                finished_at=time.time(),
+            )
+            await self.save()
+            return
         await self._retry_or_fail(chunk, message)
 
     async def _retry_or_fail(self, chunk: Chunk, message: str) -> None:

@@ -63,9 +63,10 @@ class Chunk:
     attempts: int = 0
     error: str = ""
     job: ExportJob | None = None
-    #: export method/protocol of this chunk (empty: the campaign's)
+    #: export method/protocol of this chunk (empty: the campaign's), its JSOC processing
     method: str = ""
     protocol: str = ""
+    process: str | None = None
     files_done: int = 0
     files_failed: int = 0
     bytes_done: int = 0
@@ -105,6 +106,7 @@ class Chunk:
             "job": job,
             "method": self.method,
             "protocol": self.protocol,
+            "process": self.process,
             "files_done": self.files_done,
             "files_failed": self.files_failed,
             "bytes_done": self.bytes_done,
@@ -139,6 +141,7 @@ class Chunk:
             job=job,
             method=str(d.get("method", "")),
             protocol=str(d.get("protocol", "")),
+            process=_opt_str(d.get("process")),
             files_done=int(d.get("files_done", 0)),
             files_failed=int(d.get("files_failed", 0)),
             bytes_done=int(d.get("bytes_done", 0)),
@@ -160,6 +163,14 @@ def _file_row(f: Any) -> ExportFile:
     if not (isinstance(record, str) and isinstance(filename, str) and isinstance(url, str)):
         raise ValueError("chunk job file: record, filename and url must be strings")
     return ExportFile(record, filename, url)
+
+
+def _opt_str(v: Any) -> str | None:
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ValueError("chunk process: expected a string")
+    return v
 
 
 def _opt_float(v: Any) -> float | None:
@@ -246,6 +257,7 @@ class Campaign:
                     est_bytes=c.est_bytes,
                     method=plan.blocks[c.block].method,
                     protocol=plan.blocks[c.block].protocol,
+                    process=plan.blocks[c.block].process,
                 )
                 for c in plan.chunks
             ],

@@ -185,6 +185,7 @@ def blocks_of_plan(entries: Sequence[Any]) -> list[Block]:
             per_record=(e.estimate.total_bytes / e.count)
             if e.estimate.total_bytes is not None and e.count
             else None,
+            process=e.job("").process,
         )
         for e in entries
     ]
@@ -228,6 +229,8 @@ async def run_campaign(
     retry_delay: float = 30.0,
     on_runner: Callable[[CampaignRunner], None] | None = None,
     after_add: Callable[[], Awaitable[None]] | None = None,
+    on_job: Callable[[ExportJob], None] | None = None,
+    retry_exports: bool = True,
 ) -> Campaign:
     """Run ``campaign`` to its end; the files go into ``folder`` through ``queue`` (its
     engine must be running).  The state is saved to ``store`` (or with ``save``)."""
@@ -240,6 +243,8 @@ async def run_campaign(
         queue=exports or ExportQueue(client, policy),
         save=save,
         retry_delay=retry_delay,
+        on_job=on_job,
+        retry_exports=retry_exports,
     )
     if on_runner is not None:
         on_runner(runner)
