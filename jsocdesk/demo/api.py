@@ -21,13 +21,16 @@ from aiohttp import web
 from jsocdesk.demo import records, series, transport
 from jsocdesk.demo.exports import ExportManager
 from jsocdesk.demo.faults import Fault
+from jsocdesk.demo.jsocjson import Answer, quote
 from jsocdesk.demo.listing import Streamed, rs_list, series_struct
 
 if TYPE_CHECKING:
     from jsocdesk.demo.server import DemoApp
 
 Params = Mapping[str, str]
-Handler = Callable[[web.Request, Params], Awaitable["Streamed | dict[str, Any] | Path"]]
+Handler = Callable[
+    [web.Request, Params], Awaitable["Streamed | Answer | bytes | dict[str, Any] | Path"]
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +81,25 @@ class JsocApi:
             result = await self._handlers[name](request, params)
         except Exception as exc:  # JSOC reports failures inside the JSON
             log.exception("demo %s failed for %s", name, request.path_qs)
-            result = {"status": 1, "error": f"{name}: internal error: {exc}"}
+            result = Answer({"status": 1, "error": f"{name}: internal error: {exc}"})
         if isinstance(result, Streamed):
             return await self._send_stream(request, result, faults)
         if isinstance(result, Path):
             return await transport.send_file(
                 request, result, faults, self.app.stopping, content_type="application/json"
             )
-        if "runtime" in result:
-            result["runtime"] = round(time.monotonic() - started, 3)
-        from jsocdesk.demo.server import json_bytes
+        if isinstance(result, Answer):
+            if isinstance(result.obj, dict) and "runtime" in result.obj:
+                # json_insert_runtime(): "%0.3f" seconds
+                result.obj["runtime"] = float(f"{time.monotonic() - started:.3f}")
+            body = result.body()
+        elif isinstance(result, bytes):
+            body = result
+        else:  # the Python programs (checkAddress.py, showextseries.py): json.dumps
+            from jsocdesk.demo.server import json_bytes
 
-        return await transport.send_bytes(request, json_bytes(result), faults, self.app.stopping)
+            body = json_bytes(result)
+        return await transport.send_bytes(request, body, faults, self.app.stopping)
 
     async def _send_stream(
         self, request: web.Request, streamed: Streamed, faults: list[Fault]
@@ -98,7 +108,7 @@ class JsocApi:
         loop = asyncio.get_running_loop()
         it = iter(streamed.chunks)
         if transport.body_fault(faults) is not None or any(
-            f.kind in ("latency", "http_error") for f in faults
+            f.kind in ("latency", "http_error", "busy") for f in faults
         ):
             body = await loop.run_in_executor(None, lambda: b"".join(it))
             return await transport.send_bytes(request, body, faults, self.app.stopping)
@@ -183,15 +193,18 @@ class JsocApi:
 
     # --- jsoc_fetch ---------------------------------------------------------------------------
 
-    async def jsoc_fetch(self, request: web.Request, params: Params) -> dict[str, Any] | Path:
+    async def jsoc_fetch(self, request: web.Request, params: Params) -> Answer | Path:
         op = params.get("op", "")
         if op == "exp_request":
-            return await self.exports.request(dict(params), request.remote or "")
+            lost = any(f.kind == "files_lost" for f in request.get(FAULTS_KEY, []))
+            made = await self.exports.request(dict(params), request.remote or "", files_lost=lost)
+            return Answer(made)
         if op == "exp_status":
             faults = request.get(FAULTS_KEY, [])
             status6 = any(f.kind == "status6" for f in faults)
-            return self.exports.status(params.get("requestid"), status6=status6)
-        return {"status": 4, "error": f"jsoc_fetch: unknown op '{op}'"}
+            got = self.exports.status(params.get("requestid"), status6=status6)
+            return got if isinstance(got, Path) else Answer(got)
+        return Answer({"status": 4, "error": f"jsoc_fetch: unknown op '{op}'"})
 
     # --- show_series / showextseries -----------------------------------------------------------
 
@@ -205,54 +218,75 @@ class JsocApi:
         rx = re.compile(pattern[4:] if invert else pattern, re.IGNORECASE)
         return [s for s in items if bool(rx.search(s.name)) != invert]
 
-    async def show_series(self, request: web.Request, params: Params) -> dict[str, Any]:
+    async def show_series(self, request: web.Request, params: Params) -> bytes:
+        """show_series.c writes its JSON with printf(): the layout below, the note
+        json_escape()d, the name not; a filter that does not compile answers
+        ``{"status":1,"errmsg":Series filter format error}`` (unquoted: not valid JSON)."""
         try:
             found = self._filter_names(params.get("filter"))
-        except re.error as exc:
-            return {"status": 1, "errmsg": f"bad filter: {exc}"}
-        names = [
-            {"name": s.name, "primekeys": ", ".join(s.primekeys), "note": s.note} for s in found
+        except re.error:
+            return b'{"status":1,"errmsg":Series filter format error}\n'
+        rows = [
+            f'  {{"name":"{s.name}","primekeys":"{", ".join(s.primekeys)}","note":{quote(s.note)}}}'
+            for s in found
         ]
-        return {"status": 0, "names": names, "n": len(names)}
+        text = '{"status":0,\n "names":[\n' + ",\n".join(rows) + f'],\n"n":{len(rows)}}}\n'
+        return text.encode("utf-8", "replace")
 
     async def showextseries(self, request: web.Request, params: Params) -> dict[str, Any]:
+        """showextseries.py runs show_series and json.loads() its output: a bad filter
+        (show_series prints no valid JSON) becomes "Unable to run command: '...'"; success
+        has ``errMsg: ""``."""
+        pattern = params.get("filter")
         try:
-            found = self._filter_names(params.get("filter"))
-        except re.error as exc:
-            return {"errMsg": f"Invalid series filter: {exc}", "seriesList": []}
+            found = self._filter_names(pattern)
+        except re.error:
+            dbhost = params.get("dbhost", "")
+            command = f"show_series -qz JSOC_DBHOST={dbhost} {pattern}"
+            return {"errMsg": f"Unable to run command: '{command}'.", "seriesList": []}
         if params.get("info", "0") not in ("", "0"):
             return {
-                "errMsg": None,
+                "errMsg": "",
                 "seriesList": [{s.name: {"description": s.note}} for s in found],
             }
-        return {"errMsg": None, "seriesList": [s.name for s in found]}
+        return {"errMsg": "", "seriesList": [s.name for s in found]}
 
     # --- jsoc_info --------------------------------------------------------------------------
 
-    async def jsoc_info(self, request: web.Request, params: Params) -> Streamed | dict[str, Any]:
+    async def jsoc_info(self, request: web.Request, params: Params) -> Streamed | Answer:
+        """jsoc_info.c: errors (JSONDIE) and rs_list are compact, series_struct and
+        rs_summary go through json_format_string()."""
+        got = await self._jsoc_info(params)
+        if isinstance(got, Streamed):
+            return got
+        obj, pretty = got
+        return Answer(obj, pretty=pretty and obj.get("status") == 0)
+
+    async def _jsoc_info(self, params: Params) -> Streamed | tuple[dict[str, Any], bool]:
         op = params.get("op", "")
         ds = params.get("ds", "")
         if op == "series_struct":
-            struct: dict[str, Any] = await self._in_thread(series_struct, ds)
-            return struct
+            follow = params.get("l", "0") not in ("", "0")  # jsoc_info's -l flag
+            struct: dict[str, Any] = await self._in_thread(series_struct, ds, follow)
+            return struct, True
         if op in ("rs_list", "rs_summary"):
             if not ds.strip():
-                return {"status": 1, "error": "jsoc_info: no record-set specification (ds)"}
+                return {"status": 1, "error": "jsoc_info: no record-set specification (ds)"}, False
             try:
                 limit = int(params.get("n", "0") or "0")
             except ValueError:
-                return {"status": 1, "error": f"jsoc_info: invalid n={params.get('n')!r}"}
+                return {"status": 1, "error": f"jsoc_info: invalid n={params.get('n')!r}"}, False
             try:
                 sels = await self._in_thread(records.select, ds)
             except records.UnknownSeries:
-                return {"status": 1, "error": " jsoc_info: series not found."}
+                return {"status": 1, "error": " jsoc_info: series not found."}, False
             except records.RecordSetError as exc:
-                return {"status": 1, "error": f" jsoc_info: {exc.message}"}
+                return {"status": 1, "error": f" jsoc_info: {exc.message}"}, False
             if op == "rs_summary":
                 total = await self._in_thread(lambda: sum(s.count() for s in sels))
                 if limit:
                     total = min(total, abs(limit))
-                return {"count": total, "runtime": 0.0, "status": 0}
+                return {"count": total, "runtime": 0.0, "status": 0}, True
             listed: Streamed | dict[str, Any] = await self._in_thread(
                 rs_list,
                 sels,
@@ -263,8 +297,8 @@ class JsocApi:
                 limit=limit,
                 segment_bytes=self.app.config.segment_bytes,
             )
-            return listed
-        return {"status": 1, "error": f"jsoc_info: unknown op '{op}'"}
+            return listed if isinstance(listed, Streamed) else (listed, False)
+        return {"status": 1, "error": f"jsoc_info: unknown op '{op}'"}, False
 
     @staticmethod
     async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

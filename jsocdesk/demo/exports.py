@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jsocdesk.demo import records
+from jsocdesk.demo import jsocjson, records
 from jsocdesk.demo.records import KeywordGen, Record
 from jsocdesk.demo.series import Seg
 
@@ -51,6 +51,7 @@ ALLOWED_PROCESSING = (
 )
 REQUEST_ID_RE = re.compile(r"^JSOC_[0-9]{8}_[0-9]+(_IN)?$")
 FITS_HEADER_BYTES = 2880 * 4
+NO_FILES_WARNING = "No FITS files were exported. The requested FITS files no longer exist."
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Export:
     error: str = ""
     completed: float | None = None
     process: str = ""  # the processing steps after ``n=N|`` (im_patch,…|rebin,…)
+    files_lost: bool = False
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -195,18 +197,22 @@ class ExportManager:
 
     # --- exp_request --------------------------------------------------------------------
 
-    async def request(self, params: dict[str, str], client: str) -> dict[str, Any]:
+    async def request(
+        self, params: dict[str, str], client: str, *, files_lost: bool = False
+    ) -> dict[str, Any]:
         cfg = self.app.config
         notify = params.get("notify", "").strip()
         method = params.get("method", "url").strip().lower() or "url"
         protocol_raw = params.get("protocol", "as-is").strip() or "as-is"
         protocol = protocol_raw.split(",")[0].lower()
         ds = params.get("ds", "")
-        base = {"requestid": "VOID", "method": method, "protocol": protocol}
+        # Failures die through jsoc_fetch.c die(): {"status": N, "error": msg} only; a
+        # request too large answers {"requestid": "VOID", method, protocol, "wait": 0, ...}.
+        void = {"requestid": "VOID", "method": method, "protocol": protocol}
         # 1. e-mail
         check = self.app.api.address_status(notify)
         if check[0] != 2:
-            return {**base, "status": 4, "error": f"Cannot process your request. {check[1]}"}
+            return {"status": 4, "error": f"Cannot process your request. {check[1]}"}
         now = time.time()
         # 2. pending limits
         self.expire(now)
@@ -220,7 +226,6 @@ class ExportManager:
         if mine:
             ids = ", ".join(e.requestid for e in mine)
             return {
-                **base,
                 "status": 7,
                 "error": (
                     f"User {notify} has {len(mine)} pending export requests ({ids}); please wait "
@@ -230,7 +235,6 @@ class ExportManager:
         from_client = [e for e in self.exports.values() if e.client == client and e.pending(now)]
         if len(from_client) >= cfg.max_pending_per_client:
             return {
-                **base,
                 "status": 7,
                 "error": (
                     f"There are too many requests from {notify}; please wait until one or more "
@@ -238,47 +242,47 @@ class ExportManager:
                 ),
             }
         if method not in ("url_quick", "url", "url-tar"):
-            return {**base, "status": 4, "error": f"Export method '{method}' is not supported."}
+            return {"status": 4, "error": f"Export method '{method}' is not supported."}
         if protocol not in ("as-is", "fits"):
             return {
-                **base,
                 "status": 4,
                 "error": f"Export protocol '{protocol}' is not supported by this server.",
             }
-        # process=n=<N>|step,k=v|... (drms sends key "process=n")
+        # jsoc_fetch.c reads "process" = "n=<N>|step,k=v|..." (the processing column;
+        # "n=0|no_op" when nothing is done); drms sends the key "process=n" with "<N>|...",
+        # which JSOC's external wrapper turns into the same argument
         process = params.get("process=n")
         if process is None:
             process = params.get("process", "")
             process = process[2:] if process.startswith("n=") else process
         limit_text, *steps = process.split("|") if process else ["0"]
+        steps = [st for st in steps if st.split(",", 1)[0] != "no_op"]
         try:
             limit = int(limit_text or "0")
         except ValueError:
-            return {**base, "status": 4, "error": f"Bad process argument '{process}'."}
+            return {"status": 4, "error": f"Bad process argument '{process}'."}
         step_names = [s.split(",", 1)[0] for s in steps if s]
         for name in step_names:
             if name not in ALLOWED_PROCESSING:
-                return {**base, "status": 4, "error": f"Unknown processing step '{name}'."}
+                return {"status": 4, "error": f"Unknown processing step '{name}'."}
         from jsocdesk.demo import improc
 
         try:
             improc.check(improc.parse_steps([s for s in steps if s]))
         except improc.ProcessError as exc:
-            return {**base, "status": 4, "error": f"Bad process argument: {exc}"}
+            return {"status": 4, "error": f"Bad process argument: {exc}"}
         # 3. record set
         try:
             sels = await asyncio.get_running_loop().run_in_executor(None, records.select, ds)
         except records.UnknownSeries as exc:
             return {
-                **base,
                 "status": 4,
                 "error": f"Cannot export series '{exc.name}' - it does not exist.\n",
             }
         except records.RecordSetError:
-            return {**base, "status": 4, "error": f"Bad record-set query '{ds}'.\n"}
+            return {"status": 4, "error": f"Bad record-set query '{ds}'.\n"}
         if len({s.series.name for s in sels}) != 1:
             return {
-                **base,
                 "status": 4,
                 "error": "Cannot specify subsets of records from different series.\n",
             }
@@ -289,7 +293,6 @@ class ExportManager:
             )
         except TooMany as exc:
             return {
-                **base,
                 "status": 4,
                 "error": (
                     f"Can not open RecordSet {exc.count} is too many records in one request."
@@ -305,16 +308,16 @@ class ExportManager:
         size_mb = max(1, -(-size_bytes // 1_000_000)) if size_bytes else 0
         if size_mb > cfg.size_cap_mb:
             return {
-                **base,
-                "status": 3,
+                **void,
                 "wait": 0,
+                "status": 3,
                 "count": len(entries),
                 "size": size_mb,
                 "error": f"Request exceeds max byte limit of {cfg.size_cap_mb}MB",
             }
         if method == "url_quick" and protocol == "as-is" and not step_names:
             if not entries:
-                return {**base, "status": 4, "error": "There are no files in this RecordSet"}
+                return {"status": 4, "error": "There are no files in this RecordSet"}
             return {
                 "rcount": rcount,
                 "count": len(entries),
@@ -365,6 +368,7 @@ class ExportManager:
             entries=entries,
             sunum=self._sunum,
             process="|".join(s for s in steps if s),
+            files_lost=files_lost,
         )
         self.exports[exp.requestid] = exp
         await self._save_async()
@@ -465,7 +469,7 @@ class ExportManager:
         steps = improc.parse_steps(e.process.split("|")) if e.process else None
         data = []
         used: set[str] = set()
-        for entry in e.entries:
+        for entry in [] if e.files_lost else e.entries:
             name = entry.filename
             n = 1
             while name in used:
@@ -483,13 +487,17 @@ class ExportManager:
                 steps=steps,
             )
             data.append({"record": entry.record_name, "filename": name})
+        if not data:
+            # jsoc_export_as_fits.c: no file made → a "warning=…" line in the packing list's
+            # data section, which jsoc_export_make_index.c lists as a record with no filename
+            data.append({"record": f"warning={NO_FILES_WARNING}", "filename": ""})
         index: dict[str, Any] = {
             "version": "1",
             "requestid": e.requestid,
             "method": e.method,
             "protocol": e.protocol,
-            "count": str(len(data)),
-            "size": str(e.size_mb),
+            "count": str(sum(1 for d in data if d["filename"])),
+            "size": str(e.size_mb if any(d["filename"] for d in data) else 0),
             "exptime": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UT"),
             "dir": e.dir,
             "status": "0",
@@ -506,12 +514,14 @@ class ExportManager:
             tmp = out / f".{tar_name}.tmp"
             with tarfile.open(tmp, "w") as tf:
                 for d in data:
-                    tf.add(out / d["filename"], arcname=d["filename"])
+                    if d["filename"]:
+                        tf.add(out / d["filename"], arcname=d["filename"])
             tmp.replace(out / tar_name)
             index["tarfile"] = f"{e.dir}/{tar_name}"
         index["data"] = data
         tmp_index = out / ".index.json.tmp"
-        tmp_index.write_text(json.dumps(index, indent=1), encoding="latin-1")
+        # jsoc_export_make_index.c: every value json_escape()d, json_format_string()ed
+        tmp_index.write_bytes(jsocjson.encode(jsocjson.pretty(index) + "\n"))
         tmp_index.replace(out / "index.json")
 
     @staticmethod

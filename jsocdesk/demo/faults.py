@@ -12,6 +12,8 @@ kind               effect (``value`` / ``at``)
 =================  =======================================================================
 ``latency``        wait ``value`` seconds before answering
 ``http_error``     answer HTTP ``value`` (e.g. 503) with a short text body instead
+``busy``           answer HTTP ``value`` (429 or 503; 0 means 429) with ``Retry-After: <at>``
+                   seconds (an overloaded or rate-limiting server)
 ``reset``          send the headers and the first ``at`` body bytes, then abort the TCP
                    connection with RST
 ``truncate``       advertise the full Content-Length, send ``at`` bytes, close cleanly (FIN)
@@ -21,6 +23,9 @@ kind               effect (``value`` / ``at``)
                    send the body (cut to the advertised length), close
 ``status6``        ``jsoc_fetch?op=exp_status`` answers JSOC status 6 ("request not found",
                    which drms retries) instead of the real status
+``files_lost``     the ``exp_request`` it fires on finishes with status 0 but no file: the
+                   stored files "no longer exist", so index.json has JSOC's warning row
+                   instead (``jsoc_export_as_fits.c``)
 =================  =======================================================================
 
 Several faults may fire on one request (e.g. latency + reset); at most one body fault
@@ -48,7 +53,15 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 FaultKind = Literal[
-    "latency", "http_error", "reset", "truncate", "stall", "wrong_length", "status6"
+    "latency",
+    "http_error",
+    "reset",
+    "truncate",
+    "stall",
+    "wrong_length",
+    "status6",
+    "files_lost",
+    "busy",
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "latency",
@@ -58,6 +71,8 @@ FAULT_KINDS: tuple[str, ...] = (
     "stall",
     "wrong_length",
     "status6",
+    "files_lost",
+    "busy",
 )
 #: Routes a fault can name (``*`` = all of them).
 ROUTES: tuple[str, ...] = (
@@ -92,6 +107,8 @@ class Fault:
             raise ValueError(f"unknown fault route {self.route!r} (one of {', '.join(ROUTES)})")
         if self.kind == "http_error" and not 400 <= int(self.value) <= 599:
             raise ValueError("http_error needs an HTTP status 400..599 as value")
+        if self.kind == "busy" and int(self.value) not in (0, 429, 503):
+            raise ValueError("busy answers HTTP 429 or 503")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be >= 1 or None")
         if self.at < 0:

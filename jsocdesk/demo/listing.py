@@ -8,17 +8,17 @@ many records are listed, at the cost of one generation pass per column.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from jsocdesk.core import drmstime
-from jsocdesk.demo import records
+from jsocdesk.core.seriesinfo import SegmentInfo
+from jsocdesk.demo import jsocjson, records
+from jsocdesk.demo.jsocjson import Verbatim
 from jsocdesk.demo.records import KeywordGen, Record, Selection
 from jsocdesk.demo.series import Series, SlotAxis, get_series
 
@@ -38,6 +38,10 @@ PSEUDO_KEYS = (
 )
 
 
+#: Pseudo-keys jsoc_info.c prints as JSON numbers (``json_new_number``); ``*size*`` is a string.
+NUMBER_KEYS = frozenset({"*recnum*", "*sunum*"})
+
+
 @dataclass
 class Streamed:
     """A JSON body produced lazily as byte chunks."""
@@ -52,7 +56,26 @@ def split_list(text: str) -> list[str]:
 # --- series_struct ------------------------------------------------------------------------------
 
 
-def series_struct(ds: str) -> dict[str, Any]:
+def _followed(s: Series) -> list[SegmentInfo]:
+    """``l=1``: each linked segment described by its target segment in the linked series
+    (jsoc_info.c list_series_info() with followLinks: drms_template_segment_followlink();
+    a link that cannot be followed drops the segment), under its own name."""
+    out: list[SegmentInfo] = []
+    for g in s.segments:
+        if g.link is None:
+            out.append(g.info())
+            continue
+        li = s.link(g.link)
+        target = get_series(li.target) if li is not None else None
+        tseg = target.segment(g.target or g.name) if target is not None else None
+        if tseg is None or tseg.link is not None:
+            continue
+        t = tseg.info()
+        out.append(SegmentInfo(g.name, t.type, t.units, t.protocol, t.dims, t.note))
+    return out
+
+
+def series_struct(ds: str, follow_links: bool = False) -> dict[str, Any]:
     started = time.monotonic()
     s = get_series(records.series_name_of(ds))
     if s is None:
@@ -74,7 +97,7 @@ def series_struct(ds: str) -> dict[str, Any]:
         if k.linkinfo:
             d["linkinfo"] = k.linkinfo
         keywords.append(d)
-    pkinfo: list[dict[str, Any]] = []
+    pkinfo: list[dict[str, Any] | None] = []
     for p in info.primekeysinfo:
         if p.slotted:
             pkinfo.append({"name": p.name, "slotted": 1, "step": p.step})
@@ -87,23 +110,31 @@ def series_struct(ds: str) -> dict[str, Any]:
         "unitsize": s.unitsize,
         "archive": s.archive,
         "tapegroup": s.tapegroup,
+        # jsoc_info.c list_series_info(): a series without prime keys gets one null in both
         "primekeys": list(s.primekeys) or [None],
-        "primekeysinfo": pkinfo,
+        "primekeysinfo": pkinfo or [None],
         "dbindex": [f"{p}_index" if isinstance(s.axis_of(p), SlotAxis) else p for p in s.primekeys],
         "keywords": keywords,
         "segments": [
             {
-                "name": g.name,
-                "type": g.type,
-                "units": g.units,
-                "protocol": g.protocol,
-                "dims": g.dims,
+                # name, type, units and protocol go in without json_escape(); a linked
+                # segment (not followed: no l=1) has units and dims null
+                "name": Verbatim(g.name),
+                "type": Verbatim(g.type),
+                "units": None if g.units is None else Verbatim(g.units),
+                "protocol": Verbatim(g.protocol),
+                "dims": None if g.dims is None else Verbatim(g.dims),
                 "note": g.note,
             }
-            for g in info.segments
+            for g in (_followed(s) if follow_links else info.segments)
         ],
         "links": [
-            {"name": li.name, "target": li.target, "kind": li.kind, "note": li.note}
+            {
+                "name": Verbatim(li.name),
+                "target": Verbatim(li.target),
+                "kind": Verbatim(li.kind),
+                "note": li.note,
+            }
             for li in s.links
         ],
         "Interval": {
@@ -191,24 +222,29 @@ class RsList:
             return itertools.islice(chained, max(0, self.total + self.limit), None)
         return chained
 
-    def column(self, fn: Any) -> Iterator[bytes]:
+    def column(self, fn: Any, numbers: bool = False) -> Iterator[bytes]:
         buf: list[str] = []
         first = True
-        quote = encode_basestring_ascii  # every listed value is a string
+        # every listed value is a json_escape()d string, except *recnum*/*sunum*
+        # (jsoc_info.c: json_new_number of "%lld")
+        quote = str if numbers else jsocjson.quote
         for sel, r in self.rows():
             buf.append(quote(fn(sel, r)))
             if len(buf) >= CHUNK_RECORDS:
-                yield (("" if first else ", ") + ", ".join(buf)).encode()
+                yield jsocjson.encode(("" if first else ",") + ",".join(buf))
                 first = False
                 buf = []
         if buf:
-            yield (("" if first else ", ") + ", ".join(buf)).encode()
+            yield jsocjson.encode(("" if first else ",") + ",".join(buf))
 
-    def array(self, name: str, fields: list[tuple[str, Any]]) -> Iterator[bytes]:
-        yield b'{"name": ' + json.dumps(name).encode()
+    def array(
+        self, name: str, fields: list[tuple[str, Any]], numbers: bool = False
+    ) -> Iterator[bytes]:
+        # jsoc_info inserts the column name as given (json_new_string without json_escape)
+        yield b'{"name":' + jsocjson.encode(jsocjson.compact(jsocjson.Verbatim(name)))
         for field_name, fn in fields:
-            yield f', "{field_name}": ['.encode()
-            yield from self.column(fn)
+            yield f',"{field_name}":['.encode()
+            yield from self.column(fn, numbers)
             yield b"]"
         yield b"}"
 
@@ -249,6 +285,9 @@ class RsList:
 
         def cparms(sel: Selection, r: Record) -> str:
             s = info(sel)
+            if s is not None and s.link is not None:  # the linked segment's own cparms
+                resolved = records.resolve_segment(r, s)
+                s = None if resolved is None else resolved[1]
             return "" if s is None or s.protocol != "fits" else s.cparms
 
         def bzeros(sel: Selection, r: Record) -> str:
@@ -269,36 +308,42 @@ class RsList:
 
     def generate(self) -> Iterator[bytes]:
         started = time.monotonic()
-        yield b'{"keywords": ['
-        for i, key in enumerate(self.keys):
-            if i:
-                yield b", "
-            yield from self.array(key, [("values", self.keyword_fn(key))])
-        yield b'], "segments": ['
-        for i, seg in enumerate(self.segs):
-            if i:
-                yield b", "
-            yield from self.array(seg, self.seg_fns(seg))
-        yield b'], "links": ['
-        for i, link in enumerate(self.links):
-            if i:
-                yield b", "
-            yield from self.array(link, [("values", lambda sel, r, li=link: link_value(r, li))])
-        yield b"]"
+        # jsoc_info.c (rs_list): json_tree_to_string() of {recinfo?, keywords, segments,
+        # links, count, runtime, status}, compact, every value json_escape()d.
+        yield b"{"
         if self.recinfo:
-            yield b', "recinfo": ['
+            yield b'"recinfo":['
             first = True
             buf: list[str] = []
             for _sel, r in self.rows():
-                buf.append(json.dumps({"name": r.spec(), "online": int(records.is_online(r))}))
+                buf.append(
+                    jsocjson.compact({"name": r.spec(), "online": int(records.is_online(r))})
+                )
                 if len(buf) >= CHUNK_RECORDS:
-                    yield (("" if first else ", ") + ", ".join(buf)).encode()
+                    yield jsocjson.encode(("" if first else ",") + ",".join(buf))
                     first, buf = False, []
             if buf:
-                yield (("" if first else ", ") + ", ".join(buf)).encode()
-            yield b"]"
-        runtime = round(time.monotonic() - started, 3)
-        yield f', "count": {self.count}, "runtime": {runtime}, "status": 0}}'.encode()
+                yield jsocjson.encode(("" if first else ",") + ",".join(buf))
+            yield b"],"
+        yield b'"keywords":['
+        for i, key in enumerate(self.keys):
+            if i:
+                yield b","
+            numbers = key.lower() in NUMBER_KEYS
+            yield from self.array(key, [("values", self.keyword_fn(key))], numbers)
+        yield b'],"segments":['
+        for i, seg in enumerate(self.segs):
+            if i:
+                yield b","
+            yield from self.array(seg, self.seg_fns(seg))
+        yield b'],"links":['
+        for i, link in enumerate(self.links):
+            if i:
+                yield b","
+            yield from self.array(link, [("values", lambda sel, r, li=link: link_value(r, li))])
+        yield b"]"
+        runtime = time.monotonic() - started
+        yield f',"count":{self.count},"runtime":{runtime:.3f},"status":0}}\n'.encode()
 
 
 def rs_list(

@@ -1459,9 +1459,20 @@ def resolve_segment(r: Record, seg: Seg) -> tuple[Record, Seg] | None:
         (sel,) = select(f"{target.name}[{format_value(kw, r.t)}]")
     except (RecordSetError, ValueError):
         return None
-    found = next(iter(sel), None)
-    tseg = target.segment(seg.name)
-    if found is None or tseg is None or tseg.link is not None:
+    tseg = target.segment(seg.target or seg.name)
+    if tseg is None or tseg.link is not None:
+        return None
+    if target.model == "images" and "WAVELNTH" in r.primes:
+        # aia.lev1 holds every wavelength of a slot: the linked image is the one of r's
+        want = r.primes["WAVELNTH"]
+        if want not in AIA_LEV1_WAVES:
+            # the demo's aia.lev1 models 8 images a slot (no 1700/4500): the image is then
+            # the linked segment's, made from r itself
+            return r, tseg
+        found = next((x for x in sel if AIA_LEV1_WAVES[x.extra["wave_pos"]] == want), None)
+    else:
+        found = next(iter(sel), None)
+    if found is None:
         return None
     return found, tseg
 

@@ -82,6 +82,8 @@ class Seg:
     bzero: float = 0.0
     bscale: float = 1.0
     cparms: str = "compress Rice"
+    #: a linked segment's segment in the target series (DRMS ``target_seg``; default: same name)
+    target: str = ""
 
     @property
     def file(self) -> str:
@@ -607,6 +609,13 @@ def _hmi_fd(
     )
 
 
+#: hmi.sharp_*: links to the HARP masks and the disambiguated field of the same patch
+SHARP_LINKS = (
+    LinkInfo("MHARP", "hmi.Mharp_720s", "DYNAMIC", "Link to HARP"),
+    LinkInfo("BHARP", "hmi.Bharp_720s", "DYNAMIC", "Link to disambiguated HARP"),
+)
+
+
 def _build() -> list[Series]:
     out: list[Series] = []
     # HMI full-disk observables, 45 s (front camera) and 720 s (side camera).
@@ -710,11 +719,16 @@ def _build() -> list[Series]:
                 segs,
                 (IntAxis("HARPNUM", 1), sharp_slot),
                 model="harp",
+                links=SHARP_LINKS,
                 values={"INSTRUME": "HMI_SIDE1", "CAMERA": 1},
             )
         )
 
     # AIA.
+    # The cadence series hold no files: their segments are links into aia.lev1 (jsoc_fetch.c
+    # follows them: "if rs is an aia.lev1_euv_12s rs, then records in aia.lev1 ..."), so
+    # series_struct lists them as "link via lev1" with units and dims null.
+    lev1_link = LinkInfo("lev1", "aia.lev1", "DYNAMIC", "Link to the level 1 image record")
     for name, note, step, waves in (
         ("aia.lev1_euv_12s", "AIA Level 1, 12 second cadence", 12.0, AIA_EUV),
         ("aia.lev1_uv_24s", "AIA Level 1, 24 second cadence", 24.0, AIA_UV),
@@ -722,8 +736,8 @@ def _build() -> list[Series]:
     ):
         slot = SlotAxis("T_REC", step, 0.0, step, AIA_FIRST, recscope="ts_slot")
         segs = (
-            Seg("image", "int", "DN", "fits", "4096x4096", filename="image_lev1.fits"),
-            Seg("spikes", "int", "", "fits", "VARxVAR", filename="spikes.fits"),
+            Seg("image", "int", "", "link via lev1", "", "AIA level 1 image", target="image_lev1"),
+            Seg("spikes", "int", "", "link via lev1", "", "Cosmic ray hits"),
         )
         out.append(
             Series(
@@ -733,13 +747,14 @@ def _build() -> list[Series]:
                 aia_keywords(segs, slot),
                 segs,
                 (slot, ValuesAxis("WAVELNTH", waves)),
+                links=(lev1_link,),
                 unitsize=32,
             )
         )
     lev1_slot = SlotAxis("T_REC", 12.0, 0.0, 12.0, AIA_FIRST, recscope="ts_slot")
     lev1_segs = (
-        Seg("image_lev1", "int", "DN", "fits", "4096x4096"),
-        Seg("spikes", "int", "", "fits", "VARxVAR"),
+        Seg("image_lev1", "int", "DN", "fits", "4096x4096", "lev1 image fits file"),
+        Seg("spikes", "int", "", "fits", "VARxVAR", filename="spikes.fits"),
     )
     out.append(
         Series(

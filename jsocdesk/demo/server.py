@@ -48,6 +48,8 @@ class DemoApp:
         self._emails_lock = threading.Lock()
         self._registered = {e.lower() for e in config.registered_emails}
         self.stopping = asyncio.Event()
+        #: every request received, as "METHOD /path?query" (what a client cost the server)
+        self.request_log: list[str] = []
         from jsocdesk.demo.api import JsocApi
 
         self.api = JsocApi(self)
@@ -73,7 +75,7 @@ class DemoApp:
     # --- aiohttp wiring -------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
-        app = web.Application(client_max_size=1024 * 1024)
+        app = web.Application(client_max_size=1024 * 1024, middlewares=[self._log_request])
         for prefix in ("/cgi-bin/ajax/", "/cgi-bin/"):
             for name in self.api.routes():
                 app.router.add_route("GET", prefix + name, self._cgi_handler(name))
@@ -84,6 +86,13 @@ class DemoApp:
         app.router.add_route("*", "/_demo/emails", self.handle_emails)
         app.router.add_route("GET", "/", self.handle_root)
         return app
+
+    @web.middleware
+    async def _log_request(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if not request.path.startswith("/_demo/"):
+            self.request_log.append(f"{request.method} {request.path_qs}")
+        response: web.StreamResponse = await handler(request)
+        return response
 
     def _cgi_handler(self, name: str) -> Any:
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -217,6 +226,11 @@ class DemoServer:
     @property
     def faults(self) -> FaultPlan:
         return self.app.faults
+
+    @property
+    def request_log(self) -> list[str]:
+        """Every request served so far (``"GET /cgi-bin/ajax/jsoc_info?op=..."``)."""
+        return self.app.request_log
 
     def register_email(self, address: str) -> None:
         self.app.register_email(address)

@@ -43,6 +43,11 @@ async def apply_pre_faults(faults: list[Fault], stopping: asyncio.Event) -> web.
         if f.kind == "http_error":
             code = int(f.value)
             return web.Response(status=code, text=f"demo fault: HTTP {code}\n")
+        if f.kind == "busy":
+            code = int(f.value) or 429
+            return web.Response(
+                status=code, text=f"demo fault: busy ({code})\n", headers={"Retry-After": str(f.at)}
+            )
     return None
 
 

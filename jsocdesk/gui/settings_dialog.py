@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QRadioButton,
     QSpinBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from jsocdesk.core.jsoc.polite import EXPLANATION as POLITENESS
 from jsocdesk.gui.settings import ServerKind, UserSettings
 
 
@@ -47,10 +49,19 @@ class SettingsDialog(QDialog):
         }[settings.server_kind].setChecked(True)
         self.custom_radio.toggled.connect(self.url_edit.setEnabled)
         self.url_edit.setEnabled(self.custom_radio.isChecked())
+        # why JSOC is slower than the demo: the politeness rules (core/jsoc/polite.py)
+        self.politeness_label = QLabel(POLITENESS, self)
+        self.politeness_label.setWordWrap(True)
 
         form = QFormLayout()
         server_box = QVBoxLayout()
-        for w in (self.jsoc_radio, self.demo_radio, self.custom_radio, self.url_edit):
+        for w in (
+            self.jsoc_radio,
+            self.demo_radio,
+            self.custom_radio,
+            self.url_edit,
+            self.politeness_label,
+        ):
             server_box.addWidget(w)
         form.addRow("Server", server_box)
         form.addRow("Export e-mail", self.email_edit)

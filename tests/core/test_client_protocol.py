@@ -205,6 +205,74 @@ def test_scanned_arrays_equal_json_lists(values: list[str]) -> None:
         assert got == [v.rstrip("\x00") if arrays else v for v in values]
 
 
+def _jsoc_escaped(doc: object) -> bytes:
+    """JSON as JSOC's json_escape() writes it (lm-jps/drms base/libs/json/json.c): like
+    json.dumps for \\, \" and control characters, plus every '/' as '\\/', compact."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/").encode()
+
+
+_SLASHY = st.text(alphabet=st.sampled_from('ab/ -.:"\\\n\u00e9'), max_size=14)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_SLASHY, min_size=1, max_size=25), st.lists(_SLASHY, min_size=1, max_size=25))
+def test_jsoc_escaped_arrays_equal_json_lists(values: list[str], paths: list[str]) -> None:
+    """Escaped slashes (with or without other escapes, quotes and backslashes) give exactly
+    what the JSON decoder gives, column by column."""
+    n = min(len(values), len(paths))
+    doc = {
+        "keywords": [{"name": "TELESCOP", "values": values[:n]}],
+        "segments": [{"name": "image", "values": paths[:n], "dims": ["4096x4096"] * n}],
+        "links": [],
+        "count": n,
+        "status": 0,
+    }
+    res = parse_rs_list(_jsoc_escaped(doc), SERIES)
+    got = [res.keywords["TELESCOP"].value(i) for i in range(n)]
+    assert got == [v.rstrip("\x00") for v in values[:n]]
+    assert [res.segments["image"].value(i) for i in range(n)] == paths[:n]
+
+
+def test_jsoc_written_listing_keeps_the_fast_path() -> None:
+    """``SDO\\/HMI`` and ``\\/SUM…`` paths (jsoc_info.c json_escape()s every value) are
+    lifted as byte arrays, not decoded into Python lists."""
+    n = 500
+    doc = {
+        "keywords": [
+            {"name": "TELESCOP", "values": ["SDO/HMI"] * n},
+            {"name": "CRLT_OBS", "values": [f"{(i - 250) * 0.731:.6f}" for i in range(n)]},
+        ],
+        "segments": [
+            {
+                "name": "image",
+                "values": [f"/SUM{i % 99}/D{10**9 + i}/S00000/x.fits" for i in range(n)],
+            }
+        ],
+        "links": [],
+        "count": n,
+        "status": 0,
+    }
+    body = _jsoc_escaped(doc)
+    assert body.count(b"\\/") == n * 5
+    skeleton, arrays = scan_string_arrays(body)
+    assert isinstance(skeleton["keywords"][0]["values"], int)
+    assert len(arrays) == 3
+    res = parse_rs_list(body, SERIES)
+    assert res.keywords["TELESCOP"].value(3) == "SDO/HMI"
+    assert res.segments["image"].value(7) == "/SUM7/D1000000007/S00000/x.fits"
+    assert res.keywords["CRLT_OBS"].value(0) == float(f"{-250 * 0.731:.6f}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), min_size=1))
+def test_fast_decimals_are_what_float_gives(xs: list[float]) -> None:
+    from jsocdesk.core.jsoc.columns import ColumnKind, to_column
+
+    texts = [f"{x:.{i % 9}f}".encode() for i, x in enumerate(xs)]
+    col = to_column("X", ColumnKind.REAL, np.array(texts, dtype=np.bytes_))
+    assert [col.value(i) for i in range(len(texts))] == [float(t) for t in texts]
+
+
 def test_series_list_shapes() -> None:
     wrapped = {"errMsg": None, "seriesList": [{"hmi.M_45s": {"description": "magnetograms"}}]}
     assert parse_series_list(wrapped)[0].note == "magnetograms"

@@ -382,7 +382,9 @@ def test_fetch_command_carries_the_sessions_cutout(
     ("spec", "segment", "cls"),
     [
         ("hmi.M_45s[2014.01.01_00:00:00_TAI]", "magnetogram", "HMIMap"),
-        ("aia.lev1_euv_12s[2014.01.01_00:00:00_TAI][171]", "image", "AIAMap"),
+        # the file-holding AIA series (the cadence series link into it; the demo gives the
+        # cadence records geometry keywords of their own, which JSOC copies from aia.lev1)
+        ("aia.lev1[2014.01.01_00:00:00_TAI]", "image_lev1", "AIAMap"),
     ],
 )
 def test_context_image_is_the_stored_file_with_the_records_wcs(
@@ -405,6 +407,10 @@ def test_context_image_is_the_stored_file_with_the_records_wcs(
     rec = next(iter(records.select(spec)[0]))
     seg = rec.series.segment(segment)
     assert seg is not None
+    if seg.link is not None:  # the cadence series' segments are links into aia.lev1
+        target = records.resolve_segment(rec, seg)
+        assert target is not None
+        rec, seg = target
     ref_path = tmp_path / "ref.fits"
     fitsgen.write_segment(ref_path, rec, seg, 0, full=True, image_size=SIDE)
     ref = sunpy_map.Map(ref_path)

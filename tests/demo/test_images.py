@@ -51,6 +51,11 @@ def _write(tmp_path: Path, spec: str, seg_name: str, side: int = SIDE) -> tuple[
     rec = _record(spec)
     seg = rec.series.segment(seg_name)
     assert seg is not None
+    if seg.link is not None:
+        # the cadence series' segments are links into aia.lev1: the file is the linked one's
+        target = records.resolve_segment(rec, seg)
+        assert target is not None
+        rec, seg = target
     path = tmp_path / f"{rec.series.name}.{rec.recnum}.{seg_name}.fits"
     fitsgen.write_segment(path, rec, seg, 0, full=True, image_size=side)
     return path, rec

@@ -36,14 +36,15 @@ def test_network_failure_is_not_series_does_not_exist(
     qtbot: Any, window: MainWindow, demo_server: Any
 ) -> None:
     sink = window.ctx.sink
+    # a failure that is not JSOC's answer (and is not retried, so the test stays short)
     demo_server.faults.add(
-        Fault(route="jsoc_info", kind="http_error", value=503, match="series_struct")
+        Fault(route="jsoc_info", kind="http_error", value=403, match="series_struct")
     )
     panel = window.query_panel
     with qtbot.waitSignal(sink.error_reported, timeout=60_000) as blocker:
         panel.tree.set_root(And(Series("hmi.v_45s"), HOUR))
     _context, message = blocker.args
-    assert "503" in message
+    assert "403" in message
     assert "does not exist" not in message
     assert not any("does not exist" in e.message for e in panel.check.errors)
     sink.reports.clear()

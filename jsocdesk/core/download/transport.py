@@ -62,8 +62,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """httpx requests sent by one ``aiohttp.ClientSession`` (created on first use, on the
     running loop)."""
 
-    def __init__(self, *, max_connections: int = 10) -> None:
+    def __init__(self, *, max_connections: int = 10, trust_env: bool = True) -> None:
         self._max_connections = max_connections
+        self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
         # the same CA bundle as httpx (certifi), also inside frozen app bundles; built here
         # because the engine constructs its client on a worker thread (loading CAs is slow)
@@ -74,7 +75,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl),
                 auto_decompress=False,
-                trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, like httpx
+                trust_env=self._trust_env,  # HTTP(S)_PROXY / NO_PROXY, like httpx
                 read_bufsize=CHUNK,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
@@ -89,10 +90,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_read=timeouts.get("read"),
         )
         headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "host"]
+        # httpx has turned a URL's user:password into an Authorization header already;
+        # aiohttp refuses a request that carries both
+        url = (
+            request.url.copy_with(username=None, password=None)
+            if request.url.userinfo
+            else request.url
+        )
         try:
             response = await session.request(
                 request.method,
-                str(request.url),
+                str(url),
                 headers=headers,
                 data=request.content if request.method not in ("GET", "HEAD") else None,
                 allow_redirects=False,

@@ -25,6 +25,7 @@ import httpx
 from jsocdesk.core.errors import JsocError, ProtocolError, TransportError
 from jsocdesk.core.jsoc import protocol
 from jsocdesk.core.jsoc.config import USER_AGENT, ServerConfig
+from jsocdesk.core.jsoc.polite import Politeness, politeness_for_url, retry_after_seconds
 from jsocdesk.core.jsoc.protocol import (
     EmailCheck,
     ExportResponse,
@@ -86,8 +87,20 @@ def series_name_of(recordset: str) -> str:
 
 
 def make_http_client(config: ServerConfig, timeouts: Timeouts | None = None) -> httpx.AsyncClient:
-    """An :class:`httpx.AsyncClient` suited to ``config`` (TLS verification, UA, timeouts)."""
+    """An :class:`httpx.AsyncClient` suited to ``config`` (TLS verification, UA, timeouts,
+    and the connection limit of :func:`api_limits`)."""
     t = timeouts or Timeouts()
+    limits = api_limits(config)
+    transport: httpx.AsyncBaseTransport | None = None
+    if config.verify_tls:
+        # aiohttp's C parser moves a big listing about twice as fast as httpcore/h11 (the
+        # download engine's numbers in core/download/transport.py); TLS is verified there
+        # with certifi, so a server without verification keeps httpx's own transport
+        from jsocdesk.core.download.transport import AiohttpTransport
+
+        transport = AiohttpTransport(
+            max_connections=limits.max_connections or 1, trust_env=not config.is_loopback
+        )
     return httpx.AsyncClient(
         verify=config.verify_tls,
         headers={"User-Agent": USER_AGENT},
@@ -95,9 +108,17 @@ def make_http_client(config: ServerConfig, timeouts: Timeouts | None = None) -> 
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         event_hooks={"response": [redirect_guard(config.allowed_hosts)]},
-        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        limits=limits,
         trust_env=not config.is_loopback,
+        transport=transport,
     )
+
+
+def api_limits(config: ServerConfig) -> httpx.Limits:
+    """Connections for the CGI calls: one toward JSOC (what JSOC asks of its users, see
+    :mod:`jsocdesk.core.jsoc.polite`), several toward loopback and custom servers."""
+    n = politeness_for_url(config.jsoc_info_url).api_connections
+    return httpx.Limits(max_connections=n, max_keepalive_connections=n)
 
 
 class JsocClient:
@@ -118,8 +139,10 @@ class JsocClient:
         info_ttl: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        politeness: Politeness | None = None,
     ) -> None:
         self.config = config
+        self.politeness = politeness or politeness_for_url(config.jsoc_info_url)
         self.http = http
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
@@ -161,6 +184,7 @@ class JsocClient:
         self, url: str, params: Sequence[tuple[str, str]], idempotent: bool, limit: int
     ) -> bytes:
         attempt = 0
+        started = self._clock()
         while True:
             try:
                 return await self._get_once(url, params, limit)
@@ -171,7 +195,25 @@ class JsocClient:
                     raise TransportError(f"{exc}; {_UNSURE}") from exc.__cause__
                 if attempt >= self.retry.attempts:
                     raise TransportError(str(exc)) from exc.__cause__
-                await asyncio.sleep(self.retry.delay(attempt - 1, self._rng))
+                delay = self.retry.delay(attempt - 1, self._rng)
+                if isinstance(exc, _Busy):
+                    delay = self._busy_delay(exc, delay, self._clock() - started)
+                await asyncio.sleep(delay)
+
+    def _busy_delay(self, exc: _Busy, backoff: float, spent: float) -> float:
+        """How long to wait after HTTP 429/503: the backoff, or the server's
+        ``Retry-After`` when longer; a wait beyond :attr:`Politeness.retry_after_cap` or
+        beyond the call's deadline fails the call now, saying how long the server asked."""
+        if exc.retry_after is None:
+            return backoff
+        asked = exc.retry_after
+        left = self.timeouts.total - spent
+        if asked > self.politeness.retry_after_cap or asked >= left:
+            raise TransportError(
+                f"{exc}: the server asks to retry in {asked:.0f} s; "
+                "try again later (nothing was sent to it meanwhile)"
+            ) from None
+        return max(backoff, asked)
 
     async def _get_once(
         self, url: str, params: Sequence[tuple[str, str]], limit: int = 64 << 20
@@ -181,6 +223,8 @@ class JsocClient:
             async with self.http.stream(
                 "GET", url, params=list(params), timeout=self.timeouts.httpx_timeout()
             ) as response:
+                if response.status_code in self.politeness.busy_statuses:
+                    raise _busy(url, response)
                 if response.status_code >= 500:
                     raise _Retryable(f"{_short(url)}: HTTP {response.status_code}", False)
                 if response.status_code >= 400:
@@ -213,18 +257,22 @@ class JsocClient:
             d = await self._get_json(self.config.show_series_wrapper_url, params, "showextseries")
         else:
             params = [("filter", regex)] if regex else []
-            d = await self._get_json(self.config.show_series_url, params, "show_series")
+            body = await self._get(self.config.show_series_url, params)
+            d = protocol.loads_series_list(body)
         return protocol.parse_series_list(d)
 
-    async def series_info(self, name: str) -> SeriesInfo:
-        key = name.strip().lower()
+    async def series_info(self, name: str, *, follow_links: bool = False) -> SeriesInfo:
+        """``series_struct`` of ``name`` (cached).  ``follow_links``: ask with jsoc_info's
+        ``l=1`` flag, so that linked segments (``"protocol": "link via lev1"``, dims null)
+        are described by the segment they link to (type, protocol, dims of the target)."""
+        key = name.strip().lower() + ("\0l" if follow_links else "")
         cached = self._info_cache.get(key)
         now = self._clock()
         if cached is not None and now - cached[0] < self.info_ttl:
             return cached[1]
         task = self._info_inflight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._fetch_series_info(name.strip()))
+            task = asyncio.ensure_future(self._fetch_series_info(name.strip(), key, follow_links))
             self._info_inflight[key] = task
             task.add_done_callback(self._forget_inflight)
         return await asyncio.shield(task)
@@ -234,12 +282,13 @@ class JsocClient:
             if t is task:
                 del self._info_inflight[key]
 
-    async def _fetch_series_info(self, name: str) -> SeriesInfo:
-        d = await self._get_json(
-            self.config.jsoc_info_url, [("op", "series_struct"), ("ds", name)], "series_struct"
-        )
+    async def _fetch_series_info(self, name: str, key: str, follow_links: bool) -> SeriesInfo:
+        params = [("op", "series_struct"), ("ds", name)]
+        if follow_links:
+            params.append(("l", "1"))
+        d = await self._get_json(self.config.jsoc_info_url, params, "series_struct")
         info = protocol.parse_series_info(name, d)
-        self._info_cache[name.lower()] = (self._clock(), info)
+        self._info_cache[key] = (self._clock(), info)
         return info
 
     def forget_series_info(self) -> None:
@@ -332,9 +381,16 @@ class JsocClient:
         protocol_name: str = "fits",
         filenamefmt: str | None = None,
         process: str | None = None,
-        requester: str | None = None,
+        requestor: str | None = None,
     ) -> ExportResponse:
-        """``jsoc_fetch?op=exp_request``; a failure status comes back in the response."""
+        """``jsoc_fetch?op=exp_request``; a failure status comes back in the response.
+
+        Sent in the forms ``jsoc_fetch.c`` reads (its module arguments and the ``SetWebArg``
+        list): ``requestor`` (drms sends ``requester``, which the server ignores) and
+        ``process`` with the standard processing column ``n=<limit>|<step>…`` (``n=0|no_op``
+        for none: what jsoc_fetch.c itself writes into ``jsoc.export_new``), see
+        :func:`process_value`.
+        """
         params = [
             ("op", "exp_request"),
             ("format", "json"),
@@ -345,8 +401,8 @@ class JsocClient:
         ]
         if filenamefmt:
             params.append(("filenamefmt", filenamefmt))
-        params.append(("process=n", process or "0"))
-        params.append(("requester", requester if requester is not None else email.split("@")[0]))
+        params.append(("process", process_value(process)))
+        params.append(("requestor", requestor if requestor is not None else email.split("@")[0]))
         body = await self._get(self.config.jsoc_fetch_url, params, idempotent=False)
         return protocol.parse_export_response(
             protocol.loads(body, "exp_request"), self.config.download_base_url
@@ -359,6 +415,27 @@ class JsocClient:
             "exp_status",
         )
         return protocol.parse_export_response(d, self.config.download_base_url)
+
+
+_LIMIT_FIRST = re.compile(r"^-?\d+(\|.*)?$")
+
+
+def process_value(process: str | None) -> str:
+    """The ``process`` argument as jsoc_fetch.c reads it: ``n=<limit>|<step>,<k>=<v>…``.
+
+    ``None``/``""`` → ``n=0|no_op``; drms's ``0|im_patch,…`` → ``n=0|im_patch,…``; steps
+    alone (``im_patch,t=0``) → ``n=0|im_patch,t=0``; a value that already starts with
+    ``n=`` is sent as it is.
+    """
+    text = (process or "").strip()
+    if not text:
+        return "n=0|no_op"
+    if text.startswith("n="):
+        return text
+    if _LIMIT_FIRST.match(text):
+        limit, _, steps = text.partition("|")
+        return f"n={limit}|{steps or 'no_op'}"
+    return f"n=0|{text}"
 
 
 #: Bodies bigger than this are parsed in a worker thread so the event loop stays responsive.
@@ -418,6 +495,21 @@ class _Retryable(Exception):
     def __init__(self, message: str, before_send: bool) -> None:
         super().__init__(message)
         self.before_send = before_send
+
+
+class _Busy(_Retryable):
+    """HTTP 429/503: the server turned the request away (it did not run it), so even
+    ``exp_request`` may be sent again, after ``retry_after`` seconds when the server says."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message, True)
+        self.retry_after = retry_after
+
+
+def _busy(url: str, response: httpx.Response) -> _Busy:
+    after = retry_after_seconds(response.headers.get("Retry-After"))
+    reason = "too many requests" if response.status_code == 429 else "busy"
+    return _Busy(f"{_short(url)}: HTTP {response.status_code} ({reason})", after)
 
 
 def _names(items: Iterable[str]) -> list[str]:

@@ -228,8 +228,55 @@ for _i, _c in enumerate(b"ABCDEF"):
     _HEX_TABLE[_c] = 10 + _i
 
 
+_POW10 = 10.0 ** np.arange(23)
+
+
+def _fixed_decimals(raw: BytesArray) -> npt.NDArray[np.float64] | None:
+    """Plain decimals (``-117.757228``, ``65.3``: optional ``-``, digits, at most one ``.``,
+    at most 15 digits) parsed with a few vector operations, or ``None``.
+
+    The digits form an integer ``m`` below 2**53 and ``10**d`` is exact for ``d <= 22``, so
+    ``m / 10**d`` (one IEEE division, correctly rounded) is exactly the double that
+    ``float(text)`` gives for the decimal ``text``.
+    """
+    n = raw.shape[0]
+    width = raw.dtype.itemsize
+    if n == 0 or width > 17:
+        return None
+    chars = raw.view(np.uint8).reshape(n, width)
+    digit = (chars >= ord("0")) & (chars <= ord("9"))
+    dot = chars == ord(".")
+    minus = chars[:, 0] == ord("-")
+    used = chars != 0
+    # nothing but digits, one optional dot, a leading minus and the zero padding at the end
+    if not bool((digit | dot | ~used)[:, 1:].all()):
+        return None
+    if not bool((digit[:, 0] | dot[:, 0] | minus).all()):
+        return None
+    ndigits = np.count_nonzero(digit, axis=1)
+    if int(ndigits.max()) > 15 or not bool((ndigits > 0).all()):
+        return None
+    ndots = np.count_nonzero(dot, axis=1)
+    if int(ndots.max()) > 1:
+        return None
+    length = np.count_nonzero(used, axis=1)
+    if not bool((used[:, :-1] | ~used[:, 1:]).all()):  # no byte after the padding starts
+        return None
+    mant = np.zeros(n, dtype=np.int64)
+    values09 = chars - np.uint8(ord("0"))  # 0..9 where digit (other bytes are not used)
+    for j in range(width):
+        mant = np.where(digit[:, j], mant * 10 + values09[:, j], mant)
+    decimals = np.where(ndots > 0, length - 1 - np.argmax(dot, axis=1), 0)
+    values = mant / _POW10[decimals]
+    return np.where(minus, -values, values)
+
+
 def _real_column(name: str, raw: BytesArray) -> Column:
     missing = raw == MISSING
+    if not bool(missing.any()):
+        fast = _fixed_decimals(raw)
+        if fast is not None:
+            return Column(name, ColumnKind.REAL, fast, missing)
     src = raw
     if bool(missing.any()):
         src = raw.copy()
@@ -304,6 +351,9 @@ def _fast_times(
         seps, style, zone, body = _DRMS_SEPS, "drms", sample[-3:].decode("latin1"), width - 4
         if zone not in ("TAI", "UTC"):
             return None
+    elif sample[10:11] == b"_" and sample[-3:] == b"_UT":
+        # sprint_ut(): "2014.01.05_17:46:02_UT" (*dirmtime*, DATE-like keywords)
+        seps, style, zone, body = _DRMS_SEPS, "drms", "UTC", width - 3
     else:
         return None
     chars = raw.view(np.uint8).reshape(n, width)

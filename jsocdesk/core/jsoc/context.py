@@ -18,6 +18,7 @@ from typing import Any
 
 from jsocdesk.core.errors import JsocdeskError
 from jsocdesk.core.jsoc.client import JsocClient, series_name_of
+from jsocdesk.core.jsoc.links import follow_segment_links
 
 #: Keywords copied into the context file (those the series has).
 GEOMETRY_KEYS = (
@@ -56,7 +57,8 @@ async def fetch_context_image(
 ) -> Path:
     """Fetch the first record's ``segment`` of ``recordset`` into ``folder`` with the
     record's geometry keywords as header cards; returns the file's path."""
-    info = await client.series_info(series_name_of(recordset))
+    # linked segments (aia.lev1_*s → aia.lev1) are sized by what they link to
+    info = await follow_segment_links(client, await client.series_info(series_name_of(recordset)))
     seg = info.segment(segment)
     if seg is None:
         raise ContextImageError(f"{info.name} has no segment {segment!r}")

@@ -240,7 +240,10 @@ MIN_POLL_DELAY = 0.01
 class PollPolicy:
     """Delays between ``exp_status`` polls: ``first``, growing by ``factor`` up to ``cap``.
 
-    The server's ``wait`` hint is honoured within ``[first, cap]``.  ``not_found_grace``
+    The server's ``wait`` hint (``jsoc_fetch.c``: ``EstTime - now`` for a queued or running
+    export) replaces the backoff within ``[first, cap]``: the next poll comes when the server
+    expects to be done, never earlier than it says (unless that is beyond ``cap``).
+    ``not_found_grace``
     status-6 answers are tolerated; ``max_errors`` consecutive transport failures fail the
     job (it can be re-attached later); status 7 for a foreign pending export is retried for
     ``pending_limit_patience`` seconds.
@@ -269,8 +272,9 @@ class PollPolicy:
             max(self.cap, first) / first
         ):
             d = min(self.cap, first * (self.factor ** max(0, polls)))
+        # the server's ``wait`` hint is what JSOC asks: followed (within ``cap``)
         if math.isfinite(hint) and hint > 0:
-            d = min(self.cap, max(self.first, min(d, hint)))
+            d = min(self.cap, max(self.first, hint))
         return max(0.0, d * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
 
 
@@ -292,6 +296,7 @@ class ExportJob:
     size_mb: float = 0.0
     rcount: int = 0
     error: str = ""
+    warning: str = ""
     split: list[str] = field(default_factory=list)
     submitted_at: float | None = None
     finished_at: float | None = None
@@ -338,6 +343,7 @@ class ExportJob:
             "size_mb": self.size_mb,
             "rcount": self.rcount,
             "error": self.error,
+            "warning": self.warning,
             "split": list(self.split),
             "submitted_at": self.submitted_at,
             "finished_at": self.finished_at,
@@ -392,6 +398,7 @@ class ExportJob:
                 size_mb=jf.get_float(d, "size_mb", 0.0),
                 rcount=jf.get_int(d, "rcount", 0),
                 error=jf.get_str(d, "error", ""),
+                warning=jf.get_str(d, "warning", ""),
                 split=[jf.check_text(p, "'split'") for p in split],
                 submitted_at=jf.get_opt_float(d, "submitted_at"),
                 finished_at=jf.get_opt_float(d, "finished_at"),
@@ -416,6 +423,10 @@ class ExportJob:
             return "waiting for the pending export of this e-mail to finish"
         if self.status is None:
             return self.state.value
+        if self.state is JobState.DONE and self.warning:
+            # a status-0 export that produced no file says why (index.json warning row)
+            kind = "done" if self.files or self.tar_url else "done, no files"
+            return f"{kind}: {self.warning} [status={int(self.status)}]"
         return f"{self.status.description} [status={int(self.status)}]"
 
     def _set(self, **changes: Any) -> None:
@@ -478,7 +489,8 @@ class ExportJob:
             changes.update(
                 state=JobState.DONE,
                 files=list(resp.files),
-                tar_url=resp.tar_url,
+                tar_url=resp.tar_url if resp.files else "",
+                warning="; ".join(resp.warnings),
                 error="",
                 finished_at=time.time(),
             )

@@ -12,6 +12,7 @@ import asyncio
 
 from jsocdesk.core.errors import ServerError
 from jsocdesk.core.jsoc.client import JsocClient
+from jsocdesk.core.jsoc.links import follow_segment_links
 from jsocdesk.core.query.compile import CompiledRecordSet, compile_query
 from jsocdesk.core.query.dnf import to_dnf
 from jsocdesk.core.query.tree import Node, QueryTree
@@ -31,14 +32,16 @@ def series_names(query: Node | QueryTree) -> list[str]:
 
 
 async def fetch_series_infos(client: JsocClient, names: list[str]) -> dict[str, SeriesInfo]:
-    """``series_struct`` of each name; series the server does not know are left out (the
-    validator then reports them on their node)."""
+    """``series_struct`` of each name, linked segments sized by what they link to
+    (:func:`~jsocdesk.core.jsoc.links.follow_segment_links`); series the server does not
+    know are left out (the validator then reports them on their node)."""
 
     async def one(name: str) -> SeriesInfo | None:
         try:
-            return await client.series_info(name)
+            info = await client.series_info(name)
         except ServerError:
             return None
+        return await follow_segment_links(client, info)
 
     infos = await asyncio.gather(*(one(n) for n in names))
     return {n.lower(): i for n, i in zip(names, infos, strict=True) if i is not None}

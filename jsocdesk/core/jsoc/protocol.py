@@ -252,6 +252,29 @@ def parse_series_list(d: Any) -> list[SeriesEntry]:
     raise ProtocolError("series list: neither 'seriesList' nor 'names' in the answer")
 
 
+_UNQUOTED_ERRMSG = re.compile(
+    rb'^\s*\{\s*"status"\s*:\s*(-?\d+)\s*,\s*"errmsg"\s*:\s*(.*?)\s*\}\s*$', re.DOTALL
+)
+
+
+def loads_series_list(body: bytes) -> Any:
+    """Decode a ``show_series`` answer, keeping the server's message when it is not JSON.
+
+    ``show_series.c`` prints its failure as ``{"status":1,"errmsg":%s}`` with the message
+    unquoted (``{"status":1,"errmsg":Series filter format error}`` for a filter that does not
+    compile): that is not JSON, so the message is cut out of the text and raised as the
+    server's own :class:`ServerError`.
+    """
+    try:
+        return loads(body, "show_series")
+    except ProtocolError:
+        m = _UNQUOTED_ERRMSG.match(bytes(body[:4096]))
+        if m is None:
+            raise
+        text = m.group(2).decode("utf-8", "replace").strip().strip('"').strip()
+        raise ServerError(text or "show_series failed", int(m.group(1)) or 1) from None
+
+
 # --- series info -------------------------------------------------------------------------
 
 
@@ -302,7 +325,9 @@ def parse_series_info(name: str, d: Any) -> SeriesInfo:
                 slotted=bool(int(p.get("slotted", 0) or 0)),
                 step=None if p.get("step") is None else str(p["step"]),
             )
+            # jsoc_info.c list_series_info(): no prime keys → "primekeysinfo":[null]
             for p in (d.get("primekeysinfo") or [])
+            if p is not None
         )
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ProtocolError(f"series_struct: malformed entry ({exc!r})") from None
@@ -365,7 +390,13 @@ class ExportFile:
 
 @dataclass(frozen=True)
 class ExportResponse:
-    """One ``exp_request`` / ``exp_status`` answer."""
+    """One ``exp_request`` / ``exp_status`` answer.
+
+    ``warnings``: rows of a finished export's ``index.json`` that are not files
+    (``jsoc_export_as_fits.c`` writes ``warning=No FITS files were exported. …`` into the data
+    section of ``index.txt`` when no file was produced; ``jsoc_export_make_index.c`` turns that
+    line into ``{"record": "warning=…", "filename": ""}``).
+    """
 
     status: ExportStatus
     requestid: str = ""
@@ -380,12 +411,14 @@ class ExportResponse:
     tar_url: str = ""
     error: str = ""
     files: tuple[ExportFile, ...] = ()
+    warnings: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def urls(self) -> list[str]:
-        """What to download: the tar for ``*-tar`` methods, else one URL per file."""
-        if self.tar_url:
+        """What to download: the tar for ``*-tar`` methods, else one URL per file (nothing
+        when the export produced no file, even if index.json names a tar)."""
+        if self.tar_url and self.files:
             return [self.tar_url]
         return [f.url for f in self.files]
 
@@ -399,6 +432,10 @@ def parse_export_response(d: Any, download_base: str) -> ExportResponse:
     directory = _str(d, "dir")
     tarfile = _str(d, "tarfile")
     files: list[ExportFile] = []
+    warnings: list[str] = []
+    for key in ("warning", "Warning"):
+        if isinstance(d.get(key), str) and d[key].strip():
+            warnings.append(d[key].strip())
     data = d.get("data")
     if status is ExportStatus.OK and data is not None:
         if not isinstance(data, list):
@@ -407,6 +444,15 @@ def parse_export_response(d: Any, download_base: str) -> ExportResponse:
             if not isinstance(row, dict) or "filename" not in row:
                 raise ProtocolError(f"jsoc_fetch: bad data row {row!r}")
             fname = str(row["filename"])
+            record = _str(row, "record")
+            if not fname.strip():
+                # a packing-list line without a tab: "warning=…" / "error=…", not a file
+                name, sep, text = record.partition("=")
+                if sep and name.strip().lower() in ("warning", "error"):
+                    warnings.append(text.strip())
+                elif record.strip():
+                    warnings.append(record.strip())
+                continue
             if fname == "NoDataFile":
                 continue
             files.append(
@@ -426,6 +472,7 @@ def parse_export_response(d: Any, download_base: str) -> ExportResponse:
         tar_url=urljoin(download_base, tarfile.lstrip("/")) if tarfile else "",
         error=_str(d, "error") if status is not ExportStatus.OK else "",
         files=tuple(files),
+        warnings=tuple(warnings),
         raw=dict(d),
     )
 
@@ -614,12 +661,33 @@ def scan_string_arrays(body: bytes, convert: Converter | None = None) -> tuple[A
     arrays, so a million values never become a million Python strings.  With ``convert``,
     each array is handed over as soon as it is cut out, together with its group
     (``keywords``/``segments``/``links``), key and the ``name`` of its object when that
-    comes first, so only one raw column is alive at a time.  Documents with backslash
-    escapes (where quote counting is not safe) go through :func:`json.loads` unchanged and
-    keep plain lists.
+    comes first, so only one raw column is alive at a time.
+
+    JSOC escapes every ``/`` as ``\\/`` (``json_escape()`` in lm-jps/drms
+    ``base/libs/json/json.c``), so real listings have backslashes in paths, ``SDO\\/HMI``,
+    URLs.  Only the arrays that hold a backslash are unescaped, and quote counting stays exact
+    as long as no value holds an escaped quote: each such array is checked, ``\\/`` is
+    undone directly (every backslash of the array followed by ``/``), other escapes go through
+    :func:`json.loads` of that array alone, and a document with ``\\"`` or ``\\\\`` in
+    an array goes through :func:`json.loads` whole and keeps plain lists.
     """
-    if b"\\" in body:
+    try:
+        return _scan_string_arrays(body, convert)
+    except _NeedsJsonDecoder:
         return loads(body, "rs_list"), []
+    except ProtocolError:
+        # an escaped quote can make an array look unterminated or malformed before its
+        # check is reached: with any backslash in the document, the JSON decoder decides
+        if body.find(b"\\") < 0:
+            raise
+        return loads(body, "rs_list"), []
+
+
+class _NeedsJsonDecoder(Exception):
+    """An array holds an escaped quote or backslash: quote counting is not safe."""
+
+
+def _scan_string_arrays(body: bytes, convert: Converter | None) -> tuple[Any, list[Any]]:
     buf = np.frombuffer(body, dtype=np.uint8)
     arrays: list[Any] = []
     pieces: list[bytes] = []
@@ -643,7 +711,16 @@ def scan_string_arrays(body: bytes, convert: Converter | None = None) -> tuple[A
                 arr, close = uniform
             else:
                 close = _closing_bracket(body, first)
-                arr = _split_strings(body, buf, first, close)
+            if body.find(b"\\", first, close) < 0:
+                if uniform is None:
+                    arr = _split_strings(body, buf, first, close)
+            elif uniform is not None and (plain := _drop_slash_escapes(arr)) is not None:
+                arr = plain
+            else:
+                arr = _unescaped_strings(body, first, close)
+        elif (numbers := _integer_array(body, first)) is not None:
+            # *recnum* / *sunum*: jsoc_info.c writes them as JSON numbers
+            arr, close = numbers
         else:
             search_from = first
             continue
@@ -752,6 +829,97 @@ def _uniform_strings(
     return np.ascontiguousarray(view).view(f"S{width}").ravel(), close
 
 
+_INTEGERS_RE = re.compile(rb"-?[0-9]+(?:,-?[0-9]+)*")
+
+
+def _integer_array(body: bytes, first: int) -> tuple[BytesArray, int] | None:
+    """A compact array of integers at ``first`` (``123,124,125]``) as digit strings, with
+    the index of its ``]``; ``None`` for anything else (left to the JSON decoder)."""
+    lead = body[first]
+    if lead != ord("-") and not ord("0") <= lead <= ord("9"):
+        return None
+    close = body.find(b"]", first)
+    if close < 0:
+        return None
+    m = _INTEGERS_RE.match(body, first, close)
+    if m is None or m.end() != close:
+        return None
+    pieces = bytes(memoryview(body)[first:close]).split(b",")
+    return np.array(pieces, dtype=np.bytes_), close
+
+
+def _drop_slash_escapes(arr: BytesArray) -> BytesArray | None:
+    """``arr`` (one width) without its ``\\/`` escapes, when every row has its backslashes
+    at the same places, each followed by ``/`` (``SDO\\/HMI``, constant paths): the
+    backslash columns are dropped at once.  ``None`` when the rows differ."""
+    n = arr.shape[0]
+    width = arr.dtype.itemsize
+    if n == 0 or width < 2:
+        return None
+    chars = arr.view(np.uint8).reshape(n, width)
+    first = bytes(chars[0])
+    if first.count(b"\\") != first.count(b"\\/"):
+        return None
+    if bool((chars == chars[0]).all()):
+        # one value in every row (TELESCOP, ORIGIN, BUNIT ...): unescape it once
+        value = first.replace(b"\\/", b"/")
+        return np.full(n, value, dtype=f"S{max(1, len(value))}")
+    cols = np.flatnonzero(chars[0] == ord("\\"))
+    if cols.size == 0 or int(cols[-1]) + 1 >= width:
+        return None
+    if int(np.count_nonzero(chars == ord("\\"))) != n * cols.size:
+        return None
+    if not bool((chars[:, cols] == ord("\\")).all()):
+        return None
+    if not bool((chars[:, cols + 1] == ord("/")).all()):
+        return None
+    keep = np.setdiff1d(np.arange(width), cols)
+    return np.ascontiguousarray(chars[:, keep]).view(f"S{keep.size}").ravel()
+
+
+def _unescaped_strings(body: bytes, first: int, close: int) -> BytesArray:
+    """The strings of the array ``body[first:close + 1]`` (``"...", ... ]``), unescaped.
+
+    When every backslash of the array is followed by ``/`` (as many ``\\/`` replaced as
+    there are backslashes), the escapes are undone directly and the array split as usual;
+    other escapes (``\\n``, ``\\u00e9``) are left to the JSON decoder for this array; an
+    escaped quote or backslash makes the whole document go to the JSON decoder.
+    """
+    region = body[first : close + 1]
+    backslashes = region.count(b"\\")
+    plain = region.replace(b"\\/", b"/")
+    if len(region) - len(plain) != backslashes:
+        if b'\\"' in region or b"\\\\" in region:
+            raise _NeedsJsonDecoder
+        items = loads(b"[" + region, "rs_list")
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise ProtocolError("rs_list: malformed string array")
+        if not items:
+            return np.zeros(0, dtype="S1")
+        return np.array([v.encode("utf-8", "surrogatepass") for v in items], dtype=np.bytes_)
+    del region
+    rbuf = np.frombuffer(plain, dtype=np.uint8)
+    uniform = _uniform_strings(plain, rbuf, 0)
+    if uniform is not None:
+        return uniform[0]
+    return _split_strings(plain, rbuf, 0, len(plain) - 1)
+
+
+def _split_compact(body: bytes, first: int, close: int) -> BytesArray | None:
+    """JSOC's compact arrays (``"a","bb","c"]``, json_tree_to_string() puts nothing between
+    the strings): one C-level split at ``","``; the quote count proves that no piece holds
+    a quote (``None`` for any other layout)."""
+    last = close - 1
+    while last > first and body[last] in b" \t\r\n":
+        last -= 1
+    if last <= first or body[last] != ord('"'):
+        return None
+    pieces = bytes(memoryview(body)[first + 1 : last]).split(b'","')
+    if body.count(b'"', first, last + 1) != 2 * len(pieces):
+        return None
+    return np.array(pieces, dtype=np.bytes_)
+
+
 def _closing_bracket(body: bytes, first: int) -> int:
     """Index of the ``]`` that closes a string array whose first quote is at ``first``."""
     k = first
@@ -766,6 +934,10 @@ def _closing_bracket(body: bytes, first: int) -> int:
 
 
 def _split_strings(body: bytes, buf: npt.NDArray[np.uint8], first: int, close: int) -> BytesArray:
+    """The strings of ``body[first:close]`` (first quote to the closing ``]``), any widths."""
+    compact = _split_compact(body, first, close)
+    if compact is not None:
+        return compact
     seg = buf[first:close]
     quotes = np.flatnonzero(seg == ord('"'))
     if quotes.size % 2:

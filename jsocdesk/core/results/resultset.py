@@ -191,6 +191,8 @@ class ResultSet:
         return task.cancel()
 
     async def _fetch_next(self, n: int) -> int:
+        if self.total is None and self._loaded == 0 and not self._done:
+            return await self._first_page(n)
         if self.total is None:
             await self.fetch_count()
         if self.at_end:
@@ -217,6 +219,27 @@ class ResultSet:
         # a window: the first loaded+want records, of which the first ``loaded`` are known
         result = await self._query(self.recordset, self._loaded + want)
         return self._append(result, skip=self._loaded)
+
+    async def _first_page(self, n: int) -> int:
+        """The first page before any count: when fewer than ``n`` records come back, that
+        is the whole record set and its size is the total, so no ``rs_summary`` is needed
+        (one request instead of two for every small search; JSOC asks its users to keep
+        the load down).  A full page asks for the count as before."""
+        if self.series is None and self.keys:
+            from jsocdesk.core.jsoc.client import series_name_of
+
+            self.series = await self.client.series_info(series_name_of(self.recordset))
+        result = await self._query(self.recordset, n)
+        if len(result) < n:
+            self.total = len(result)
+            self.total_changed.emit(self.total)
+            if self.total == 0:
+                self._done = True
+                return 0
+            return self._append(result)
+        if await self.fetch_count() == 0:
+            return 0
+        return self._append(result)  # cut to the count if the archive shrank meanwhile
 
     async def _query(self, recordset: str, limit: int) -> QueryResult:
         keys = [*self.keys] if any(k.lower() == RECNUM for k in self.keys) else [*self.keys, RECNUM]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from jsocdesk.core.errors import QueryError
 from jsocdesk.core.jsoc.export import ExportJob
+from jsocdesk.core.jsoc.links import is_linked
 from jsocdesk.core.jsoc.plan import compile_for_server
 from jsocdesk.core.jsoc.tape import TapeStatus, tape_status
 from jsocdesk.core.query.compile import CompiledRecordSet
@@ -83,8 +84,12 @@ GENERIC_SEGMENT_BYTES = 100_000
 VARIABLE_SEGMENT_BYTES = 1_000_000
 
 
-def segment_bytes(segment: SegmentInfo) -> int:
-    """Estimated bytes of one file of ``segment`` (see the module docstring)."""
+def segment_bytes(segment: SegmentInfo) -> int | None:
+    """Estimated bytes of one file of ``segment`` (see the module docstring); ``None`` for a
+    linked segment whose target is not known (its files are the linked series' files, of
+    any size: never assumed small)."""
+    if is_linked(segment):
+        return None
     if segment.protocol.lower() == "generic" or not segment.dims:
         return GENERIC_SEGMENT_BYTES
     try:
@@ -103,9 +108,11 @@ def _chosen(info: SeriesInfo, segments: Sequence[str]) -> list[SegmentInfo]:
     return [s for s in found if s is not None]
 
 
-def record_bytes(info: SeriesInfo, segments: Sequence[str] = ()) -> int:
-    """Estimated bytes of one record's files: the named segments, or all when none is."""
-    return sum(segment_bytes(s) for s in _chosen(info, segments))
+def record_bytes(info: SeriesInfo, segments: Sequence[str] = ()) -> int | None:
+    """Estimated bytes of one record's files: the named segments, or all when none is
+    (``None`` when one of them cannot be sized)."""
+    sizes = [segment_bytes(s) for s in _chosen(info, segments)]
+    return None if any(b is None for b in sizes) else sum(b for b in sizes if b is not None)
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,9 @@ def estimate_record_set(
     chosen = _chosen(info, segments)
     if not chosen:
         return SizeEstimate(records, records, None, None)
-    rbytes = sum(segment_bytes(s) for s in chosen)
+    rbytes = record_bytes(info, segments)
+    if rbytes is None:
+        return SizeEstimate(records, records * len(chosen), None, None)
     return SizeEstimate(records, records * len(chosen), records * rbytes, rbytes / len(chosen))
 
 
@@ -304,12 +313,13 @@ async def make_export_plan(
     merge: bool = True,
     headers: bool = True,
     overrides: Mapping[str, tuple[str, str]] | None = None,
-    survey_tape: bool = False,
+    survey_tape: bool = True,
 ) -> ExportPlan:
     """Compile ``query`` against the server, count every record set, estimate its files and
-    choose the methods (then apply the user's ``overrides``).  With ``survey_tape`` each
-    record set's ``*online*`` status is listed too (:func:`~jsocdesk.core.jsoc.tape.tape_status`)
-    and :attr:`ExportPlan.warnings` says how much must come from tape.
+    choose the methods (then apply the user's ``overrides``).  With ``survey_tape`` (the
+    default) each record set's ``*online*`` status is listed too
+    (:func:`~jsocdesk.core.jsoc.tape.tape_status`) and :attr:`ExportPlan.warnings` says how
+    much must come from tape.
 
     A query that does not compile is not a failure of the plan: its problem is returned in
     :attr:`ExportPlan.problem` (raise it with :meth:`ExportPlan.raise_for_problem`); server

@@ -280,7 +280,6 @@ class ExportsTab(QWidget):
                 merge=self.merge_check.isChecked(),
                 headers=self.headers_check.isChecked(),
                 overrides=self.overrides,
-                survey_tape=True,
             ),
             name=TASK_PLAN,
             on_success=self._on_plan_ready,
