@@ -157,7 +157,8 @@ def bytes_per_record(series: SeriesInfo | None, segments: Sequence[str]) -> floa
 
     if series is None:
         return None
-    return float(record_bytes(series, segments)) or None
+    size = record_bytes(series, segments)
+    return float(size) if size else None
 
 
 def time_key(series: SeriesInfo | None) -> tuple[str, float | None] | None:
