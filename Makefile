@@ -34,7 +34,10 @@ $(CORE_STAMP): pyproject.toml | $(CORE_BIN)/python
 
 install: $(STAMP)
 
+# Qt's X11 plugin needs system libraries a fresh desktop may lack: jsocdesk.sysdeps names them
+# and installs them with apt-get when it can (root, or sudo), else prints the command.
 run: $(STAMP)
+	QT_QPA_PLATFORM= $(BIN)/python -m jsocdesk.sysdeps --install
 	QT_QPA_PLATFORM= $(BIN)/jsocdesk --demo
 
 lint: $(STAMP)

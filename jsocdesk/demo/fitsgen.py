@@ -82,7 +82,12 @@ def write_segment(
     steps: list[improc.Step] | None = None,
 ) -> None:
     """Write one segment file atomically (temp file + rename); ``steps``: export
-    processing (``im_patch``, ``rebin``, ``resize``) applied to image segments."""
+    processing (``im_patch``, ``rebin``, ``resize``) applied to image segments.  A linked
+    segment (``link via lev1``) is the linked record's segment file, as JSOC serves it."""
+    if seg.link is not None:
+        target = records.resolve_segment(rec, seg)
+        if target is not None:
+            rec, seg = target
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(rec)}.tmp")
     try:

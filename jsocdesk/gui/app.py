@@ -20,7 +20,11 @@ the loop.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import importlib
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +38,21 @@ SMOKE_RECORDSET = "hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
 SMOKE_TIMEOUT_S = 60.0
 #: how long start-up waits for the first paint before building the panels anyway
 FIRST_PAINT_WAIT_S = 1.0
+#: how long the query builder waits for the series list before it is built anyway
+USABLE_WAIT_S = 2.0
+#: what the query builder and results import (astropy's units and time, numpy): a thread
+#: imports them while the main thread waits for the demo server and the series list
+PRELOAD_MODULES = ("numpy", "astropy.units", "astropy.time", "jsocdesk.core.query.tree")
+
+
+def start_preload() -> threading.Thread:
+    def work() -> None:
+        for name in PRELOAD_MODULES:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=work, name="jsocdesk-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jsocdesk.gui.context import AppContext
 
     ctx = AppContext.create(show_error_dialog=not args.smoke_test)
+    if args.demo and not args.server:
+        # started first: the server's own start-up runs while this process builds the window
+        # (AppContext.start_demo then finds it running)
+        from jsocdesk.gui.demo_process import DemoServerProcess
+
+        ctx.demo = DemoServerProcess(extra_args=["--data-dir", str(ctx.paths.demo_data)])
+        ctx.demo.launch()
     from jsocdesk.logsetup import setup_logging
 
     setup_logging(ctx.paths)  # logs "jsocdesk <version> started" itself
@@ -104,8 +130,6 @@ async def _run(
     first_paint: FirstPaintWatcher,
     args: argparse.Namespace,
 ) -> int:
-    import asyncio
-
     from PySide6.QtWidgets import QApplication
 
     assert isinstance(app, QApplication)
@@ -115,7 +139,46 @@ async def _run(
     _quit_on_signals(window, quitting)
     try:
         await first_paint.painted(FIRST_PAINT_WAIT_S)
+        # usable first: the series browser, the server, its series list; the query builder,
+        # results and workflow (~1 s of imports: astropy, numpy) are built right after
+        window.build_browser()
+        preload = start_preload()
+        listed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_listed(_n: int) -> None:
+            if not listed.done():
+                listed.set_result(None)
+
+        window.series_browser.series_loaded.connect(on_listed)
+        if args.server:
+            ctx.connect(str(args.server))
+        elif args.measure_startup and not args.demo:
+            pass  # the window alone (make bench): no server
+        elif args.demo:
+            window.statusBar().showMessage("Starting the demo server…")
+            if ctx.demo is not None:
+                await ctx.demo.start()  # launched before the window: its URL
+            await ctx.start_demo()
+            window.statusBar().showMessage(window.current_server_text(), 15000)
+        else:
+            await window.connect_chosen_server()  # JSOC, or what the settings say
+        if ctx.client is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(listed), USABLE_WAIT_S)
+        if listed.done():
+            window.series_browser.table.repaint()
+            if args.measure_startup:
+                print("usable", flush=True)  # noqa: T201
+        preload.join()
         window.build()
+        # The cyclic GC then runs only here, on the GUI thread, from a Qt timer: a collection
+        # that a worker thread triggers while a Qt object sits in a cycle destroys that object
+        # off the GUI thread and deadlocks on Qt's and Python's locks (seen in the test suite:
+        # a QMenu collected by the in-process demo server's thread).  pyqtgraph is loaded by
+        # the Plot tab that build() made.
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=0.5)
         from jsocdesk.gui.about import app_icon  # after the first paint: it reads metadata
 
         app.setWindowIcon(app_icon())
@@ -123,12 +186,6 @@ async def _run(
             window.repaint()
             print("ready", flush=True)  # noqa: T201
             return 0
-        if args.server:
-            ctx.connect(str(args.server))
-        elif args.demo:
-            await window.start_demo()
-        else:
-            await window.connect_chosen_server()  # JSOC, or what the settings say
         if args.session:
             window.open_session_file(args.session)
         if args.smoke_test:

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, Signal
 
+#: the address the demo server registers by default (jsocdesk.demo.config; checked by a
+#: test): the window prefills it in demo mode, so a demo export needs no real account
+DEMO_EMAIL = "demo@example.com"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_MS = 3000
 
@@ -41,9 +45,11 @@ class DemoServerProcess(QObject):
     def running(self) -> bool:
         return self._proc.state() != QProcess.ProcessState.NotRunning
 
-    async def start(self) -> str:
-        """Start the server; return its base URL once it printed it."""
-        self._future = asyncio.get_running_loop().create_future()
+    def launch(self) -> None:
+        """Start the child process now, without waiting (no event loop needed): the app
+        launches it before it builds its window, so both start up at the same time."""
+        if self.running or self.url is not None:
+            return
         # --exit-on-stdin-eof: if this app dies, the closed pipe stops the server too
         args = [
             "-m",
@@ -55,6 +61,15 @@ class DemoServerProcess(QObject):
             *self._extra_args,
         ]
         self._proc.start(sys.executable, args)
+
+    async def start(self) -> str:
+        """Start the server (unless :meth:`launch` did); return its base URL once it
+        printed it."""
+        if self.url is not None and self.running:
+            return self.url
+        self._future = asyncio.get_running_loop().create_future()
+        self._resolve()  # the URL may have arrived while no loop was waiting for it
+        self.launch()
         try:
             return await asyncio.wait_for(asyncio.shield(self._future), START_TIMEOUT_S)
         except BaseException:
@@ -70,11 +85,14 @@ class DemoServerProcess(QObject):
                 self._fail(f"demo server printed {line!r} instead of its URL")
                 return
             self.url = url if url.endswith("/") else url + "/"
-            if self._future is not None and not self._future.done():
-                self._future.set_result(self.url)
+            self._resolve()
             self.started.emit(self.url)
         if len(self._buffer) > 65536:
             self._buffer = b""
+
+    def _resolve(self) -> None:
+        if self.url is not None and self._future is not None and not self._future.done():
+            self._future.set_result(self.url)
 
     def _fail(self, message: str) -> None:
         if self._future is not None and not self._future.done():
@@ -107,3 +125,11 @@ class DemoServerProcess(QObject):
             except TimeoutError:
                 continue
             return
+
+
+def running_demo(ctx: Any) -> DemoServerProcess | None:
+    """The app's demo server, when the context is connected to it (None: another server)."""
+    demo = getattr(ctx, "demo", None)
+    if isinstance(demo, DemoServerProcess) and demo.running and demo.url == ctx.server_url:
+        return demo
+    return None

@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from jsocdesk.gui.sessions.controller import SessionController
     from jsocdesk.gui.workflow import Workflow
 
-RESULT_PAGE_SIZE = 5000
 WINDOW_TITLE = "jsocdesk"
 SESSION_SUFFIXES = (".json", ".jsocdesk")
 #: the export plan is recomputed this long after the last edit of the query
@@ -118,6 +117,29 @@ class MainWindow(QMainWindow):
         else:
             self.build()
 
+    def build_browser(self) -> None:
+        """Create the series browser first (light imports): the start-up shows the server's
+        series list in it while :meth:`build` imports the query builder's heavy parts."""
+        if hasattr(self, "series_browser"):
+            return
+        from jsocdesk.gui.series.browser import SeriesBrowserWidget
+
+        self.series_browser = SeriesBrowserWidget(self.ctx, self)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.main_splitter.setObjectName("main-splitter")
+        self.main_splitter.addWidget(self.series_browser)
+        placeholder = QLabel("Loading the query builder…", self)
+        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.main_splitter.addWidget(placeholder)
+        self.main_splitter.setStretchFactor(0, 2)
+        self.main_splitter.setStretchFactor(1, 5)
+        # first-run layout (saved splitter states replace it): room for series descriptions
+        self.main_splitter.setSizes([380, max(600, self.width() - 380)])
+        self.setCentralWidget(self.main_splitter)
+        self.series_browser.series_loaded.connect(self._on_browser_series_loaded)
+        if self.ctx.client is not None:  # connected before the browser existed
+            self.series_browser.reload()
+
     def build(self) -> None:
         """Create the panels, tabs, controllers, menus and wiring (once)."""
         if self.built:
@@ -127,12 +149,11 @@ class MainWindow(QMainWindow):
         from jsocdesk.gui.exports.tab import ExportsTab
         from jsocdesk.gui.query.panel import QueryPanelWidget
         from jsocdesk.gui.results.tab import ResultsTabWidget
-        from jsocdesk.gui.series.browser import SeriesBrowserWidget
         from jsocdesk.gui.sessions.controller import SessionController
         from jsocdesk.gui.workflow import Workflow
 
         ctx = self.ctx
-        self.series_browser = SeriesBrowserWidget(ctx, self)
+        self.build_browser()
         self.query_panel = QueryPanelWidget(ctx, self)
         self.results_tab = ResultsTabWidget(ctx, self)
         self.workflow = Workflow(ctx, self)
@@ -164,21 +185,20 @@ class MainWindow(QMainWindow):
         self.right_splitter.setStretchFactor(0, 2)
         self.right_splitter.setStretchFactor(1, 1)
         self.right_splitter.setStretchFactor(2, 3)
-        self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.main_splitter.setObjectName("main-splitter")
-        self.main_splitter.addWidget(self.series_browser)
-        self.main_splitter.addWidget(self.right_splitter)
-        self.main_splitter.setStretchFactor(0, 2)
-        self.main_splitter.setStretchFactor(1, 5)
-        # first-run layout (saved splitter states replace it): room for series descriptions
+        placeholder = self.main_splitter.replaceWidget(1, self.right_splitter)
+        if placeholder is not None:
+            placeholder.deleteLater()
+        # first-run layout again (saved splitter states replace it in restore_ui_state)
         self.main_splitter.setSizes([380, max(600, self.width() - 380)])
         self.right_splitter.setSizes([280, 150, max(400, self.height() - 430)])
-        self.setCentralWidget(self.main_splitter)
 
         self.series_browser.series_info_loaded.connect(self._on_browser_series_info_loaded)
         self.series_browser.use_series_requested.connect(self._on_browser_use_series_requested)
-        self.series_browser.series_loaded.connect(self._on_browser_series_loaded)
         self.query_panel.search_requested.connect(self.search)
+        self.query_panel.validity_changed.connect(lambda *_a: self._follow_query_series())
+        self.query_panel.view.selectionModel().currentChanged.connect(
+            lambda *_a: self._follow_query_series()
+        )
         self.results_tab.columns_requested.connect(lambda _keys: self.search())
         self._wire_workflow()
 
@@ -186,9 +206,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.built = True
         self.restore_ui_state()
+        if self.series_browser.model.rowCount():  # listed before the query builder existed
+            self._on_browser_series_loaded(self.series_browser.model.rowCount())
         QTimer.singleShot(0, self, self.sessions.offer_recovery)  # once the window is up
         if ctx.client is not None:  # connected before the panels existed
-            self.series_browser.reload()
             self.query_panel.schedule_refresh()
 
     def _add_coverage(self) -> None:
@@ -235,6 +256,9 @@ class MainWindow(QMainWindow):
         self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
         self.exports_tab.options_changed.connect(sessions.mark_dirty)
         self.downloads_tab.quick_look_requested.connect(self.quick_look)
+        for row in (self.exports_tab.folder_row, self.downloads_tab.folder_row):
+            row.chosen.connect(self.set_download_folder)
+        self._show_download_folder()
         self.downloads_tab.view_requested.connect(self.open_viewer)
         sessions.opened.connect(self._on_sessions_opened)
         self._server_mismatch: str | None = None
@@ -272,6 +296,20 @@ class MainWindow(QMainWindow):
         )
         return True
 
+    def set_download_folder(self, folder: Path) -> None:
+        """The user chose where this session's files go (from now on: files already queued
+        keep their place)."""
+        self.workflow.set_download_folder(folder)
+        self._show_download_folder()
+        self.sessions.mark_dirty()
+        self.statusBar().showMessage(
+            f"This session's downloads go to {self.workflow.download_folder} from now on", 8000
+        )
+
+    def _show_download_folder(self) -> None:
+        for row in (self.exports_tab.folder_row, self.downloads_tab.folder_row):
+            row.set_folder(self.workflow.download_folder)
+
     def capture_session(self) -> Session:
         """The session as the window shows it (the core writes the sections)."""
         return self.workflow.capture(self.query_panel.tree.root, self.exports_tab.options())
@@ -287,6 +325,7 @@ class MainWindow(QMainWindow):
         # replace files already in it
         ask = not self.workflow.is_trusted(state.folder) or state.writes().replaces > 0
         self.workflow.apply(state, hold=ask)
+        self._show_download_folder()
         self._plan_stale = True
         mismatch = self.workflow.server_mismatch(state)
         recorded = state.options.server
@@ -333,8 +372,21 @@ class MainWindow(QMainWindow):
         if job.state is JobState.DONE:
             n = 1 if job.tar_url else len(job.files)
             text = f"{rid}: {n} file(s) ready"
-            if items:
-                text += ", downloading" if not self.workflow.held else ", waiting for your go"
+            new = [it for it in items if not it.finished]
+            had = len(items) - len(new)
+            if new:
+                text += (
+                    f", downloading {len(new)}"
+                    if not self.workflow.held
+                    else (", waiting for your go")
+                )
+                if had:
+                    text += f" ({had} already downloaded)"
+            elif items:  # a re-export of records already here: say so, not "downloading"
+                text += (
+                    f"; all {had} already downloaded in {self.workflow.download_folder} "
+                    "(nothing new to download)"
+                )
             self.notifier.notify("Export ready", text)
         elif job.state is JobState.FAILED:
             self.notifier.notify("Export failed", f"{rid}: {job.error.splitlines()[0]}")
@@ -431,6 +483,8 @@ class MainWindow(QMainWindow):
             "Save session &as…", self.sessions.save_as_dialog, QKeySequence.StandardKey.SaveAs
         )
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        if not self.quit_action.shortcuts():  # no platform theme (plain X11): none bound
+            self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.settings_action = self._action(
             "Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences
         )
@@ -514,11 +568,35 @@ class MainWindow(QMainWindow):
 
     # --- wiring -----------------------------------------------------------------------------
 
+    def current_server_text(self) -> str:
+        """Which server this run talks to, in words (Settings, the status bar)."""
+        from jsocdesk.gui.demo_process import running_demo
+        from jsocdesk.gui.settings import JSOC_URL, ServerKind
+
+        url = self.ctx.server_url
+        if url is None:
+            return "Not connected to a server yet."
+        if running_demo(self.ctx) is not None:
+            text = f"the demo server at {url}, started by jsocdesk (offline; demo data)"
+            s = self.ctx.settings
+            if s.server_kind is ServerKind.CUSTOM and s.custom_url:
+                text += (
+                    f". --demo overrides the saved server {s.custom_url} for this run only; "
+                    "without --demo jsocdesk connects to it again"
+                )
+            elif s.server_kind is ServerKind.JSOC:
+                text += ". --demo overrides the saved choice (JSOC) for this run only"
+            return text[0].upper() + text[1:] + "."
+        if url == JSOC_URL:
+            return f"JSOC at {url}."
+        return f"The server at {url}."
+
     def _on_ctx_connected(self, client: Any) -> None:
         server = self.ctx.server
         self.server_label.setText(
             f"Server: {server.label if server else redact_url(self.ctx.server_url or '')}"
         )
+        self.server_label.setToolTip(self.current_server_text())
         if self.built:
             self._plan_stale = True
             if self.exports_tab.email():
@@ -528,6 +606,8 @@ class MainWindow(QMainWindow):
         self.busy_label.setText(f"{n} task{'s' if n != 1 else ''} running" if n else "")
 
     def _on_browser_series_loaded(self, _n: int) -> None:
+        if not hasattr(self, "query_panel"):
+            return  # build() hands the names over
         names = [
             self.series_browser.model.entry(i).name
             for i in range(self.series_browser.model.rowCount())
@@ -542,6 +622,27 @@ class MainWindow(QMainWindow):
 
         self.query_panel.add_node("series", Series(name), edit=False)
 
+    def _follow_query_series(self) -> None:
+        """The series browser (and its details pane) shows the query's series: the current
+        node's when it is a Series, else the query's first; from the metadata the query's
+        check fetched (after each check, and when the current node changes)."""
+        from jsocdesk.core.query.tree import Series
+
+        panel = self.query_panel
+        current = panel.model.node(panel.view.currentIndex())
+        names = [current.name] if isinstance(current, Series) else []
+        if not names:
+            tree = panel.tree
+            names = [n.name for n in (tree.node(i) for i in tree.ids()) if isinstance(n, Series)]
+        if not names:
+            return
+        info = panel.info_for(names[0])
+        if info is None:
+            return  # follows once the query's check fetched it (never a request of its own)
+        shown = self.series_browser.selected_series()
+        if shown is None or shown.lower() != names[0].lower():
+            self.series_browser.select_series(names[0], info)
+
     def focus_filter(self) -> None:
         self.tabs.setCurrentWidget(self.results_tab)
         self.results_tab.focus_filter()
@@ -555,7 +656,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from jsocdesk.gui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.ctx.settings, self)
+        dialog = SettingsDialog(self.ctx.settings, self, current=self.current_server_text())
         dialog.accepted.connect(lambda: self._on_settings_accepted(dialog))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -590,7 +691,6 @@ class MainWindow(QMainWindow):
         return self.ctx.tasks.run(self._search(), name="search", context="Searching", owner=self)
 
     async def _search(self) -> ResultSet | None:
-        from jsocdesk.core.results.resultset import ResultSet
         from jsocdesk.gui.query import service
 
         client = self.ctx.client
@@ -603,30 +703,32 @@ class MainWindow(QMainWindow):
         check = service.check_query(root, infos)
         panel.apply_check(check)
         if not check.ok:
-            first = check.errors[0].message if check.errors else "The query is empty"
-            n = len(check.errors)
+            from jsocdesk.gui.query.panel import short_message
+
+            problems = panel.problem_messages() or ["The query is empty"]
+            first = problems[0]
+            n = len(problems)
             message = (
                 f"Search blocked: {n} problem{'s' if n != 1 else ''} in the query "
-                f"(marked in the tree). {first}"
+                f"(marked in the tree). {short_message(first)}"
             )
             self.statusBar().showMessage(message, 15000)
             self.search_blocked.emit(first)
             return None
-        compiled = check.compiled
-        first_rs = compiled[0]
-        same = [c for c in compiled if c.series.lower() == first_rs.series.lower()]
-        recordset = ",".join(c.record_set for c in same)
-        if len(same) < len(compiled):
-            self.statusBar().showMessage(
-                f"Showing the {first_rs.series} part of the query; "
-                f"{len(compiled) - len(same)} record set(s) on other series are not listed",
-                15000,
-            )
-        info = infos[first_rs.series.lower()]
-        keys = self.results_tab.keys_for(info)
-        rs = ResultSet(client, recordset, keys, page_size=RESULT_PAGE_SIZE, series=info)
+        # every record set of the query, one per series (an OR over two series: both;
+        # the results tab has a selector for them)
+        by_series: dict[str, list[str]] = {}
+        for c in check.compiled:
+            by_series.setdefault(c.series.lower(), []).append(c.record_set)
+        parts = [(",".join(sets), infos[series]) for series, sets in by_series.items()]
         self.tabs.setCurrentWidget(self.results_tab)
-        model = self.results_tab.show_result_set(rs, info)
+        rs, model = self.results_tab.show_parts(parts)
+        if len(parts) > 1:
+            self.statusBar().showMessage(
+                f"The query has {len(parts)} record sets (one per series): choose one "
+                "above the results",
+                10000,
+            )
         self.search_started.emit(rs)
         await rs.fetch_count()
         model.fetch_page()

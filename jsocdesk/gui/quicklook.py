@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -103,6 +104,41 @@ async def load_preview_async(path: Path) -> FitsPreview:
     return await asyncio.to_thread(load_preview, path)
 
 
+class ScaledImageLabel(QLabel):
+    """Shows its image scaled to fit (keeping the aspect ratio): a 64-pixel demo image
+    fills the view instead of sitting as a stamp in its middle.  Enlarging uses nearest
+    pixels, so the data's pixels stay visible and nothing is invented between them."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._source = QPixmap()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_image(self, pixmap: QPixmap) -> None:
+        self._source = pixmap
+        self._rescale()
+
+    def setText(self, text: str) -> None:
+        self._source = QPixmap()
+        super().setText(text)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._source.isNull():
+            return
+        size = self.contentsRect().size().expandedTo(QSize(THUMB_SIZE, THUMB_SIZE))
+        smaller = self._source.width() > size.width() or self._source.height() > size.height()
+        mode = (
+            Qt.TransformationMode.SmoothTransformation
+            if smaller
+            else Qt.TransformationMode.FastTransformation
+        )
+        super().setPixmap(self._source.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, mode))
+
+
 class QuickLookDialog(QDialog):
     """Non-modal window showing one :class:`FitsPreview`."""
 
@@ -110,7 +146,7 @@ class QuickLookDialog(QDialog):
         super().__init__(parent)
         self.setModal(False)
         self.resize(900, 520)
-        self.image_label = QLabel("Loading…", self)
+        self.image_label = ScaledImageLabel("Loading…", self)
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_label.setMinimumSize(THUMB_SIZE, THUMB_SIZE)
         self.info_label = QLabel(self)
@@ -146,7 +182,7 @@ class QuickLookDialog(QDialog):
         if image.isNull():
             self.image_label.setText("(no image data)")
         else:
-            self.image_label.setPixmap(QPixmap.fromImage(image))
+            self.image_label.set_image(QPixmap.fromImage(image))
         shape = " × ".join(str(n) for n in reversed(preview.shape)) if preview.shape else "—"
         self.info_label.setText(f"Image: {shape}")
 

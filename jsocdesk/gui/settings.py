@@ -63,6 +63,15 @@ class UserSettings:
         self._qs.setValue("export/email", value)
 
     @property
+    def download_folder(self) -> str:
+        """The default download folder of new sessions ("" = ``~/Downloads/jsocdesk``)."""
+        return str(self._qs.value("downloads/default_folder", ""))
+
+    @download_folder.setter
+    def download_folder(self, value: str) -> None:
+        self._qs.setValue("downloads/default_folder", value)
+
+    @property
     def count_delay_ms(self) -> int:
         try:
             return int(str(self._qs.value("query/count_delay_ms", 300)))

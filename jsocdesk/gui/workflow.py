@@ -82,7 +82,7 @@ class Workflow(QObject):
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.download_folder = default_download_folder()
+        self.download_folder = self.default_folder()
         self.auto_download = True
         #: the server of the session as last opened (``None``: not recorded)
         self.session_server: ServerIdentity | None = None
@@ -117,13 +117,23 @@ class Workflow(QObject):
         return f"<Workflow {self.download_folder} {self.exports!r} {self.downloads!r}>"
 
     # --- the download folder --------------------------------------------------------------------
+    def default_folder(self) -> Path:
+        """Where a new session downloads: the folder chosen in Settings, else
+        ``~/Downloads/jsocdesk``."""
+        chosen = self.ctx.settings.download_folder
+        return Path(chosen) if chosen else default_download_folder()
+
     def trusted_folders(self) -> list[str]:
         return self.ctx.ui_state.load_list(TRUSTED_KEY) or []
 
     def is_trusted(self, folder: Path) -> bool:
         """A folder the user chose for downloads (or the default one)."""
         real = os.path.realpath(folder)
-        return real == os.path.realpath(default_download_folder()) or real in self.trusted_folders()
+        defaults = {
+            os.path.realpath(default_download_folder()),
+            os.path.realpath(self.default_folder()),
+        }
+        return real in defaults or real in self.trusted_folders()
 
     def set_download_folder(self, folder: Path) -> None:
         """The user chose ``folder`` for this session's downloads: remembered as trusted, so
@@ -160,7 +170,7 @@ class Workflow(QObject):
     def prepare(self, session: Session) -> WorkflowState:
         """Parse and confine the session's sections (raises ``SessionError``; nothing is
         changed).  A demo session opened while the demo runs follows it to its port."""
-        state = parse_workflow(session, default_folder=default_download_folder())
+        state = parse_workflow(session, default_folder=self.default_folder())
         raw = session.extra.get("campaigns")
         parse_campaigns_section(raw)  # all or nothing: a bad section refuses the session
         self._restoring = raw

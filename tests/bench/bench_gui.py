@@ -1,9 +1,10 @@
 """GUI benchmarks (``make bench``; numbers are printed, nothing is asserted on time).
 
-1. **Cold start to first paint**: ``jsocdesk --measure-startup`` (the real ``main()``:
-   QApplication, qasync loop, context, main window frame) against a bare ``QMainWindow``
-   started the same way, each in a fresh child process, several runs; prints medians and
-   the ratio, plus the time until the panels are built and painted ("ready").  Goal: ≤ 1 s.
+1. **Cold start to usable**, under a private Xvfb: ``jsocdesk --measure-startup --demo``
+   (the real ``main()``: demo server child process, QApplication, qasync loop, window, the
+   demo's series list) against a bare ``QMainWindow`` started the same way, each in a fresh
+   child process, several runs; prints medians and ratios for the first paint, "usable"
+   (series list shown, demo connected; goal ≤ 1.5 s) and "ready" (every panel built).
 2. **UI stalls while a 1M-row result loads and a count is in flight**: the main window
    against the demo server; a 2 ms heartbeat QTimer records how late each tick fires while
    the results table pulls pages until a million rows are loaded and the live count of a
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,46 +49,83 @@ app.exec()
 """
 
 RUNS = 5
+#: the issue-15 goal: series list shown and the demo connected this soon after launch
+USABLE_GOAL_S = 1.5
+
+
+@pytest.fixture(scope="module")
+def x_display() -> Iterator[dict[str, str]]:
+    """A real X server for the start-up runs: a private Xvfb (``-displayfd`` picks a free
+    display number); without Xvfb, the offscreen platform (and the printout says so)."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        yield {"QT_QPA_PLATFORM": "offscreen", "_label": "offscreen (no Xvfb)"}
+        return
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        number = f.readline().strip()
+    try:
+        yield {"DISPLAY": f":{number}", "QT_QPA_PLATFORM": "xcb", "_label": f"Xvfb :{number}"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _times_to_lines(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Seconds from spawning ``cmd`` to each marker line it prints (first-paint, ready)."""
+    """Seconds from spawning ``cmd`` to each marker line it prints."""
     t0 = time.perf_counter()
     seen: dict[str, float] = {}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             marker = line.strip().decode()
-            if marker in ("first-paint", "ready") and marker not in seen:
+            if marker in ("first-paint", "usable", "ready") and marker not in seen:
                 seen[marker] = time.perf_counter() - t0
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
     if "first-paint" not in seen:
         raise AssertionError(f"{cmd} never painted")
     return seen
 
 
-def test_cold_start_to_first_paint(tmp_path: Any) -> None:
+def test_cold_start_to_usable(tmp_path: Any, x_display: dict[str, str]) -> None:
+    """``jsocdesk --demo`` (the real ``main()``: demo server child process, window, series
+    list) against a bare ``QMainWindow``, alternated in the same run on the same X server.
+
+    * first paint: the window frame;
+    * usable: the demo server connected and its series list shown in the browser;
+    * ready: the query builder, results, Exports and Downloads built too.
+    """
     env = dict(os.environ)
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.update({k: v for k, v in x_display.items() if not k.startswith("_")})
     for name in ("CONFIG", "DATA", "CACHE", "LOG"):
         env[f"JSOCDESK_{name}_DIR"] = str(tmp_path / name.lower())
-    app_cmd = [sys.executable, "-m", "jsocdesk", "--measure-startup"]
+    app_cmd = [sys.executable, "-m", "jsocdesk", "--measure-startup", "--demo"]
     bare_cmd = [sys.executable, "-c", BARE_WINDOW]
-    # warm the OS file cache once for both, then alternate
+    # warm the OS file cache once for both (and the demo server's data folder), then alternate
     _times_to_lines(app_cmd, env)
     _times_to_lines(bare_cmd, env)
-    paint, ready, bare = [], [], []
+    paint, usable, ready, bare = [], [], [], []
     for _ in range(RUNS):
         t = _times_to_lines(app_cmd, env)
         paint.append(t["first-paint"])
+        usable.append(t["usable"])
         ready.append(t["ready"])
         bare.append(_times_to_lines(bare_cmd, env)["first-paint"])
-    p, r, b = (statistics.median(x) for x in (paint, ready, bare))
+    p, u, r, b = (statistics.median(x) for x in (paint, usable, ready, bare))
     print(
-        f"\ncold start (median of {RUNS}): jsocdesk first paint {p * 1000:.0f} ms "
-        f"(window frame), panels built and painted {r * 1000:.0f} ms; bare QMainWindow "
-        f"{b * 1000:.0f} ms; ratio first paint {p / b:.2f}x, ready {r / b:.2f}x "
-        f"(goal: first paint <= 1000 ms)"
+        f"\ncold start on {x_display['_label']} (median of {RUNS}): bare QMainWindow first "
+        f"paint {b * 1000:.0f} ms; jsocdesk --demo: first paint {p * 1000:.0f} ms "
+        f"({p / b:.2f}x), usable {u * 1000:.0f} ms ({u / b:.2f}x; series list shown, demo "
+        f"connected; goal <= {USABLE_GOAL_S * 1000:.0f} ms), query builder, results and "
+        f"workflow built {r * 1000:.0f} ms ({r / b:.2f}x); usable runs "
+        f"{', '.join(f'{x * 1000:.0f}' for x in usable)} ms"
     )
 
 

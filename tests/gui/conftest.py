@@ -41,6 +41,22 @@ def _drain(loop: asyncio.AbstractEventLoop, timeout_ms: int = 5000) -> None:
 _LOOPS: list[qasync.QEventLoop] = []
 
 
+@pytest.fixture(scope="package", autouse=True)
+def gui_thread_gc(qapp: Any) -> Iterator[None]:
+    """While the GUI tests run, the cyclic GC runs only on the GUI thread (as in the app,
+    gui/app.py): a collection triggered by another thread (the in-process demo server's) that
+    frees a Qt object in a cycle deadlocks on Qt's and Python's locks."""
+    import gc
+
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=0.2)
+    yield
+    collector.timer.stop()
+    gc.enable()
+    gc.collect()
+
+
 @pytest.fixture(scope="session")
 def qasync_loop(qapp: Any) -> Iterator[qasync.QEventLoop]:
     """One qasync loop for the whole session, inside pytest-qt's application.

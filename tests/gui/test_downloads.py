@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -254,3 +255,52 @@ def test_repaint_timer_sleeps_while_idle(qtbot: Any, tmp_path: Path, window: QMa
     queue.resume(item)  # queued again: something may move
     assert tab.repaint_timer.isActive()
     tab.detach()
+
+
+def test_a_stall_says_stalled_not_an_eta_and_a_new_batch_clears_the_last_summary(
+    qtbot: Any,
+    qloop: Any,
+    demo_server: Any,
+    tmp_path: Path,
+    window: QMainWindow,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 15: "45:54:38 left" during a stall; "3 file(s) downloaded" staying on."""
+    from jsocdesk.core.download import item as item_module
+
+    monkeypatch.setattr(item_module, "STALL_AFTER_S", 1.0)
+    files = serve_files(demo_server.data_dir, {"ok.fits": 3000, "slow.fits": 200_000})
+    queue = DownloadQueue()
+    tab = make_tab(window, queue)
+    queue.add(url_of(demo_server, "ok.fits"), tmp_path, expected_size=3000)
+    engine = DownloadEngine(queue, options=EngineOptions(fsync=False))
+    wait_task(qtbot, asyncio.ensure_future(engine.run_until_idle()))
+    assert tab.status_label.text().startswith("1 file(s) downloaded")
+    assert tab.totals_label.text().startswith("1 of 1 done")  # not a tick behind
+
+    demo_server.faults.add(Fault("stall", "files", value=math.inf, at=20_000, match="slow"))
+    slow = queue.add(url_of(demo_server, "slow.fits"), tmp_path, expected_size=200_000)
+    assert tab.status_label.text() == ""  # the last batch's summary is gone
+    run = asyncio.ensure_future(engine.run_until_idle())
+    try:
+        qtbot.waitUntil(lambda: slow.bytes_done >= 20_000 and slow.stalled(), timeout=20_000)
+        text = progress_text(slow)
+        assert "stalled" in text
+        assert "left" not in text
+        tab.refresh()
+        assert "stalled" in tab.totals_label.text()
+        assert "left" not in tab.totals_label.text()
+    finally:
+        run.cancel()
+        qtbot.waitUntil(run.done, timeout=10_000)
+    assert len(files) == 2
+
+
+def test_the_totals_follow_a_replaced_queue_at_once(tmp_path: Path, window: QMainWindow) -> None:
+    """Issue 15: a reopened session's downloads showed "No downloads" (a stale label)."""
+    queue = DownloadQueue()
+    tab = make_tab(window, queue)
+    assert tab.totals_label.text() == "No downloads"
+    items = [DownloadItem(f"http://127.0.0.1:9/{i}.fits", tmp_path / f"{i}.fits") for i in range(3)]
+    queue.replace_all(items)
+    assert tab.totals_label.text().startswith("0 of 3 done")

@@ -61,8 +61,12 @@ def test_dialog_shows_preview_and_failure(qtbot: Any, qloop: Any, tmp_path: Path
     dialog.show_loading(p)
     assert dialog.image_label.text() == "Loading…"
     pv = wait_task(qtbot, asyncio.ensure_future(load_preview_async(p)))
+    dialog.show()
     dialog.show_preview(pv)
     assert not dialog.image_label.pixmap().isNull()
+    # a 32-pixel image is scaled up to fill the view, not shown as a 32-pixel stamp
+    qtbot.waitUntil(lambda: dialog.image_label.pixmap().width() >= 256)
+    assert dialog.image_label.pixmap().width() == dialog.image_label.pixmap().height()
     assert dialog.info_label.text() == "Image: 32 × 32"
     assert dialog.header_edit.toPlainText().startswith("SIMPLE  =")
     bad = tmp_path / "bad.fits"

@@ -287,6 +287,37 @@ def test_a_query_that_does_not_compile_is_explained_not_reported(
     close_queue(qtbot, tab, queue)
 
 
+def test_an_identical_request_is_listed_once_and_the_jobs_table_has_room(
+    qtbot: Any, ctx: AppContext, demo_server: Any, qtmodeltester: Any
+) -> None:
+    """Issue 15: the same request id appeared twice; the jobs table was ~1.5 rows tall."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    ctx.connect(demo_server.base_url)
+    tab, queue = make_tab(qtbot, ctx, V45)
+    qtmodeltester.check(tab.model)
+    plan(qtbot, tab)
+    registered, _msg = set_email(qtbot, tab, DEMO_EMAIL)
+    assert registered is True
+    QTest.mouseClick(tab.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: queue.jobs and queue.jobs[0].state is JobState.DONE, timeout=20_000)
+    rid = queue.jobs[0].requestid
+    QTest.mouseClick(tab.submit_button, Qt.MouseButton.LeftButton)  # the same export again
+    qtbot.waitUntil(lambda: "again" in tab.job_label.text(), timeout=20_000)
+    assert [j.requestid for j in queue.jobs] == [rid]
+    assert tab.model.rowCount() == 1
+    # attaching it by hand does not add a second row either
+    tab.attach_edit.setFocus()
+    QTest.keyClicks(tab.attach_edit, rid)
+    QTest.keyClick(tab.attach_edit, Qt.Key.Key_Return)
+    assert tab.model.rowCount() == 1
+    assert "already listed" in tab.job_label.text()
+    row_height = tab.jobs_view.verticalHeader().defaultSectionSize()
+    assert tab.jobs_view.height() >= 5 * row_height
+    close_queue(qtbot, tab, queue)
+
+
 def test_plan_warns_when_records_are_on_tape(qtbot: Any, ctx: AppContext, demo_server: Any) -> None:
     """The demo keeps every 4th storage unit on tape: the seed hour has some of them."""
     ctx.connect(demo_server.base_url)

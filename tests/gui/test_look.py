@@ -14,7 +14,9 @@ from typing import Any
 
 import astropy.units as u
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
 
 from jsocdesk.core.query.tree import And, Notify, Sample, Series, Time
 from jsocdesk.gui.context import AppContext
@@ -181,10 +183,16 @@ def test_results_show_online_or_tape_from_the_columns_menu(qtbot: Any, window: M
     rs = wait_task(qtbot, window.search())
     assert rs.total == 81
     tab = window.results_tab
-    tab.columns_menu.aboutToShow.emit()
-    act = next(a for a in tab.columns_menu.actions() if a.text().endswith("*online*"))
-    assert not act.isChecked()
-    act.setChecked(True)  # the user ticks it: the search runs again with the column
+    QTest.mouseClick(tab.columns_button, Qt.MouseButton.LeftButton)  # the Columns chooser
+    chooser = tab.columns_chooser
+    qtbot.waitUntil(chooser.isVisible)
+    item = chooser.item("*online*")
+    assert item is not None
+    assert item.checkState() == Qt.CheckState.Unchecked
+    QTest.keyClicks(chooser.search, "online")
+    # Enter ticks the first match: the search runs again with the column
+    QTest.keyClick(chooser.search, Qt.Key.Key_Return)
+    QTest.keyClick(chooser.search, Qt.Key.Key_Escape)
     qtbot.waitUntil(
         lambda: (
             tab.model is not None and "*online*" in tab.model.columns and tab.model.rs.loaded == 81

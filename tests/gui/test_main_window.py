@@ -75,7 +75,8 @@ def test_undo_redo_through_actions(window: MainWindow) -> None:
     assert panel.tree.child_count(panel.tree.root_id) == 2
     window.new_action.trigger()
     assert panel.tree.child_count(panel.tree.root_id) == 0
-    assert not panel.undo_stack.canUndo()
+    window.undo_action.trigger()  # New query is undoable (issue 15)
+    assert panel.tree.child_count(panel.tree.root_id) == 2
 
 
 def test_geometry_and_splitters_restored(qtbot: Any, ctx: AppContext) -> None:

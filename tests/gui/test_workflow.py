@@ -138,7 +138,7 @@ def test_whole_workflow_restart_reattach_resume(
     qtbot.waitUntil(lambda: job1.state is JobState.DONE, timeout=20_000)
     assert len(job1.files) == 7
     qtbot.waitUntil(lambda: len(items_of(wf, job1)) == 7, timeout=10_000)
-    assert ("Export ready", f"{job1.requestid}: 7 file(s) ready, downloading") in [
+    assert ("Export ready", f"{job1.requestid}: 7 file(s) ready, downloading 7") in [
         h[:2] for h in wf.notifier.history
     ]
     qtbot.waitUntil(lambda: all(it.state is S.DONE for it in wf.workflow.downloads), timeout=30_000)

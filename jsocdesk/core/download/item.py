@@ -39,6 +39,8 @@ TRANSITIONS: dict[DownloadState, frozenset[DownloadState]] = {
 }
 
 FINISHED_STATES = frozenset({S.DONE, S.FAILED, S.CANCELLED})
+#: an active download that received nothing for this long is "stalled" (no ETA then)
+STALL_AFTER_S = 5.0
 
 
 class InvalidTransition(DownloadError):
@@ -103,6 +105,8 @@ class DownloadItem:
         self.next_attempt_at: float | None = None  # monotonic time of a scheduled retry
         self.consecutive_failures = 0  # failed attempts in a row without progress
         self._speed_ref: tuple[float, int] | None = None
+        #: monotonic time bytes last arrived (while active; None: not sampled yet)
+        self.progress_at: float | None = None
 
     # --- derived values
     @property
@@ -132,6 +136,14 @@ class DownloadItem:
         if self.state is not S.ACTIVE or size is None or self.speed <= 1.0:
             return None
         return max(0.0, (size - self.bytes_done) / self.speed)
+
+    def stalled(self, now: float | None = None, after: float | None = None) -> bool:
+        """Active, and no byte arrived for ``after`` seconds (default
+        :data:`STALL_AFTER_S`): an ETA from the decaying smoothed speed would be fiction."""
+        if self.state is not S.ACTIVE or self.progress_at is None:
+            return False
+        now = time.monotonic() if now is None else now
+        return now - self.progress_at >= (STALL_AFTER_S if after is None else after)
 
     @property
     def finished(self) -> bool:
@@ -166,6 +178,7 @@ class DownloadItem:
         if new is not S.ACTIVE:
             self.speed = 0.0
             self._speed_ref = None
+            self.progress_at = None
         if new is not S.QUEUED:
             self.next_attempt_at = None
 
@@ -175,8 +188,11 @@ class DownloadItem:
         now = time.monotonic() if now is None else now
         if self._speed_ref is None:
             self._speed_ref = (now, self.bytes_done)
+            self.progress_at = now
             return
         t0, b0 = self._speed_ref
+        if self.bytes_done > b0:
+            self.progress_at = now
         dt = now - t0
         if dt <= 0:
             return
@@ -188,6 +204,7 @@ class DownloadItem:
     def reset_speed(self) -> None:
         self.speed = 0.0
         self._speed_ref = None
+        self.progress_at = None
 
     # --- persistence
     def to_json(self) -> dict[str, Any]:

@@ -29,6 +29,8 @@ def progress_text(item: DownloadItem) -> str:
     if fraction is not None:
         text += f" ({fraction * 100:.0f}%)"
     if item.state is S.ACTIVE:
+        if item.stalled():  # the smoothed speed decays: its ETA ("45:54:38 left") is fiction
+            return text + " · stalled (no data for a while; still trying)"
         speed = human_speed(item.speed)
         if speed:
             text += f" · {speed}"

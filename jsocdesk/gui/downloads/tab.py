@@ -13,6 +13,7 @@ asks for a quick look instead (:attr:`DownloadsTab.quick_look_requested`).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue, QueueTotals
+from jsocdesk.gui.downloads.folder import DownloadFolderRow
 from jsocdesk.gui.downloads.format import human_bytes, human_duration, human_speed
 from jsocdesk.gui.downloads.model import DownloadsModel
 from jsocdesk.gui.downloads.notify import Notifier
@@ -39,7 +41,8 @@ REPAINT_MS = 300
 FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz")
 
 
-def totals_text(t: QueueTotals) -> str:
+def totals_text(t: QueueTotals, *, stalled: bool = False) -> str:
+    """The totals line; ``stalled``: every active download receives nothing (no ETA)."""
     if t.count == 0:
         return "No downloads"
     parts = [f"{t.done} of {t.count - t.cancelled} done"]
@@ -48,7 +51,9 @@ def totals_text(t: QueueTotals) -> str:
     if t.active:
         parts.append(f"{t.active} active")
     parts.append(f"{human_bytes(t.bytes_done)} / {human_bytes(t.bytes_total)}")
-    if t.active and t.speed > 0:
+    if t.active and stalled:
+        parts.append("stalled")
+    elif t.active and t.speed > 0:
         parts.append(human_speed(t.speed))
         eta = human_duration(t.eta)
         if eta:
@@ -111,6 +116,8 @@ class DownloadsTab(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.folder_row = DownloadFolderRow(self)
+        layout.addWidget(self.folder_row)
         layout.addWidget(self.toolbar)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status_label)
@@ -130,6 +137,11 @@ class DownloadsTab(QWidget):
         self._wake_signals = (ev.changed, ev.inserted, ev.removed, ev.moved, ev.reset)
         for sig in self._wake_signals:
             sig.connect(self.wake)
+        ev.inserted.connect(self._on_queue_inserted)
+        # the totals follow a changed list at once (a reopened session's 161 files showed
+        # "No downloads" until the next repaint tick)
+        for sig in (ev.inserted, ev.removed, ev.reset):
+            sig.connect(self._refresh_totals)
         self._update_actions()
         self.wake()
         self.refresh()  # stops the timer again if there is nothing to follow
@@ -149,6 +161,9 @@ class DownloadsTab(QWidget):
         self.repaint_timer.stop()
         for sig in self._wake_signals:
             sig.disconnect(self.wake)
+        self.queue.events.inserted.disconnect(self._on_queue_inserted)
+        for sig in (self.queue.events.inserted, self.queue.events.removed, self.queue.events.reset):
+            sig.disconnect(self._refresh_totals)
         self.queue.state_changed.disconnect(self._on_queue_state_changed)
         self.model.detach()
         if self._status_bar is not None:
@@ -160,6 +175,15 @@ class DownloadsTab(QWidget):
         if not self.repaint_timer.isActive():
             self.repaint_timer.start()
 
+    def _refresh_totals(self, *_args: object) -> None:
+        active = [it for it in self.queue if it.state is S.ACTIVE]
+        stalled = bool(active) and all(it.stalled() for it in active)
+        text = totals_text(self.queue.totals(), stalled=stalled)
+        if text != self._last_totals:
+            self._last_totals = text
+            self.totals_label.setText(text)
+            self.totals_changed.emit(text)
+
     def refresh(self) -> None:
         """Repaint visible dirty rows and refresh the totals (called by the repaint timer)."""
         if self.model.pending_repaints:
@@ -167,11 +191,7 @@ class DownloadsTab(QWidget):
             if not self.view.isVisible():
                 last = -1  # nothing on screen: nothing to repaint, data() reads live values
             self.model.flush(first, last)
-        text = totals_text(self.queue.totals())
-        if text != self._last_totals:
-            self._last_totals = text
-            self.totals_label.setText(text)
-            self.totals_changed.emit(text)
+        self._refresh_totals()
         if self.queue.idle and not self.model.pending_repaints:
             self.repaint_timer.stop()  # nothing moves: sleep until the queue wakes us
 
@@ -273,7 +293,12 @@ class DownloadsTab(QWidget):
                 menu.addAction(act)
         menu.popup(self.view.viewport().mapToGlobal(pos))
 
+    def _on_queue_inserted(self, *_args: object) -> None:
+        self.status_label.setText("")  # a new batch: the last one's summary is stale
+
     def _on_queue_state_changed(self, item: DownloadItem, _old: DownloadState) -> None:
+        if item.state in (S.QUEUED, S.ACTIVE) and self.status_label.text():
+            self.status_label.setText("")  # a new batch: the last one's summary is stale
         if item.state is S.DONE:
             self._batch_done += 1
         elif item.state is S.FAILED:
@@ -283,6 +308,7 @@ class DownloadsTab(QWidget):
             if self._batch_failed:
                 message += f", {self._batch_failed} failed"
             self._batch_done = self._batch_failed = 0
+            self._refresh_totals()  # the totals say the same as the summary, at once
             if self.notifier is not None:
                 self.notifier.notify("Downloads finished", message)
-            self.status_label.setText(message)
+            self.status_label.setText(f"{message} (at {time.strftime('%H:%M')})")

@@ -58,6 +58,8 @@ from jsocdesk.core.workflow import (
     make_export_plan,
 )
 from jsocdesk.gui.context import AppContext
+from jsocdesk.gui.demo_process import DEMO_EMAIL, running_demo
+from jsocdesk.gui.downloads.folder import DownloadFolderRow
 from jsocdesk.gui.downloads.format import human_bytes
 from jsocdesk.gui.exports.model import COL_RECORDSET, COL_STATUS, ExportJobsModel
 
@@ -66,16 +68,26 @@ PROTOCOLS = tuple(p.value for p in ExportProtocol)
 EMAIL_CHECK_DELAY_MS = 400
 REGISTER_URL = "http://jsoc.stanford.edu/ajax/register_email.html"
 TASK_EMAIL = "exports.check-email"
+#: the jobs table and the plan show at least this many rows
+JOBS_VISIBLE_ROWS = 6
+PLAN_VISIBLE_ROWS = 3
 TASK_PLAN = "exports.plan"
 
 
-def email_message(check: EmailCheck, address: str) -> str:
-    """What the e-mail field says about ``check`` (HTML)."""
+def email_message(check: EmailCheck, address: str, *, demo: bool = False) -> str:
+    """What the e-mail field says about ``check`` (HTML); in demo mode it never sends the
+    user to the real JSOC registration page."""
     addr = html.escape(address)
     if check.registered:
-        return f"<span style='color:#1a7f37'>✔ {addr} is registered for JSOC exports.</span>"
+        where = "the demo server" if demo else "JSOC exports"
+        return f"<span style='color:#1a7f37'>✔ {addr} is registered for {where}.</span>"
     if check.status == -2 or not address:
         return f"<span style='color:#b42318'>✘ {html.escape(check.message or 'Not valid')}</span>"
+    if demo:
+        return (
+            f"<span style='color:#b42318'>✘ {addr} is not registered on the demo server.</span> "
+            f"In demo mode use <b>{DEMO_EMAIL}</b> (no real JSOC account is needed)."
+        )
     return (
         f"<span style='color:#b42318'>✘ {addr} is not registered with JSOC "
         f"({html.escape(check.message)}).</span> Register it once at "
@@ -110,6 +122,7 @@ class ExportsTab(QWidget):
         self.overrides: dict[str, tuple[str, str]] = {}
         self.email_registered: bool | None = None
         self._checked_address: str | None = None
+        self._prefilling = False
 
         # --- plan ---------------------------------------------------------------------------
         plan_box = QGroupBox("Export plan for the current query", self)
@@ -128,6 +141,8 @@ class ExportsTab(QWidget):
         ph.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         ph.resizeSection(0, 420)
         ph.setStretchLastSection(True)
+        plan_rows = PLAN_VISIBLE_ROWS * self.plan_table.verticalHeader().defaultSectionSize()
+        self.plan_table.setMinimumHeight(plan_rows + ph.sizeHint().height() + 4)
         self.plan_label = QLabel("Press Refresh plan (or open this tab) to plan the export.")
         self.plan_label.setWordWrap(True)
         self.plan_label.setTextFormat(Qt.TextFormat.PlainText)  # it quotes server errors
@@ -160,10 +175,17 @@ class ExportsTab(QWidget):
         email_row.addWidget(self.submit_button)
         form.addRow("Notify e-mail:", email_row)
         form.addRow("", self.email_label)
+        self.demo_label = QLabel(self)
+        self.demo_label.setObjectName("demo-email-note")
+        self.demo_label.setWordWrap(True)
+        self.demo_label.hide()
+        form.addRow("", self.demo_label)
         attach_row = QHBoxLayout()
         attach_row.addWidget(self.attach_edit, 1)
         attach_row.addWidget(self.attach_button)
         form.addRow("Follow request id:", attach_row)
+        self.folder_row = DownloadFolderRow(self)
+        form.addRow("", self.folder_row)
 
         # --- jobs ----------------------------------------------------------------------------
         self.model = ExportJobsModel(queue.jobs, self)
@@ -177,6 +199,9 @@ class ExportsTab(QWidget):
         jh.resizeSection(COL_RECORDSET, 300)
         jh.resizeSection(COL_STATUS, 360)
         jh.setStretchLastSection(True)
+        # room for several jobs (it was ~1.5 rows tall under the plan and the form)
+        rows = JOBS_VISIBLE_ROWS * self.jobs_view.verticalHeader().defaultSectionSize()
+        self.jobs_view.setMinimumHeight(rows + jh.sizeHint().height() + 4)
         self.cancel_button = QPushButton("Cancel", self)
         self.split_button = QPushButton("Split time range", self)
         self.remove_button = QPushButton("Remove finished", self)
@@ -207,7 +232,9 @@ class ExportsTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(splitter)
-        splitter.setMinimumHeight(420)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
+        splitter.setMinimumHeight(640)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll)
@@ -229,6 +256,10 @@ class ExportsTab(QWidget):
         self.remove_button.clicked.connect(self.remove_finished)
         self.jobs_view.selectionModel().selectionChanged.connect(self._update_job_actions)
         self.model.dataChanged.connect(self._update_job_actions)
+        # after the change is delivered: rows are not removed while a row's signal runs
+        self.model.dataChanged.connect(
+            lambda *_a: QTimer.singleShot(0, self, self._merge_same_requests)
+        )
         self.model.rowsInserted.connect(self._update_job_actions)
         self.model.rowsRemoved.connect(self._update_job_actions)
         self.clock = QTimer(self)
@@ -238,6 +269,36 @@ class ExportsTab(QWidget):
         self._update_job_actions()
         if ctx.settings.email:
             self.email_edit.setText(ctx.settings.email)
+        ctx.connected.connect(self._on_ctx_connected)
+        if ctx.client is not None:
+            self._on_ctx_connected(ctx.client)
+
+    @property
+    def demo(self) -> bool:
+        """The app talks to its demo server (not JSOC)."""
+        return running_demo(self.ctx) is not None
+
+    def _on_ctx_connected(self, _client: object) -> None:
+        if self.demo:
+            self.demo_label.setText(
+                f"Demo mode: the demo server accepts <b>{DEMO_EMAIL}</b>, prefilled here; "
+                "exports stay on this machine and no real JSOC account is needed."
+            )
+            self.demo_label.show()
+            if self.email() != DEMO_EMAIL:
+                self._prefill(DEMO_EMAIL)
+        else:
+            self.demo_label.hide()
+            if self.email() == DEMO_EMAIL:
+                self._prefill(self.ctx.settings.email)
+
+    def _prefill(self, address: str) -> None:
+        """Put a default address in the field: not a change of the session's options."""
+        self._prefilling = True
+        try:
+            self.email_edit.setText(address)
+        finally:
+            self._prefilling = False
 
     def detach(self) -> None:
         self.clock.stop()
@@ -371,7 +432,8 @@ class ExportsTab(QWidget):
         self.email_label.setText("Checking the address…" if self.email() else "")
         self._update_submit()
         self._email_timer.start()
-        self.options_changed.emit()
+        if not self._prefilling:
+            self.options_changed.emit()
 
     def email(self) -> str:
         return self.email_edit.text().strip()
@@ -392,8 +454,9 @@ class ExportsTab(QWidget):
                 return  # typed on meanwhile; a newer check is on its way
             self.email_registered = check.registered
             self._checked_address = address
-            self.email_label.setText(email_message(check, address))
-            if check.registered:
+            demo = self.demo
+            self.email_label.setText(email_message(check, address, demo=demo))
+            if check.registered and not demo:  # the demo address is no one's real address
                 self.ctx.settings.email = address
             self._update_submit()
             self.email_checked.emit(check.registered, check.message)
@@ -492,6 +555,24 @@ class ExportsTab(QWidget):
             and job.status is ExportStatus.TOO_LARGE
             and bool(job.split)
         )
+
+    def _merge_same_requests(self) -> None:
+        """JSOC answers an identical request with the id it already gave: the same export.
+        Keep one row for it (the first), and say so, instead of listing it twice."""
+        seen: dict[str, ExportJob] = {}
+        for job in list(self.queue.jobs):
+            rid = job.requestid
+            if not rid or rid == "VOID":
+                continue
+            first = seen.setdefault(rid, job)
+            if first is job:
+                continue
+            self.queue.cancel(job)  # stop following the copy; the first row follows it
+            self.queue.jobs.remove(job)
+            self.job_label.setText(
+                f"JSOC answered with {rid} again: it is the same export as the row "
+                "already listed, which follows it (identical requests share one id)."
+            )
 
     def remove_finished(self) -> None:
         for job in [j for j in self.queue.jobs if j.state.finished]:

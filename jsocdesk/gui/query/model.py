@@ -70,6 +70,8 @@ class QueryTreeModel(QAbstractItemModel):
         self.tree = tree
         self.undo_stack = undo_stack
         self._errors: dict[int, str] = {}
+        #: edits refused on a node (message), shown on it until the next accepted edit
+        self._rejected: dict[int, str] = {}
         self._error_icon: QIcon | None = None
         ev = tree.events
         ev.inserting.connect(self._on_tree_inserting)
@@ -158,17 +160,17 @@ class QueryTreeModel(QAbstractItemModel):
             if col == 1:
                 return node.kind.upper() if isinstance(node, Group) else value_text(node)
             return None
+        error = self.error_of(nid)
         if role == Qt.ItemDataRole.ToolTipRole:
-            error = self._errors.get(nid)
             return error if error else node.describe()
-        if role == Qt.ItemDataRole.DecorationRole and col == 0 and nid in self._errors:
+        if role == Qt.ItemDataRole.DecorationRole and col == 0 and error:
             return self._icon()
-        if role == Qt.ItemDataRole.AccessibleDescriptionRole and nid in self._errors:
-            return self._errors[nid]
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole and error:
+            return error
         if role == Role.OBJECT:
             return node
         if role == Role.ERROR:
-            return self._errors.get(nid, "")
+            return error
         if role == Role.KIND:
             return node.kind
         return None
@@ -219,10 +221,10 @@ class QueryTreeModel(QAbstractItemModel):
             else:
                 return False
         except QueryError as exc:
-            self.edit_rejected.emit(exc.message)
+            self.reject_edit(index, exc.message)
             return False
         if new.kind != old.kind:
-            self.edit_rejected.emit(f"Cannot turn a {old.kind} node into a {new.kind} node")
+            self.reject_edit(index, f"Cannot turn a {old.kind} node into a {new.kind} node")
             return False
         if new == old and type(new) is type(old):
             return True
@@ -243,17 +245,43 @@ class QueryTreeModel(QAbstractItemModel):
         changed = set(self._errors) | set(new)
         self._errors = new
         for nid in changed:
-            if nid in self.tree:
-                idx = self.index_of(nid)
-                self.dataChanged.emit(
-                    idx,
-                    idx,
-                    [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole, Role.ERROR],
-                )
+            self._emit_marks(nid)
 
     @property
     def errors(self) -> Mapping[int, str]:
         return dict(self._errors)
+
+    def error_of(self, node_id: int) -> str:
+        """The problems shown on a node: a refused edit first, then validation."""
+        parts = [m for m in (self._rejected.get(node_id), self._errors.get(node_id)) if m]
+        return "\n".join(parts)
+
+    @property
+    def rejected(self) -> Mapping[int, str]:
+        return dict(self._rejected)
+
+    def reject_edit(self, index: Index, message: str) -> None:
+        """An edit of ``index``'s node was refused: mark the node and say why."""
+        nid = self.node_id(index)
+        if nid is not None:
+            self._rejected[nid] = message
+            self._emit_marks(nid)
+        self.edit_rejected.emit(message)
+
+    def clear_rejected(self) -> None:
+        old = list(self._rejected)
+        self._rejected.clear()
+        for nid in old:
+            self._emit_marks(nid)
+
+    def _emit_marks(self, nid: int) -> None:
+        if nid in self.tree:
+            idx = self.index_of(nid)
+            self.dataChanged.emit(
+                idx,
+                idx,
+                [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole, Role.ERROR],
+            )
 
     # --- undoable edits (what toolbar, menus, drag and drop use) ----------------------------
 
@@ -414,6 +442,7 @@ class QueryTreeModel(QAbstractItemModel):
     def _on_tree_removed(self, _parent_id: int, _row: int, _count: int) -> None:
         self.endRemoveRows()
         self._errors = {k: v for k, v in self._errors.items() if k in self.tree}
+        self._rejected = {k: v for k, v in self._rejected.items() if k in self.tree}
 
     def _on_tree_moving(
         self, src_parent: int, src_row: int, dest_parent: int, dest_row: int
@@ -437,4 +466,5 @@ class QueryTreeModel(QAbstractItemModel):
 
     def _on_tree_reset(self) -> None:
         self._errors = {}
+        self._rejected = {}
         self.endResetModel()

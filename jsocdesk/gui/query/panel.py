@@ -13,7 +13,8 @@ Data flow (one direction at a time, never a loop):
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import astropy.units as u
@@ -21,7 +22,9 @@ from astropy.time import Time as AstropyTime
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -73,6 +76,16 @@ ADD_KINDS = (
 )
 
 ERROR_STYLE = "QLineEdit { background: #fde2e1; }"
+#: a new Time node, when the query has none to copy: the hour of the sunpy guide's example
+#: (hmi.v_45s has 81 records in it), rather than a moving "yesterday" with data still
+#: arriving; a second Time node copies its neighbour's span instead
+DEFAULT_TIME_SPAN = ("2014-01-01 00:00:00", "2014-01-01 01:00:00")
+RECORD_SET_PLACEHOLDER = (
+    "Record set, e.g. hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
+)
+NO_RECORD_SET = "No record set: the query has problems (see the marked nodes)"
+#: a problem message longer than this is shortened for the panel (the tooltip has it all)
+PROBLEM_CHARS = 220
 
 
 class QueryTreeView(QTreeView):
@@ -90,7 +103,31 @@ class QueryTreeView(QTreeView):
             if event.key() == Qt.Key.Key_Insert:
                 self.add_menu_requested.emit()
                 return
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+                current = self.currentIndex()
+                if current.isValid():  # Enter edits the value, whichever column is current
+                    self.edit(current.siblingAtColumn(1))
+                    return
         super().keyPressEvent(event)
+
+    def edit(self, index: Any, trigger: Any = None, event: Any = None) -> bool:  # type: ignore[override]
+        """F2 / double click on the Node column edit the node's value (column 1)."""
+        if trigger is None:
+            super().edit(index)
+            return True
+        if index.isValid() and index.column() == 0:
+            index = index.siblingAtColumn(1)
+        return bool(super().edit(index, trigger, event))
+
+    def closeEditor(self, editor: QWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
+        # WORKAROUND(Qt): the view takes the focus back only when the editor widget itself
+        # had it; a composite editor (Time: two fields) has it on a child, so Qt handed the
+        # focus to the next widget in the chain (the series filter) after Enter.
+        focus = QApplication.focusWidget()
+        had = focus is not None and (editor is focus or editor.isAncestorOf(focus))
+        super().closeEditor(editor, hint)
+        if had:
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 class QueryPanelWidget(QWidget):
@@ -117,6 +154,8 @@ class QueryPanelWidget(QWidget):
         self.current_info: SeriesInfo | None = None
         self._infos: dict[str, SeriesInfo] = {}
         self._setting_text = False
+        #: the tree the record-set text was last parsed into (its text is the user's own)
+        self._parsed_root: Node | None = None
         #: the last context / "add node" menu shown (kept alive while it is open)
         self.popup_menu: QMenu | None = None
 
@@ -142,6 +181,7 @@ class QueryPanelWidget(QWidget):
         self.view.add_menu_requested.connect(self._on_view_add_menu_requested)
         self.delegate = QueryValueDelegate(self.completions, self.view)
         self.view.setItemDelegateForColumn(1, self.delegate)
+        self.delegate.editor_invalid.connect(self._on_delegate_editor_invalid)
         self.view.header().setStretchLastSection(True)
         self.view.setColumnWidth(0, 170)
         self.view.expandAll()
@@ -153,9 +193,7 @@ class QueryPanelWidget(QWidget):
 
         self.recordset_edit = QLineEdit(self)
         self.recordset_edit.setObjectName("recordset-edit")
-        self.recordset_edit.setPlaceholderText(
-            "Record set, e.g. hmi.v_45s[2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI]"
-        )
+        self.recordset_edit.setPlaceholderText(RECORD_SET_PLACEHOLDER)
         self.recordset_edit.textEdited.connect(self._on_recordset_edit_text_edited)
         self.recordset_edit.returnPressed.connect(self.apply_text)
         self.parse_label = QLabel(self)
@@ -323,11 +361,12 @@ class QueryPanelWidget(QWidget):
         if kind == "series":
             return Series(info.name if info is not None else "hmi.v_45s")
         if kind == "time":
-            day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            start = day - timedelta(days=1)
+            neighbour = self._neighbour_time()
+            if neighbour is not None:  # a second Time (an OR branch) takes the first's span
+                return Time(neighbour.start, neighbour.end)
             return Time(
-                AstropyTime(start.replace(tzinfo=None), scale="utc"),
-                AstropyTime((start + timedelta(hours=1)).replace(tzinfo=None), scale="utc"),
+                AstropyTime(DEFAULT_TIME_SPAN[0], scale="utc"),
+                AstropyTime(DEFAULT_TIME_SPAN[1], scale="utc"),
             )
         if kind == "wavelength":
             return Wavelength(171 * u.AA)
@@ -351,6 +390,23 @@ class QueryPanelWidget(QWidget):
             )
             return Cutout(0.0, 0.0, 300.0, 300.0, t_ref, tracking=True)
         raise QueryError(f"Unknown node kind: {kind!r}")
+
+    def _neighbour_time(self) -> Time | None:
+        """The Time node nearest before the insertion point (else the first one)."""
+        parent, row = self.insertion_point()
+        times: list[tuple[int, Time]] = []
+        for nid in self.tree.ids():
+            node = self.tree.node(nid)
+            if isinstance(node, Time):
+                times.append((nid, node))
+        if not times:
+            return None
+        siblings = [
+            node
+            for nid, node in times
+            if self.tree.parent_id(nid) == parent and self.tree.row(nid) < row
+        ]
+        return siblings[-1] if siblings else times[0][1]
 
     def add_node(self, kind: str, node: Node | None = None, *, edit: bool = True) -> int:
         parent, row = self.insertion_point()
@@ -483,20 +539,57 @@ class QueryPanelWidget(QWidget):
             self.view.expand(self.model.index(row, 0, parent))
 
     def _on_model_edit_rejected(self, message: str) -> None:
-        self._show_problem(message)
+        self._update_problems()
+        self._status(short_message(message))
+
+    def _on_delegate_editor_invalid(self, message: str) -> None:
+        self._status(short_message(message))
+
+    def _status(self, message: str) -> None:
         window = self.window()
         status = getattr(window, "statusBar", None)
         if callable(status):
             status().showMessage(message, 8000)
 
     def _show_problem(self, message: str) -> None:
+        """A one-off message in the problem line (an action that cannot run now); the next
+        check or accepted edit replaces it with the query's own problems."""
         self.problem_label.setText(message)
+        self.problem_label.setToolTip(message)
         self.problem_label.setVisible(bool(message))
+        self._status(message)
+
+    def problem_messages(self) -> list[str]:
+        """Every problem the panel shows: refused edits, then the query's validation."""
+        out = list(self.model.rejected.values())
+        if self.check is not None:
+            out.extend(e.message for e in self.check.errors if e.message not in out)
+        return out
+
+    def _update_problems(self) -> None:
+        messages = self.problem_messages()
+        if not messages:
+            self.problem_label.setText("")
+            self.problem_label.setToolTip("")
+            self.problem_label.hide()
+            return
+        n = len(messages)
+        lines = [f"• {short_message(m)}" for m in messages[:5]]
+        if n > 5:
+            lines.append(f"… and {n - 5} more (hover the marked nodes)")
+        head = f"{n} problems in the query:\n" if n > 1 else ""
+        self.problem_label.setText(head + "\n".join(lines))
+        self.problem_label.setToolTip("\n".join(messages))
+        self.problem_label.show()
 
     # --- tree -> metadata, validation, text, count -----------------------------------------
 
     def set_series_names(self, names: list[str]) -> None:
         self.series_names = names
+
+    def info_for(self, name: str) -> SeriesInfo | None:
+        """The metadata of series ``name`` the panel already has (no request)."""
+        return self._infos.get(name.lower())
 
     def set_current_info(self, info: SeriesInfo) -> None:
         self.current_info = info
@@ -507,6 +600,8 @@ class QueryPanelWidget(QWidget):
         self.schedule_refresh()
 
     def _on_tree_modified(self) -> None:
+        self.model.clear_rejected()  # an accepted edit: refused ones no longer apply
+        self._update_problems()
         self.last_count = None
         self.schedule_refresh()
 
@@ -545,12 +640,15 @@ class QueryPanelWidget(QWidget):
     def apply_check(self, check: service.QueryCheck) -> None:
         self.check = check
         self.model.set_errors(check.errors)
+        self._update_problems()
         if check.errors:
-            self._show_problem("\n".join(f"• {e.message}" for e in check.errors[:5]))
             self.validity_changed.emit(False, check.errors[0].message)
+            self.recordset_edit.setPlaceholderText(NO_RECORD_SET)
+            if self._parsed_root is None or self._parsed_root != self.tree.root:
+                self._set_text("")  # no record set for it (not the last valid one)
         else:
-            self._show_problem("")
             self.validity_changed.emit(True, "")
+            self.recordset_edit.setPlaceholderText(RECORD_SET_PLACEHOLDER)
             self._set_text(check.text)
 
     def _on_refreshed(self, result: tuple[service.QueryCheck, service.CountResult | None]) -> None:
@@ -635,6 +733,7 @@ class QueryPanelWidget(QWidget):
         assert isinstance(result, Node)
         self.recordset_edit.setModified(False)  # applied: the compiled text may replace it
         self._clear_parse_error()
+        self._parsed_root = result
         if result != self.tree.root:
             self.model.set_root(result, "Replace query from record set")
             self.view.expandAll()
@@ -665,12 +764,32 @@ class QueryPanelWidget(QWidget):
     # --- whole query ------------------------------------------------------------------------
 
     def new_query(self) -> None:
-        self.tree.set_root(None)
-        self.undo_stack.clear()
+        """Start an empty query, undoably (Ctrl+Z brings the old one back)."""
+        if self.tree.child_count(self.tree.root_id) == 0:
+            return
+        self.model.set_root(None, "New query")
         self._set_text("")
+        self._status("New query — Edit → Undo (Ctrl+Z) brings the previous one back")
 
     def load_root(self, root: Node) -> None:
         """Replace the query without undo history (opening a session)."""
         self.tree.set_root(root)
         self.undo_stack.clear()
         self.view.expandAll()
+
+
+_LIST_RE = re.compile(r"\[('[^'\]]*'(?:,\s*'[^'\]]*')*)\]")
+
+
+def short_message(message: str, keep: int = 6) -> str:
+    """A problem message for the panel: a long Python list of names (sunpy's wording,
+    ``['a', 'b', …]`` with 31 segment names) becomes ``a, b, … (31 in all)``."""
+
+    def shorten(m: re.Match[str]) -> str:
+        names = [n.strip().strip("'") for n in m[1].split(",")]
+        if len(names) <= keep:
+            return ", ".join(names)
+        return f"{', '.join(names[:keep])}, … ({len(names)} in all)"
+
+    text = _LIST_RE.sub(shorten, message)
+    return text if len(text) <= PROBLEM_CHARS else text[: PROBLEM_CHARS - 1] + "…"

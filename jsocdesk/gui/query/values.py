@@ -14,16 +14,26 @@ notify      the e-mail                           ``me@example.com``
 ==========  ===================================  =========================================
 
 In a time range ``to``, ``..`` and ``–`` work as well as ``→``.
+
+Time instants typed into the Time editor (:func:`parse_instant`): ISO (``2014-01-01
+00:00:00``, ``2014-01-01T00:00``), DRMS literals (``2014.01.01_00:00:35_TAI``, their zone
+wins), ``now``, and offsets ``-1d`` / ``now-6h`` / ``+30m`` (from now; in the end field a
+``+`` offset counts from the start).  A whole range pasted into one field
+(``2014.01.01_00:00:35_TAI-2014.01.01_01:00:35_TAI``, ``START/1h``, ``START → END``) fills
+both (:func:`parse_range`).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import astropy.units as u
 from astropy.time import Time as AstropyTime
+from astropy.time import TimeDelta
 
-from jsocdesk.core.errors import QueryError
+from jsocdesk.core import drmstime
+from jsocdesk.core.errors import QueryError, TimeFormatError
 from jsocdesk.core.query.tree import (
     Cutout,
     Keyword,
@@ -212,3 +222,93 @@ def node_from_text(old: Node, text: str) -> Node:
     if isinstance(old, Cutout):
         return parse_cutout(text)
     raise QueryError(f"Cannot edit a {old.kind} node as text")
+
+
+# --- typed time instants and ranges (the Time editor) -------------------------------------
+
+TIME_HINT = "e.g. 2014-01-01 00:00, 2014.01.01_00:00:35_TAI, now, -1d, +1h"
+_OFFSET_RE = re.compile(
+    r"^(?P<now>now)?\s*(?:(?P<sign>[+-])\s*(?P<n>\d+(?:\.\d*)?|\.\d+)\s*"
+    r"(?P<unit>s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?))?$",
+    re.IGNORECASE,
+)
+_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+_ZONED = re.compile(r"(?:_|\d)(?:TAI|UTC|UT|TT|GMT|Z)\s*$", re.IGNORECASE)
+_DURATION_TAIL = re.compile(r"^(?P<start>.+?)\s*/\s*(?P<dur>\d+(?:\.\d*)?\s*[smhd])$", re.I)
+
+
+def now_utc() -> AstropyTime:
+    return AstropyTime(datetime.now(UTC).replace(tzinfo=None, microsecond=0), scale="utc")
+
+
+def parse_instant(
+    text: str,
+    scale: str = "utc",
+    *,
+    now: AstropyTime | None = None,
+    start: AstropyTime | None = None,
+) -> AstropyTime:
+    """One instant as typed (see the module doc); raises :class:`QueryError` saying how
+    to write one.  Text without a zone is read in ``scale``."""
+    body = text.strip()
+    if not body:
+        raise QueryError(f"Empty time: type one, {TIME_HINT}")
+    m = _OFFSET_RE.match(body)
+    if m and (m["now"] or m["sign"]):
+        base = now if now is not None else now_utc()
+        if not m["now"] and m["sign"] == "+" and start is not None:
+            base = start
+        if not m["sign"]:
+            return base
+        seconds = float(m["n"]) * _UNIT_S[m["unit"][0].lower()]
+        delta = TimeDelta(seconds if m["sign"] == "+" else -seconds, format="sec")
+        return base + delta
+    if _ZONED.search(body):
+        try:
+            secs, zone = drmstime.parse_time(body)
+        except TimeFormatError:
+            raise QueryError(f"Not a time: {text.strip()!r} ({TIME_HINT})") from None
+        tai = AstropyTime(drmstime.seconds_to_tai_calendar(secs), scale="tai")
+        return tai.utc if zone == "UTC" else tai
+    iso = body.replace("/", "-")
+    dotted = re.match(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})(?:[_ T](.*))?$", iso)
+    if dotted:  # a DRMS literal without its zone: read it in the editor's scale
+        iso = f"{dotted[1]}-{dotted[2]}-{dotted[3]}" + (f" {dotted[4]}" if dotted[4] else "")
+    try:
+        return AstropyTime(iso.replace("_", " "), scale=scale)
+    except (ValueError, TypeError, OverflowError):
+        raise QueryError(f"Not a time: {text.strip()!r} ({TIME_HINT})") from None
+
+
+def parse_range(
+    text: str, scale: str = "utc", *, now: AstropyTime | None = None
+) -> tuple[AstropyTime, AstropyTime] | None:
+    """A whole range typed or pasted into one field, or None when ``text`` is one instant.
+
+    ``A → B`` / ``A to B`` / ``A .. B``, DRMS ``A-B`` and ``A/1h``."""
+    body = text.strip()
+    parts = _RANGE_SPLIT.split(body)
+    if len(parts) == 2 and all(parts):
+        t0 = parse_instant(parts[0], scale, now=now)
+        return t0, parse_instant(parts[1], scale, now=now, start=t0)
+    m = _DURATION_TAIL.match(body)
+    if m:
+        t0 = parse_instant(m["start"], scale, now=now)
+        try:
+            seconds = drmstime.parse_duration(m["dur"].replace(" ", ""))
+        except TimeFormatError:
+            return None
+        return t0, t0 + TimeDelta(seconds, format="sec")
+    for i, ch in enumerate(body):  # DRMS A-B: a dash with an instant on each side
+        if ch != "-" or i == 0:
+            continue
+        left, right = body[:i].strip(), body[i + 1 :].strip()
+        if not left or not right or not right[0].isdigit() or len(right) < 8:
+            continue
+        try:
+            t0 = parse_instant(left, scale, now=now)
+            t1 = parse_instant(right, scale, now=now)
+        except QueryError:
+            continue
+        return t0, t1
+    return None

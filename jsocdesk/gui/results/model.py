@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -201,6 +203,24 @@ class ResultTableModel(QAbstractTableModel):
     def fetching(self) -> bool:
         return self._fetching
 
+    @property
+    def sort_column(self) -> str | None:
+        return self._sort[0] if self._sort is not None else None
+
+    async def load_all(self) -> int:
+        """Load every remaining page (the sort and the filter then cover every record)."""
+        while self.rs.can_fetch_more:
+            if self._fetching:
+                await asyncio.sleep(0.02)
+                continue
+            self._fetching = True
+            try:
+                await self.rs.fetch_next(self._page_size)
+            finally:
+                self._fetching = False
+            self.progress_changed.emit(self.rs.loaded, self._total())
+        return self.rs.loaded
+
     def _total(self) -> int:
         return -1 if self.rs.total is None else self.rs.total
 
@@ -217,7 +237,7 @@ class ResultTableModel(QAbstractTableModel):
         else:
             new = np.arange(start, start + count, dtype=np.int64)
             if self._filter:
-                new = new[self._match(start, start + count, self._filter.lower())]
+                new = new[self._match_text(start, start + count, self._filter)]
             if len(new):
                 first = len(self._view)
                 self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
@@ -286,7 +306,8 @@ class ResultTableModel(QAbstractTableModel):
         return self._filter
 
     def set_filter(self, text: str) -> asyncio.Task[None]:
-        """Show only rows where some visible column contains ``text`` (case-insensitive)."""
+        """Show only rows matching ``text``: comparisons on columns (``QUALITY > 0``), or
+        rows where some visible column contains it (case-insensitive)."""
         self._filter = text.strip()
         return self._tasks.run(
             self._compute_filter(self._filter),
@@ -295,17 +316,45 @@ class ResultTableModel(QAbstractTableModel):
             owner=self,
         )
 
+    def filter_problem(self) -> str:
+        """Why the filter text cannot be applied as a comparison ("" when it can, or when
+        it is a plain search text)."""
+        try:
+            conditions = parse_conditions(self._filter, self._columns) or []
+            if self.rs.loaded:
+                for cond in conditions:
+                    cond.evaluate(self.rs.column(cond.name), 0, 1)
+        except ValueError as exc:
+            return str(exc)
+        return ""
+
+    def _match_text(self, start: int, stop: int, text: str) -> npt.NDArray[np.bool_]:
+        """Rows matching ``text``: ``NAME OP VALUE`` comparisons (``QUALITY > 0``,
+        ``CRLT_OBS < -2.995``, joined with ``and``), else a substring of any column."""
+        try:
+            conditions = parse_conditions(text, self._columns)
+        except ValueError:
+            return np.zeros(stop - start, dtype=bool)
+        if conditions is None:
+            return self._match(start, stop, text.lower())
+        mask = np.ones(stop - start, dtype=bool)
+        try:
+            for cond in conditions:
+                mask &= cond.evaluate(self.rs.column(cond.name), start, stop)
+        except ValueError:  # a value that does not fit the column (filter_problem says)
+            return np.zeros(stop - start, dtype=bool)
+        return mask
+
     async def _compute_filter(self, text: str) -> None:
         await asyncio.sleep(0)
         n = self.rs.loaded
         if not text:
             rows: IntArray | None = None
         else:
-            needle = text.lower()
             parts = []
             for start in range(0, n, FILTER_CHUNK):
                 stop = min(n, start + FILTER_CHUNK)
-                mask = self._match(start, stop, needle)
+                mask = self._match_text(start, stop, text)
                 parts.append(np.nonzero(mask)[0].astype(np.int64) + start)
                 await asyncio.sleep(0)
             rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
@@ -416,3 +465,72 @@ def time_texts(col: Column, start: int, stop: int) -> npt.NDArray[np.str_]:
         return np.char.add(text, "Z")
     text = np.char.replace(np.char.replace(text, "-", "."), "T", "_")
     return np.char.add(text, "_UTC" if utc else "_TAI")
+
+
+# --- comparisons in the filter box ----------------------------------------------------------
+
+_CONDITION_RE = re.compile(
+    r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op><=|>=|==|!=|<>|=|<|>)\s*(?P<value>.+?)\s*$"
+)
+_AND_RE = re.compile(r"\s+and\s+|\s*&&\s*|\s*,\s*", re.IGNORECASE)
+_OPS: dict[str, Any] = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "=": np.equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+    "<>": np.not_equal,
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``NAME OP VALUE`` on one loaded column; missing values never match."""
+
+    name: str
+    op: str
+    value: str
+
+    def evaluate(self, col: Column, start: int, stop: int) -> npt.NDArray[np.bool_]:
+        values = col.values[start:stop]
+        missing = col.missing[start:stop]
+        func = _OPS[self.op]
+        if col.kind in (ColumnKind.INTEGER, ColumnKind.REAL):
+            try:
+                number = float(self.value)
+            except ValueError:
+                raise ValueError(f"{self.name} is a number: {self.value!r} is not") from None
+            found = func(values.astype(np.float64), number)
+        elif col.kind is ColumnKind.TIME:
+            try:
+                seconds = drmstime.parse_time_seconds(self.value)
+            except ValueError:
+                raise ValueError(f"{self.name} is a time: {self.value!r} is not") from None
+            found = func(values.astype(np.float64), seconds)
+        else:
+            texts = np.char.lower(np.char.decode(values, "utf-8", "replace"))
+            found = func(texts, self.value.strip("'\"").lower())
+        result: npt.NDArray[np.bool_] = np.asarray(found, dtype=bool) & ~missing
+        return result
+
+
+def parse_conditions(text: str, columns: Sequence[str]) -> list[Condition] | None:
+    """The comparisons in a filter text, or None when it is a plain search text.
+
+    Raises :class:`ValueError` saying why for a comparison that names no shown column."""
+    text = text.strip()
+    if not text or not re.search(r"[<>=!]", text):
+        return None
+    by_lower = {c.lower(): c for c in columns}
+    out: list[Condition] = []
+    for part in _AND_RE.split(text):
+        m = _CONDITION_RE.match(part)
+        if m is None:
+            raise ValueError(f"Not a comparison: {part!r} (write e.g. QUALITY > 0)")
+        name = by_lower.get(m["name"].lower())
+        if name is None:
+            raise ValueError(f"{m['name']} is not a shown column (add it with Columns…)")
+        out.append(Condition(name, m["op"], m["value"]))
+    return out

@@ -84,6 +84,7 @@ class SeriesBrowserWidget(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self._given_info: SeriesInfo | None = None
         self.model = SeriesListModel(self)
         self.proxy = SeriesFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -105,6 +106,7 @@ class SeriesBrowserWidget(QWidget):
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the next widget
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.table.activated.connect(self._on_table_activated)
 
@@ -166,10 +168,13 @@ class SeriesBrowserWidget(QWidget):
             return None
         return self.model.entry(self.proxy.mapToSource(rows[0]).row()).name
 
-    def select_series(self, name: str) -> bool:
+    def select_series(self, name: str, info: SeriesInfo | None = None) -> bool:
+        """Select ``name`` in the table; with its ``info`` (already known), the details
+        show it without asking the server again."""
         row = self.model.row_of(name)
         if row < 0:
             return False
+        self._given_info = info
         index = self.proxy.mapFromSource(self.model.index(row, 0))
         if not index.isValid():
             self.filter_edit.clear()
@@ -183,6 +188,10 @@ class SeriesBrowserWidget(QWidget):
         if name is None:
             return
         self.series_selected.emit(name)
+        given, self._given_info = self._given_info, None
+        if given is not None and given.name.lower() == name.lower():
+            self._on_series_info(given)
+            return
         client = self._ctx.client
         if client is None:
             return
