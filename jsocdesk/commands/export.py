@@ -93,6 +93,26 @@ def plan_lines(plan: Any) -> list[str]:
     return lines
 
 
+async def checked_address(
+    client: Any, plan: Any, args: argparse.Namespace, command: str
+) -> str | int:
+    """The address to export with (``--email``, else the session's export e-mail, else the
+    query's Notify), checked with JSOC; or the exit status after a one-line error."""
+    email: str | None = args.email or plan.email or plan.notify
+    if not email:
+        return fail(
+            command, "an e-mail address is needed: --email ADDR, or a session with an e-mail"
+        )
+    check = await client.check_email(email)
+    if not check.registered:
+        return fail(
+            command,
+            f"{email} is not registered with JSOC ({check.message}); register it at "
+            "http://jsoc.stanford.edu/ajax/register_email.html",
+        )
+    return email
+
+
 async def queue_exports(
     client: Any, session: Any, args: argparse.Namespace, command: str
 ) -> tuple[Any, list[Any]] | int:
@@ -108,18 +128,9 @@ async def queue_exports(
     from jsocdesk.core.jsoc.export import ExportQueue, PollPolicy
 
     plan = await session_plan(client, session, args)
-    email = args.email or plan.email or plan.notify
-    if not email:
-        return fail(
-            command, "an e-mail address is needed: --email ADDR, or a session with an e-mail"
-        )
-    check = await client.check_email(email)
-    if not check.registered:
-        return fail(
-            command,
-            f"{email} is not registered with JSOC ({check.message}); register it at "
-            "http://jsoc.stanford.edu/ajax/register_email.html",
-        )
+    email = await checked_address(client, plan, args, command)
+    if isinstance(email, int):
+        return email
     queue = ExportQueue(client, PollPolicy(first=args.poll, cap=max(args.poll, 30.0)))
     jobs = []
     for job in plan.jobs(email):

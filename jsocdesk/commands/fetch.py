@@ -1,16 +1,20 @@
 """``jsocdesk fetch SESSION.json --out DIR``: search, export and download, headless.
 
-Compiles the session's query against the server, submits one export per record set (the
-method is chosen like ``jsocdesk export`` does), waits for them, then downloads every file
-into ``DIR`` with the download engine, showing a progress bar on stderr.  The download queue
-is saved in the data dir (one file per output folder), so interrupting the command (Ctrl-C,
-a closed terminal, even SIGKILL) and running it again resumes: finished files are
-recognised by the catalogue, partial ``.part`` files continue where they stopped after the
-server confirms it still has the same file.  A file the catalogue has in another folder is
-hard-linked (or copied) into ``DIR`` instead of downloaded again: every file reported is in
-``DIR``.  ``--demo`` runs the embedded demo server with a persistent data dir (in the cache
-dir) so that a rerun sees the same files.  The plan, the local names and the estimates are
-the core workflow's (:mod:`jsocdesk.core.workflow`), the same as the window's.
+Compiles the session's query against the server (the core workflow's export plan: the same
+methods, local names and estimates as the window, :mod:`jsocdesk.core.workflow`) and runs it
+as a campaign (:mod:`jsocdesk.commands.campaign`): the plan is printed first (records, size,
+number of exports, expected time); a record set too big for one export is cut on time
+boundaries into chunks that fit the server's caps, exported one at a time (one pending
+export per e-mail), each chunk downloaded into ``DIR`` as soon as it is ready while the next
+is staged; a plan past the guard's threshold needs ``--yes`` when stdin is not a terminal.
+The campaign and the download queue are saved in the data dir (one file per output folder),
+so interrupting the command (Ctrl-C, a closed terminal, even SIGKILL) and running it again
+resumes: submitted exports are followed by request id, finished files are recognised by the
+catalogue, partial ``.part`` files continue where they stopped after the server confirms it
+still has the same file.  A file the catalogue has in another folder is hard-linked (or
+copied) into ``DIR`` instead of downloaded again: every file reported is in ``DIR``.
+``--demo`` runs the embedded demo server with a persistent data dir (in the cache dir) so
+that a rerun sees the same files.
 
 Exit status: 0 all files downloaded, 1 some downloads failed, 2 error before downloading,
 130 interrupted.
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import math
 import re
 import sys
@@ -28,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jsocdesk.commands.search import fail, load_session_file, open_client, say, server_url
+from jsocdesk.commands.search import fail, say, server_url
 from jsocdesk.core.text import write_control
 
 METHODS = ("auto", "url", "url_quick", "url-tar")
@@ -67,6 +70,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--poll", type=float, default=2.0, help="first delay between export polls (seconds)"
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="submit a plan past the size/record threshold without asking",
+    )
+    parser.add_argument(
+        "--retry-delay",
+        type=float,
+        default=30.0,
+        help="seconds before a failed chunk is tried again (default 30)",
     )
 
 
@@ -184,74 +198,11 @@ class ProgressBar:
 # --- the command --------------------------------------------------------------------------
 
 
-async def _export_files(args: argparse.Namespace, url: str | None, catalog: Any) -> list[Any] | int:
-    """Run the exports; returns the downloads of their files (the core's
-    :func:`~jsocdesk.core.workflow.export_downloads`: local names, catalogue keys, url-tar
-    archives) or an exit code."""
-    from jsocdesk.commands.export import run_exports
-    from jsocdesk.core.workflow import export_downloads
+def report_downloads(queue: Any, out: Path) -> int:
+    """Print the failed downloads and the files now in ``out``; 1 if some failed (or one
+    is not at the path it would be reported at)."""
+    from jsocdesk.core.download import DownloadState
 
-    files: list[Any] = []
-
-    def collect(job: Any) -> None:
-        ident = job.requestid or "(immediate)"
-        n = len(job.files)
-        what = f"1 archive of {n} files" if job.tar_url else f"{n} files"
-        sys.stderr.write(f"export {ident}: {job.recordset}: {what}\n")
-        files.extend(export_downloads(job, catalog))
-
-    session = load_session_file(args.session)
-    async with open_client(url) as client:
-        code = await run_exports(
-            client, session, args, "fetch", collect, lambda exc: str(exc).splitlines()[0]
-        )
-    return code or files
-
-
-async def _download(args: argparse.Namespace, files: list[Any], catalog: Any) -> int:
-    from jsocdesk.core.download import (
-        ConcurrencyLimits,
-        DownloadEngine,
-        DownloadQueue,
-        DownloadState,
-        EngineOptions,
-        QueueStore,
-    )
-    from jsocdesk.core.paths import AppPaths
-
-    out = args.out.resolve()
-    data = AppPaths.from_environment().data
-    tag = hashlib.sha1(str(out).encode("utf-8")).hexdigest()[:12]
-    store = QueueStore.in_data_dir(data, f"fetch-{tag}.json")
-    limits = ConcurrencyLimits(total=max(4, args.connections), per_host=args.connections)
-    queue = DownloadQueue(store.load(), limits=limits, catalog=catalog)
-    for item in queue:  # a rerun retries what failed last time
-        if item.state is DownloadState.FAILED:
-            queue.retry(item)
-    for w in files:
-        queue.add(w.url, out, name=w.name, key=w.key, unpack=w.unpack, member_keys=w.member_keys)
-    store.save(list(queue))  # before any byte moves: a kill now still finds its .part files
-    partial = [
-        it.part_path.stat().st_size
-        for it in queue
-        if it.state is DownloadState.QUEUED and it.part_path.exists()
-    ]
-    if partial:
-        sys.stderr.write(
-            f"found {len(partial)} partial files ({_mb(sum(partial))}): resuming them\n"
-        )
-    bandwidth = parse_rate(args.limit_rate) if args.limit_rate else None
-    engine = DownloadEngine(
-        queue, store=store, catalog=catalog, options=EngineOptions(bandwidth=bandwidth)
-    )
-    bar = ProgressBar()
-    queue.progressed.connect(bar.update)
-    try:
-        await engine.run_until_idle()
-    finally:
-        bar.finish(queue.totals())
-    if engine.save_error:  # e.g. a full disk under the data dir: a rerun may not resume
-        sys.stderr.write(f"warning: the download state was not saved: {engine.save_error}\n")
     failed = [it for it in queue if it.state is DownloadState.FAILED]
     for it in failed:
         sys.stderr.write(f"failed: {it.target.name}: {it.error}\n")
@@ -271,7 +222,7 @@ async def _download(args: argparse.Namespace, files: list[Any], catalog: Any) ->
         sys.stderr.write(f"failed: {p.name}: not in {out} after the download\n")
         del sizes[p]
     say(f"{len(sizes)} files ({_mb(sum(sizes.values()))}) in {out}")
-    return 1 if failed or missing or engine.save_error else 0
+    return 1 if failed or missing else 0
 
 
 def _has_file(path: Path, size: int, folder: Path) -> bool:
@@ -284,14 +235,9 @@ def _has_file(path: Path, size: int, folder: Path) -> bool:
 
 
 async def _fetch(args: argparse.Namespace, url: str | None) -> int:
-    from jsocdesk.core.download import Catalog
-    from jsocdesk.core.paths import AppPaths
+    from jsocdesk.commands.campaign import fetch_campaign
 
-    catalog = Catalog.in_data_dir(AppPaths.from_environment().data)
-    files = await _export_files(args, url, catalog)
-    if isinstance(files, int):
-        return files
-    return await _download(args, files, catalog)
+    return await fetch_campaign(args, url)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -299,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.connections < 1:
         return fail("fetch", "--connections must be at least 1")
+    args.out = Path(args.out).resolve()
     if args.limit_rate:
         try:
             parse_rate(args.limit_rate)

@@ -32,8 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from jsocdesk.core.campaign.workflow import prepare_campaign
 from jsocdesk.core.errors import JsocError
 from jsocdesk.core.net import redact_url
+from jsocdesk.gui.campaigns.panel import CampaignsPanel, ask_to_submit
 from jsocdesk.gui.context import AppContext
 
 if TYPE_CHECKING:
@@ -163,6 +165,9 @@ class MainWindow(QMainWindow):
             notifier=self.notifier,
             parent=self,
         )
+        self.campaigns_panel = CampaignsPanel(self.workflow.campaigns.campaigns, self.exports_tab)
+        self.exports_tab.add_panel(self.campaigns_panel)
+        self.exports_tab.submit_hook = self._submit_campaign
         self.sessions = SessionController(self, ctx, self.capture_session, self.restore_session)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("main-tabs")
@@ -245,7 +250,7 @@ class MainWindow(QMainWindow):
         wf.held_changed.connect(self._on_workflow_held_changed)
         # what the user changes makes the session dirty; transfers and polls do not (their
         # state follows the disk and the server when the session is opened again)
-        for ev in (wf.exports.jobs.events, wf.downloads.events):
+        for ev in (wf.exports.jobs.events, wf.downloads.events, wf.campaigns.campaigns.events):
             for sig in (ev.inserted, ev.removed, ev.moved):
                 sig.connect(sessions.mark_dirty)
         self.exports_tab.jobs_added.connect(self._on_exports_tab_jobs_added)
@@ -259,6 +264,37 @@ class MainWindow(QMainWindow):
         self._server_mismatch: str | None = None
         self.query_panel.tree.events.modified.connect(self._on_tree_modified)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+
+    def _submit_campaign(self, entries: list[Any], email: str) -> bool:
+        """Submit: a plan too big for one export per record set (or past the guard) is
+        planned as a campaign, shown, and run once the user says so."""
+        from jsocdesk.core.campaign.workflow import blocks_of_plan, needs_campaign
+
+        blocks = blocks_of_plan(entries)
+        client = self.ctx.client
+        if client is None or not needs_campaign(blocks, guard=self.workflow.guard):
+            return False
+
+        def ask(prepared: Any) -> None:
+            def answer(yes: bool) -> None:
+                if yes:
+                    self.workflow.start_campaign(prepared.campaign)
+
+            self._campaign_question = ask_to_submit(self, prepared.plan, answer)
+
+        self.ctx.tasks.run(
+            prepare_campaign(
+                client,
+                blocks,
+                email=email,
+                folder=self.workflow.download_folder,
+                method=blocks[0].method or "url",
+                protocol=blocks[0].protocol or "fits",
+            ),
+            context="Planning a campaign",
+            on_success=ask,
+        )
+        return True
 
     def set_download_folder(self, folder: Path) -> None:
         """The user chose where this session's files go (from now on: files already queued

@@ -8,6 +8,11 @@ the files of a finished export and their names, the session's sections (parse, c
 capture).  The window builds its tabs over these objects and wires them
 (:class:`~jsocdesk.gui.main_window.MainWindow`); nothing here touches a widget.
 
+Campaigns (:mod:`jsocdesk.gui.campaigns`) run beside the exports: a query too big for one
+export is planned and run chunk by chunk into the same download queue, and an export the
+server refuses as too large (status 3) becomes a campaign by itself.  They are saved in the
+session's ``campaigns`` section (the core's format) and resumed when it is opened again.
+
 Opening a session never writes before the user has seen what it will write: downloads
 into a folder the user has not chosen before are restored *held* (paused) until
 :meth:`release_held` (the window asks first); finished exports queue their files held too.
@@ -23,12 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QStandardPaths
 
+from jsocdesk.core.campaign.plan import Guard
+from jsocdesk.core.campaign.state import Campaign, parse_campaigns_section
+from jsocdesk.core.campaign.workflow import campaign_from_too_large, confine_to_server
 from jsocdesk.core.download.catalog import Catalog, CatalogError
 from jsocdesk.core.download.engine import DownloadEngine, EngineOptions
 from jsocdesk.core.download.item import DownloadItem, DownloadState
 from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.events import Signal
 from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, JobState
+from jsocdesk.core.jsoc.protocol import ExportStatus
 from jsocdesk.core.query.tree import Group
 from jsocdesk.core.session import Session
 from jsocdesk.core.workflow import (
@@ -41,6 +50,7 @@ from jsocdesk.core.workflow import (
     enqueue_export,
     parse_workflow,
 )
+from jsocdesk.gui.campaigns.controller import CampaignsController
 
 if TYPE_CHECKING:
     from jsocdesk.gui.context import AppContext
@@ -88,10 +98,16 @@ class Workflow(QObject):
         )
         # the client arrives with ctx.connect(); jobs restored before that wait for it
         self.exports = ExportQueue(ctx.client)  # type: ignore[arg-type]
+        self.campaigns = CampaignsController(ctx.tasks, ctx.paths.data, self)
+        #: past it a plan is shown and confirmed before it is submitted (as a campaign)
+        self.guard = Guard()
+        #: campaigns of the session being opened (parsed by prepare, applied by apply)
+        self._restoring: Any = None
         self.export_finished = Signal("export_finished")
         self.held_changed = Signal("held_changed")
         #: downloads paused until the user confirms the session's folder
         self.held: list[DownloadItem] = []
+        self._campaigns_held = False
         self._closing: asyncio.Task[None] | None = None
         ctx.connected.connect(self._on_ctx_connected)
         self.exports.finished.connect(self._on_exports_finished)
@@ -146,12 +162,18 @@ class Workflow(QObject):
         options.folder = self.download_folder
         options.auto_download = self.auto_download
         options.server = self.ctx.server or self.session_server
-        return apply_workflow(Session(query=query), options, self.exports.jobs, self.downloads)
+        session = apply_workflow(Session(query=query), options, self.exports.jobs, self.downloads)
+        if len(self.campaigns.campaigns):
+            session.extra["campaigns"] = self.campaigns.section()
+        return session
 
     def prepare(self, session: Session) -> WorkflowState:
         """Parse and confine the session's sections (raises ``SessionError``; nothing is
         changed).  A demo session opened while the demo runs follows it to its port."""
         state = parse_workflow(session, default_folder=self.default_folder())
+        raw = session.extra.get("campaigns")
+        parse_campaigns_section(raw)  # all or nothing: a bad section refuses the session
+        self._restoring = raw
         current = self.ctx.server
         recorded = state.options.server
         if (
@@ -194,7 +216,11 @@ class Workflow(QObject):
                     item.state = S.PAUSED
                     self.held.append(item)
         self.downloads.replace_all(state.downloads)
-        self.held_changed.emit(bool(self.held))
+        self.campaigns.restore(self._restoring)
+        self._restoring = None
+        self._campaigns_held = hold
+        self.held_changed.emit(bool(self.held) or (hold and self._unfinished_campaigns()))
+        self.start_campaigns()
         self._follow_jobs()
         self.downloads.work_available.emit()
         self.ensure_engine()
@@ -212,6 +238,8 @@ class Workflow(QObject):
         held, self.held = self.held, []
         for item in held:
             self.downloads.resume(item)
+        self._campaigns_held = False
+        self.start_campaigns()
         self.held_changed.emit(False)
 
     def _follow_jobs(self) -> None:
@@ -239,7 +267,50 @@ class Workflow(QObject):
         self.ensure_engine()
         return items
 
+    # --- campaigns ------------------------------------------------------------------------------
+    def _unfinished_campaigns(self) -> bool:
+        return any(not c.finished for c in self.campaigns.campaigns)
+
+    def start_campaigns(self) -> None:
+        """Run every unfinished campaign that is not running (once a client exists and the
+        session's folder has the user's go)."""
+        if self.ctx.client is None or self._campaigns_held or self._closing is not None:
+            return
+        for c in list(self.campaigns.campaigns):
+            if not c.finished and not self.campaigns.running(c):
+                self.start_campaign(c)
+
+    def start_campaign(self, campaign: Campaign) -> None:
+        """Run ``campaign`` into the session's folder through the window's downloads."""
+        if self.ctx.client is None:
+            self.campaigns.add(campaign)  # runs once connected
+            return
+        # a campaign from a session downloads only from the server it now runs against
+        confine_to_server(campaign, self.ctx.client.config.download_base_url)
+        self.ensure_engine()
+        self.campaigns.start(self.ctx.client, campaign, self.downloads, self.download_folder)
+
+    def _campaign_instead(self, job: ExportJob) -> None:
+        """An export refused as too large: a campaign of its record set replaces it."""
+        client = self.ctx.client
+        if client is None:
+            return
+
+        def start(campaign: Campaign) -> None:
+            if job in self.exports.jobs:
+                self.exports.jobs.remove(job)
+            self.start_campaign(campaign)
+
+        self.ctx.tasks.run(
+            campaign_from_too_large(client, job),
+            context="Planning a campaign for a too-large export",
+            on_success=start,
+        )
+
     def _on_exports_finished(self, job: ExportJob) -> None:
+        if job.status is ExportStatus.TOO_LARGE and self.auto_download:
+            self._campaign_instead(job)
+            return
         items: list[DownloadItem] = []
         if job.state is JobState.DONE and self.auto_download:
             items = self.enqueue_export(job)
@@ -248,6 +319,7 @@ class Workflow(QObject):
     def _on_ctx_connected(self, client: Any) -> None:
         self.exports.client = client
         self._follow_jobs()
+        self.start_campaigns()
 
     # --- shutdown --------------------------------------------------------------------------------
     def start_closing(self) -> None:
@@ -269,6 +341,7 @@ class Workflow(QObject):
         await asyncio.shield(self._closing)
 
     async def _shutdown(self) -> None:
+        await self.campaigns.stop_all()  # their state is saved as they stop
         await self.engine.aclose()
         await self.exports.aclose()
         if self.catalog is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -263,7 +264,9 @@ def test_queue_totals(tmp_path: Path) -> None:
     q = DownloadQueue()
     a = q.add("http://h/a", tmp_path, expected_size=100)
     b = q.add("http://h/b", tmp_path, expected_size=300)
-    a.bytes_done, b.bytes_done = 50, 150
+    a.bytes_done, b.bytes_done = 50, 150  # a partial file found on disk, say: announced
+    q.notify_item(a)
+    q.notify_item(b)
     t = q.totals()
     assert (t.count, t.queued, t.bytes_done, t.bytes_total) == (2, 2, 200, 400)
     q.add("http://h/c", tmp_path)
@@ -410,3 +413,51 @@ def test_catalog_format_v1_still_loads(tmp_path: Path) -> None:
     entry = Catalog(path).lookup("hmi.v_45s[2014.01.01_00:00:00_TAI][2]{Dopplergram}")
     assert entry is not None
     assert (entry.path, entry.size) == (f, 3)
+
+
+def test_queue_running_figures_match_a_full_pass(tmp_path: Path) -> None:
+    """The queue keeps its totals, idle flag and queued order incrementally: after random
+    operations they equal what a pass over every item gives."""
+    rng = random.Random(7)
+    q = DownloadQueue(limits=ConcurrencyLimits(total=3, per_host=2))
+    legal = {
+        S.QUEUED: [S.ACTIVE, S.PAUSED, S.CANCELLED],
+        S.ACTIVE: [S.QUEUED, S.DONE, S.FAILED, S.PAUSED],
+        S.PAUSED: [S.QUEUED, S.CANCELLED],
+        S.FAILED: [S.QUEUED],
+        S.CANCELLED: [S.QUEUED],
+        S.DONE: [S.QUEUED],
+    }
+    for step in range(600):
+        op = rng.random()
+        if op < 0.25 or not len(q):
+            size = rng.choice([None, 100, 250])
+            q.add(f"http://h{step % 3}/f{step}", tmp_path, expected_size=size)
+        elif op < 0.8:
+            it = q[rng.randrange(len(q))]
+            new = rng.choice(legal[it.state])
+            if new is S.ACTIVE and q.next_runnable() is None:
+                continue
+            q.set_state(it, new)
+            if new is S.ACTIVE:
+                it.bytes_done = rng.randrange(0, 100)  # moving figures of a running item
+        elif op < 0.9:
+            q.move_item(q[rng.randrange(len(q))], rng.randrange(len(q)))
+        else:
+            q.remove_item(q[rng.randrange(len(q))])
+        t = q.totals()
+        live = [it for it in q if it.state is not S.CANCELLED]
+        sizes = [it.size_hint for it in live]
+        assert t.bytes_done == sum(it.bytes_done for it in live)
+        assert t.bytes_total == (None if None in sizes else sum(s or 0 for s in sizes))
+        assert (t.queued, t.active, t.done) == (
+            sum(it.state is S.QUEUED for it in q),
+            sum(it.state is S.ACTIVE for it in q),
+            sum(it.state is S.DONE for it in q),
+        )
+        assert q.idle == (not any(it.state in (S.QUEUED, S.ACTIVE) for it in q))
+        first = next((it for it in q if it.state is S.QUEUED), None)
+        if first is not None and t.active < 3:
+            per_host = [x.host for x in q if x.state is S.ACTIVE]
+            if per_host.count(first.host) < 2:
+                assert q.next_runnable() is first

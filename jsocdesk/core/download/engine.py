@@ -757,6 +757,11 @@ class DownloadEngine:
         if entries is not None and self.catalog is not None:
             self.catalog.write_snapshot(entries)
 
+    async def save_now(self) -> None:
+        """Write the queue and the catalogue now, not at the next periodic save: right
+        after files were added, so that a kill before then still knows their names."""
+        await self._final_save()
+
     async def _final_save(self) -> None:
         if self._saving is not None:
             with contextlib.suppress(Exception):

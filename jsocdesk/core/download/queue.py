@@ -109,6 +109,16 @@ class DownloadQueue(EventedList[DownloadItem]):
         self._names: dict[Path, set[str]] = {}
         self._name_hints: dict[Path, dict[str, int]] = {}
         self._positions: dict[str, int] | None = None
+        # running figures, so that a queue of 100,000 files answers totals(), idle and
+        # next_runnable() without a pass over every item (see _enter/_leave)
+        self._counts: Counter[DownloadState] = Counter()
+        self._active: dict[str, DownloadItem] = {}
+        self._settled: dict[str, tuple[int, int | None]] = {}
+        self._settled_bytes = 0
+        self._settled_total = 0
+        self._unknown_sizes = 0
+        self._queued: list[DownloadItem] | None = None  # queued items in queue order
+        self._queued_from = 0  # entries before this index are no longer queued
         self.extend(items)
         self.state_changed = Signal("state_changed")
         self.work_available = Signal("work_available")
@@ -186,8 +196,49 @@ class DownloadQueue(EventedList[DownloadItem]):
                 return it
         return None
 
+    # --- running figures: every item's contribution is taken out before it changes and put
+    # back after (state changes go through set_state, figure changes through notify_item)
+    def _enter(self, item: DownloadItem) -> None:
+        self._counts[item.state] += 1
+        if item.state is S.ACTIVE:
+            self._active[item.id] = item  # counted live: its figures move all the time
+        elif item.state is not S.CANCELLED:
+            size = item.size_hint
+            self._settled[item.id] = (item.bytes_done, size)
+            self._settled_bytes += item.bytes_done
+            if size is None:
+                self._unknown_sizes += 1
+            else:
+                self._settled_total += size
+
+    def _leave(self, item: DownloadItem) -> None:
+        self._counts[item.state] -= 1
+        if self._active.pop(item.id, None) is not None:
+            return
+        figures = self._settled.pop(item.id, None)
+        if figures is not None:
+            done, size = figures
+            self._settled_bytes -= done
+            if size is None:
+                self._unknown_sizes -= 1
+            else:
+                self._settled_total -= size
+
+    def _queued_items(self) -> list[DownloadItem]:
+        """Queued items in queue order (rebuilt after a structural change or when an item
+        became queued; items that left the queued state are skipped and dropped lazily)."""
+        if self._queued is None:
+            self._queued = [it for it in self if it.state is S.QUEUED]
+            self._queued_from = 0
+        q = self._queued
+        while self._queued_from < len(q) and q[self._queued_from].state is not S.QUEUED:
+            self._queued_from += 1
+        return q
+
     # --- structural changes keep the indexes current
     def _index(self, item: DownloadItem) -> None:
+        self._enter(item)
+        self._queued = None
         self._by_id[item.id] = item
         if item.key is not None:
             self._by_key[item.key] = item
@@ -195,6 +246,8 @@ class DownloadQueue(EventedList[DownloadItem]):
         self._names.setdefault(item.target.parent, set()).add(item.target.name.casefold())
 
     def _unindex(self, item: DownloadItem) -> None:
+        self._leave(item)
+        self._queued = None
         self._by_id.pop(item.id, None)
         if item.key is not None and self._by_key.get(item.key) is item:
             del self._by_key[item.key]
@@ -211,13 +264,21 @@ class DownloadQueue(EventedList[DownloadItem]):
         self._by_url[(url, item.target.parent)] = item
 
     def insert(self, index: int, value: DownloadItem) -> None:
-        self._positions = None
+        n = len(self)
+        if index >= n and self._positions is not None:
+            self._positions[value.id] = n  # appended: the other positions stay valid
+        else:
+            self._positions = None
         self._index(value)
         super().insert(index, value)
 
     def extend(self, values: Iterable[DownloadItem]) -> None:
         new = list(values)
-        self._positions = None
+        base = len(self)
+        if base == 0:
+            self._positions = {}
+        if self._positions is not None:  # appended: the other positions stay valid
+            self._positions.update((it.id, base + i) for i, it in enumerate(new))
         for it in new:
             self._index(it)
         super().extend(new)
@@ -237,6 +298,7 @@ class DownloadQueue(EventedList[DownloadItem]):
 
     def move(self, src: int, dest: int) -> None:
         self._positions = None
+        self._queued = None
         super().move(src, dest)
 
     def replace_all(self, values: Iterable[DownloadItem]) -> None:
@@ -247,6 +309,11 @@ class DownloadQueue(EventedList[DownloadItem]):
         self._by_url.clear()
         self._names.clear()
         self._name_hints.clear()
+        self._counts.clear()
+        self._active.clear()
+        self._settled.clear()
+        self._settled_bytes = self._settled_total = self._unknown_sizes = 0
+        self._queued = None
         for it in new:
             self._index(it)
         super().replace_all(new)
@@ -275,12 +342,18 @@ class DownloadQueue(EventedList[DownloadItem]):
     @property
     def idle(self) -> bool:
         """No item is queued or active (everything is finished or paused)."""
-        return not any(it.state in (S.QUEUED, S.ACTIVE) for it in self)
+        return self._counts[S.QUEUED] == 0 and self._counts[S.ACTIVE] == 0
 
     # --- state changes (all go through here so every change is announced)
     def set_state(self, item: DownloadItem, new: DownloadState, error: str | None = None) -> None:
         old = item.state
-        item.transition(new, error)
+        self._leave(item)
+        try:
+            item.transition(new, error)
+        finally:
+            self._enter(item)
+        if new is S.QUEUED and old is not S.QUEUED:
+            self._queued = None
         self.notify_item(item)
         if old is not new:
             self.state_changed.emit(item, old)
@@ -288,6 +361,9 @@ class DownloadQueue(EventedList[DownloadItem]):
             self.work_available.emit()
 
     def notify_item(self, item: DownloadItem) -> None:
+        if item.state is not S.ACTIVE and item.state is not S.CANCELLED:
+            self._leave(item)  # a settled item's figures changed (a size became known, …)
+            self._enter(item)
         self.events.changed.emit(self.index_of(item))
 
     # --- user commands
@@ -344,11 +420,12 @@ class DownloadQueue(EventedList[DownloadItem]):
         moment ago, say); they wait so two transfers never share a ``.part`` file.
         """
         now = time.monotonic() if now is None else now
-        active = [it for it in self if it.state is S.ACTIVE]
-        if len(active) >= self.limits.total:
+        if len(self._active) >= self.limits.total:
             return None
-        per_host = Counter(it.host for it in active)
-        for it in self:
+        per_host = Counter(it.host for it in self._active.values())
+        queued = self._queued_items()
+        for i in range(self._queued_from, len(queued)):
+            it = queued[i]
             if it.state is not S.QUEUED:
                 continue
             if it.next_attempt_at is not None and it.next_attempt_at > now:
@@ -360,21 +437,23 @@ class DownloadQueue(EventedList[DownloadItem]):
 
     def next_wakeup(self) -> float | None:
         """Monotonic time of the earliest scheduled retry, if any."""
+        queued = self._queued_items()
         times = [
             it.next_attempt_at
-            for it in self
+            for it in queued[self._queued_from :]
             if it.state is S.QUEUED and it.next_attempt_at is not None
         ]
         return min(times) if times else None
 
     def totals(self) -> QueueTotals:
-        counts = Counter(it.state for it in self)
-        done_bytes = 0
-        total: int | None = 0
+        """The figures of the whole queue, in O(active items), not O(items): an item that
+        is not active counts with the figures it had when its last change was announced
+        (:meth:`set_state`, :meth:`notify_item`)."""
+        counts = self._counts
+        done_bytes = self._settled_bytes
+        total: int | None = None if self._unknown_sizes else self._settled_total
         speed = 0.0
-        for it in self:
-            if it.state is S.CANCELLED:
-                continue
+        for it in self._active.values():
             done_bytes += it.bytes_done
             size = it.size_hint
             total = None if (size is None or total is None) else total + size

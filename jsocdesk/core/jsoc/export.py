@@ -71,11 +71,25 @@ class ExportCancelled(ExportFailed):
 
 
 class ExportTooLarge(ExportFailed):
-    """Status 3; ``split`` holds record sets that each stay under the size limit."""
+    """Status 3; ``split`` holds record sets that each stay under the size limit.
 
-    def __init__(self, message: str, split: list[str]) -> None:
+    ``size_mb`` is the size the server reported for the request, ``limit_mb`` the cap it
+    named in its message (``None`` when it named none), ``count`` the number of files."""
+
+    def __init__(
+        self,
+        message: str,
+        split: list[str],
+        *,
+        size_mb: float = 0.0,
+        limit_mb: float | None = None,
+        count: int = 0,
+    ) -> None:
         super().__init__(message, int(ExportStatus.TOO_LARGE))
         self.split = split
+        self.size_mb = size_mb
+        self.limit_mb = limit_mb
+        self.count = count
 
 
 # --- splitting a too-large request ----------------------------------------------------------
@@ -89,6 +103,48 @@ def _parse_time(text: str) -> float | None:
         return drmstime.parse_time_seconds(text)
     except TimeFormatError:
         return None
+
+
+def size_limit_mb(error: str) -> float | None:
+    """The cap a status-3 message names (``"... max byte limit of 100000MB"``), if any."""
+    m = _LIMIT.search(error)
+    return float(m.group(1)) if m else None
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """The first time range of a record set: where it is (``span``: the bracket's content
+    as a slice of the record set), ``start``/``end`` (DRMS seconds; ``end`` is the inclusive
+    end of ``a-b`` or the exclusive end of ``a/d``), the sample in seconds and its text."""
+
+    span: tuple[int, int]
+    start: float
+    end: float
+    sample: float | None
+    sample_text: str
+    half_open: bool
+
+    def replace(self, recordset: str, content: str) -> str:
+        """``recordset`` with this range's bracket content replaced by ``content``."""
+        return recordset[: self.span[0]] + content + recordset[self.span[1] :]
+
+    @property
+    def suffix(self) -> str:
+        return f"@{self.sample_text}" if self.sample_text else ""
+
+
+def find_time_range(recordset: str) -> TimeRange | None:
+    """The first bracket of ``recordset`` that holds a time range, or ``None``."""
+    for m in _BRACKET.finditer(recordset):
+        content = m.group(1).strip()
+        rng = _time_range(content)
+        if rng is None:
+            continue
+        start, end, sample = rng
+        sample_text = content.split("@", 1)[1].strip() if "@" in content else ""
+        half_open = "/" in content.partition("@")[0]
+        return TimeRange((m.start(1), m.end(1)), start, end, sample, sample_text, half_open)
+    return None
 
 
 def _time_range(content: str) -> tuple[float, float, float | None] | None:
@@ -127,14 +183,9 @@ def split_recordset(recordset: str, parts: int, step: float | None = None) -> li
     """
     if parts < 2:
         return [recordset]
-    for m in _BRACKET.finditer(recordset):
-        rng = _time_range(m.group(1).strip())
-        if rng is None:
-            continue
-        start, end, sample = rng
-        suffix = ""
-        if "@" in m.group(1):
-            suffix = "@" + m.group(1).split("@", 1)[1].strip()
+    found = find_time_range(recordset)
+    if found is not None:
+        start, end, sample, suffix = found.start, found.end, found.sample, found.suffix
         pieces: list[str] = []
         if step:
             slots = round((end - start) / step) + 1
@@ -153,11 +204,12 @@ def split_recordset(recordset: str, parts: int, step: float | None = None) -> li
             for i in range(parts):
                 a = start + i * width
                 pieces.append(f"{drmstime.format_tai(a)}/{width:g}s{suffix}")
-        return [recordset[: m.start(1)] + p + recordset[m.end(1) :] for p in pieces]
+        return [found.replace(recordset, p) for p in pieces]
     return []
 
 
-def _slot_step(series: SeriesInfo | None) -> float | None:
+def slot_step(series: SeriesInfo | None) -> float | None:
+    """The slot width (seconds) of the series' slotted time prime key, if it has one."""
     if series is None:
         return None
     for pk in series.primekeysinfo:
@@ -172,10 +224,9 @@ def _slot_step(series: SeriesInfo | None) -> float | None:
 def suggest_split(
     recordset: str, size_mb: float, error: str, series: SeriesInfo | None = None
 ) -> list[str]:
-    m = _LIMIT.search(error)
-    limit = float(m.group(1)) if m else 100_000.0
+    limit = size_limit_mb(error) or 100_000.0
     parts = max(2, math.ceil(size_mb / limit) + 1) if size_mb > 0 else 2
-    return split_recordset(recordset, parts, _slot_step(series))
+    return split_recordset(recordset, parts, slot_step(series))
 
 
 # --- the job --------------------------------------------------------------------------------
@@ -484,7 +535,13 @@ class ExportJob:
         status = int(self.status) if self.status is not None else 4
         if self.status is ExportStatus.TOO_LARGE:
             parts = "\n  ".join(self.split) if self.split else "(no time range to split)"
-            raise ExportTooLarge(f"{self.error}\nSuggested parts:\n  {parts}", list(self.split))
+            raise ExportTooLarge(
+                f"{self.error}\nSuggested parts:\n  {parts}",
+                list(self.split),
+                size_mb=self.size_mb,
+                limit_mb=size_limit_mb(self.error),
+                count=self.rcount,
+            )
         raise ExportFailed(self.error, status)
 
     async def wait(

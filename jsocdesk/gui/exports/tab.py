@@ -219,6 +219,10 @@ class ExportsTab(QWidget):
         jobs_layout.addWidget(self.jobs_view, 1)
         jobs_layout.addLayout(buttons)
         jobs_layout.addWidget(self.job_label)
+        self._jobs_layout = jobs_layout
+        #: set by the window: called with the plan and the address before submitting;
+        #: True when it took the plan over (a campaign), so no plain exports are queued
+        self.submit_hook: Callable[[list[PlanEntry], str], bool] | None = None
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(plan_box)
@@ -472,11 +476,17 @@ class ExportsTab(QWidget):
         """Queue one export job per plan row (the queue holds same-address jobs)."""
         if not self.plan or self.email_registered is not True:
             return []
+        if self.submit_hook is not None and self.submit_hook(list(self.plan), self.email()):
+            return []
         jobs = [row.job(self.email()) for row in self.plan]
         for job in jobs:
             self.queue.add(job)
         self.jobs_added.emit(jobs)
         return jobs
+
+    def add_panel(self, panel: QWidget) -> None:
+        """Show ``panel`` (the campaigns) under the jobs."""
+        self._jobs_layout.addWidget(panel, 1)
 
     def attach(self, requestid: str) -> ExportJob | None:
         rid = requestid.strip()

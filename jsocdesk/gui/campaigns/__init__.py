@@ -1,0 +1,1 @@
+"""The window's campaigns: a tree model, the Exports-tab panel, the controller."""
