@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from jsocdesk.core.campaign.state import Campaign, CampaignStore, Chunk, ChunkSt
 from jsocdesk.core.download.queue import DownloadQueue
 from jsocdesk.core.errors import JsocError
 from jsocdesk.core.jsoc.client import JsocClient, series_name_of
+from jsocdesk.core.jsoc.config import is_loopback_url
 from jsocdesk.core.jsoc.export import ExportJob, ExportQueue, PollPolicy, size_limit_mb
 from jsocdesk.core.text import clean
 
@@ -126,19 +126,6 @@ def _origin(url: str) -> tuple[str, str]:
         return "", ""
 
 
-def _loopback(url: str) -> bool:
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def confine_to_server(campaign: Campaign, base_url: str) -> int:
     """Keep a campaign (from a session: anyone may have written it) downloading only from
     the server it runs against.  File URLs on another host are dropped and their chunk is
@@ -155,7 +142,7 @@ def confine_to_server(campaign: Campaign, base_url: str) -> int:
         if all(_origin(u) == base for u in urls):
             continue
         changed += 1
-        if _loopback(base_url) and all(_loopback(u) for u in urls):
+        if is_loopback_url(base_url) and all(is_loopback_url(u) for u in urls):
             job.files = [dataclasses.replace(f, url=_rebase(f.url, base_url)) for f in job.files]
             job.tar_url = _rebase(job.tar_url, base_url) if job.tar_url else ""
             continue
