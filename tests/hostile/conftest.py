@@ -43,6 +43,8 @@ def cli(hostile: HostileJsoc, session: Path, tmp_path: Path) -> Callable[..., li
         args = [command, str(session), "--server", hostile.base_url]
         if command in ("fetch", "export"):
             args += ["--poll", "0.05", "--method", "url"]
+        if command == "fetch":
+            args += ["--retry-delay", "0.2"]  # a failed chunk is retried at once, not in 30 s
         return [*args, *extra]
 
     return argv
