@@ -50,7 +50,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 FaultKind = Literal[
     "latency",
@@ -63,17 +63,7 @@ FaultKind = Literal[
     "files_lost",
     "busy",
 ]
-FAULT_KINDS: tuple[str, ...] = (
-    "latency",
-    "http_error",
-    "reset",
-    "truncate",
-    "stall",
-    "wrong_length",
-    "status6",
-    "files_lost",
-    "busy",
-)
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 #: Routes a fault can name (``*`` = all of them).
 ROUTES: tuple[str, ...] = (
     "*",
